@@ -1,0 +1,1 @@
+# Prometheus HTTP API client (query, query_range, series, labels) and the query_range decoder.
