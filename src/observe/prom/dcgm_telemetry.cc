@@ -1,0 +1,188 @@
+#include "observe/prom/dcgm_telemetry.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace gpuwise::observe::prom {
+namespace {
+
+// Index of the parent GPU for sorting: numeric when it parses, else 0.
+int IndexOf(const std::string& s) {
+  int v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+}  // namespace
+
+std::string GpuEntity::Key() const {
+  std::string k = hostname + "/" + (uuid.empty() ? "gpu" + gpu_index : uuid);
+  if (gi_id >= 0) k += "/gi" + std::to_string(gi_id);
+  return k;
+}
+
+int MigComputeSlices(std::string_view profile) {
+  std::size_t g = profile.find('g');
+  if (g == 0 || g == std::string_view::npos || g + 1 >= profile.size() || profile[g + 1] != '.') return 0;
+  int v = 0;
+  auto [p, ec] = std::from_chars(profile.data(), profile.data() + g, v);
+  return ec == std::errc() && p == profile.data() + g ? v : 0;
+}
+
+ComputeActivity ResolveCompute(const GpuEntity& e) {
+  ComputeActivity a;
+  if (e.has(Signal::kSmActive)) {
+    a.ratio = e.get(Signal::kSmActive);
+    a.source = Signal::kSmActive;
+    a.note = "DCGM_FI_PROF_SM_ACTIVE";
+  } else if (e.has(Signal::kGrEngineActive)) {
+    a.ratio = e.get(Signal::kGrEngineActive);
+    a.source = Signal::kGrEngineActive;
+    a.note = "DCGM_FI_PROF_GR_ENGINE_ACTIVE (upper bound of SM activity)";
+  } else if (e.has(Signal::kGpuUtil) && !e.is_mig()) {
+    a.ratio = e.get(Signal::kGpuUtil);
+    a.source = Signal::kGpuUtil;
+    a.note = "DCGM_FI_DEV_GPU_UTIL (coarse: time any kernel ran)";
+  }
+  return a;
+}
+
+DcgmTelemetryBuilder::DcgmTelemetryBuilder(const DcgmCatalog& catalog) : catalog_(catalog) {}
+
+void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Label> labels, double value) {
+  ++stats_.samples;
+  const CatalogRow* row = catalog_.Find(metric_name);
+  if (row == nullptr) {
+    ++stats_.unknown_metrics;
+    return;
+  }
+  ++stats_.dcgm_samples;
+  std::string_view gpu, uuid, device, model, host, host_fallback, bus, driver, gi_profile, gi_id;
+  Attribution direct, exported;
+  for (const Label& l : labels) {
+    const std::string_view n = l.name;
+    const std::string_view v = l.value;
+    if (n == "gpu") gpu = v;
+    else if (n == "UUID" || n == "uuid") uuid = v;
+    else if (n == "device") device = v;
+    else if (n == "modelName") model = v;
+    else if (n == "Hostname" || n == "hostname") host = v;
+    else if (n == "node" || n == "kubernetes_node" || n == "instance") { if (host_fallback.empty() || n != "instance") host_fallback = v; }
+    else if (n == "pci_bus_id") bus = v;
+    else if (n == "DCGM_FI_DRIVER_VERSION" || n == "DCGM_FI_SYSTEM_DRIVER_VERSION") driver = v;
+    else if (n == "GPU_I_PROFILE") gi_profile = v;
+    else if (n == "GPU_I_ID") gi_id = v;
+    else if (n == "pod" || n == "pod_name") direct.pod = v;
+    else if (n == "namespace" || n == "pod_namespace") direct.namespace_name = v;
+    else if (n == "container" || n == "container_name") direct.container = v;
+    else if (n == "exported_pod" || n == "exported_pod_name") exported.pod = v;
+    else if (n == "exported_namespace" || n == "exported_pod_namespace") exported.namespace_name = v;
+    else if (n == "exported_container" || n == "exported_container_name") exported.container = v;
+    else if (n == "pod_uid" || n == "exported_pod_uid") direct.pod_uid = exported.pod_uid = v;
+    else if (n == "vgpu") direct.vgpu = exported.vgpu = v;
+  }
+  if (uuid.empty() && gpu.empty()) {
+    ++stats_.no_entity;
+    return;
+  }
+  if (host.empty()) host = host_fallback;
+  key_scratch_.assign(host);
+  key_scratch_ += '/';
+  key_scratch_ += uuid.empty() ? gpu : uuid;
+  if (!gi_id.empty()) {
+    key_scratch_ += "/gi";
+    key_scratch_ += gi_id;
+  }
+  auto it = by_key_.find(key_scratch_);
+  std::size_t idx;
+  if (it == by_key_.end()) {
+    idx = entities_.size();
+    by_key_.emplace(key_scratch_, idx);
+    GpuEntity e;
+    e.hostname = host;
+    e.uuid = uuid;
+    e.gpu_index = gpu;
+    e.device = device;
+    e.model_name = model;
+    e.pci_bus_id = bus;
+    e.driver_version = driver;
+    e.gi_profile = gi_profile;
+    if (!gi_id.empty()) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(gi_id.data(), gi_id.data() + gi_id.size(), v);
+      e.gi_id = (ec == std::errc() && p == gi_id.data() + gi_id.size() && v >= 0) ? v : 0;
+    }
+    entities_.push_back(std::move(e));
+  } else {
+    idx = it->second;
+  }
+  GpuEntity& e = entities_[idx];
+  // With honor_labels: false the unprefixed pod labels name the exporter's own pod: exported_* win.
+  const Attribution& who = exported.pod.empty() ? direct : exported;
+  if (!who.pod.empty() && std::find(e.pods.begin(), e.pods.end(), who) == e.pods.end()) e.pods.push_back(who);
+  double canonical;
+  if (!NormalizeValue(*row, value, &canonical)) {
+    ++stats_.missing_values;
+    return;
+  }
+  const auto s = static_cast<std::size_t>(row->signal);
+  // A confirmed name wins over an inferred alias of the same field on the same entity.
+  if (!std::isnan(e.values[s]) && !e.catalog_inferred[s] && !row->confirmed) return;
+  e.values[s] = canonical;
+  e.catalog_inferred[s] = row->confirmed ? 0 : 1;
+  if (row->signal == Signal::kXid) e.xid_last = static_cast<std::uint32_t>(value);
+}
+
+void DcgmTelemetryBuilder::AddPage(std::string_view page, Format format, std::string_view source) {
+  ExpositionParser parser(page, {.format = format});
+  Entry entry;
+  while (true) {
+    base::Status s = parser.Next(&entry);
+    if (!s.ok()) {
+      ++stats_.bad_lines;
+      if (stats_.errors.size() < 20) stats_.errors.push_back(std::string(source) + ": " + s.message());
+      continue;
+    }
+    if (entry.kind == EntryKind::kEof) break;
+    if (entry.kind != EntryKind::kSample) continue;
+    Add(entry.sample.name, entry.sample.labels, entry.sample.value);
+  }
+}
+
+Telemetry DcgmTelemetryBuilder::Finish() {
+  Telemetry t;
+  t.entities = std::move(entities_);
+  std::sort(t.entities.begin(), t.entities.end(), [](const GpuEntity& a, const GpuEntity& b) {
+    return std::make_tuple(a.hostname, IndexOf(a.gpu_index), a.uuid, a.gi_id) <
+           std::make_tuple(b.hostname, IndexOf(b.gpu_index), b.uuid, b.gi_id);
+  });
+  t.stats = std::move(stats_);
+  entities_.clear();
+  by_key_.clear();
+  stats_ = {};
+  return t;
+}
+
+std::vector<NodeSignalHealth> SignalHealth(const Telemetry& telemetry) {
+  std::vector<NodeSignalHealth> out;
+  for (const GpuEntity& e : telemetry.entities) {
+    if (out.empty() || out.back().hostname != e.hostname) {
+      out.push_back({});
+      out.back().hostname = e.hostname;
+    }
+    NodeSignalHealth& h = out.back();
+    (e.is_mig() ? h.mig_instances : h.gpus)++;
+    for (std::size_t s = 0; s < kSignalCount; ++s) h.present[s] += e.has(static_cast<Signal>(s)) ? 1 : 0;
+  }
+  for (NodeSignalHealth& h : out) {
+    const std::size_t n = h.gpus + h.mig_instances;
+    auto all = [&](Signal s) { return h.present[static_cast<std::size_t>(s)] == n; };
+    if (all(Signal::kSmActive)) h.compute_source = "sm_active";
+    else if (all(Signal::kGrEngineActive)) h.compute_source = "gr_engine_active";
+    else if (h.mig_instances == 0 && all(Signal::kGpuUtil)) h.compute_source = "gpu_util";
+    else h.compute_source = "none";
+  }
+  return out;
+}
+
+}  // namespace gpuwise::observe::prom
