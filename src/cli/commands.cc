@@ -1,0 +1,393 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/time_parse.h"
+#include "cli/views.h"
+#include "observe/metrics_source.h"
+#include "observe/prometheus_source.h"
+#include "observe/usage_profile.h"
+#include "sim/exporter_server.h"
+
+namespace gpuwise::cli {
+namespace {
+
+namespace prom = observe::prom;
+
+// ---- flags shared by commands ----
+
+struct ScrapeFlags {
+  std::string timeout = "10s";
+  std::size_t max_body_bytes = 64u << 20;
+  int concurrency = 8;
+  std::string bearer_token_file;
+  std::string ca_file;
+  bool insecure = false;
+};
+
+void AddScrapeFlags(CLI::App* app, ScrapeFlags* f) {
+  app->add_option("--timeout", f->timeout, "Per-endpoint request timeout (e.g. 10s)")->capture_default_str();
+  app->add_option("--max-body-bytes", f->max_body_bytes, "Refuse pages larger than this")->capture_default_str();
+  app->add_option("--concurrency", f->concurrency, "Endpoints scraped at once")->capture_default_str();
+  app->add_option("--bearer-token-file", f->bearer_token_file, "File holding a bearer token (never logged)");
+  app->add_option("--ca-file", f->ca_file, "PEM CA bundle to verify HTTPS endpoints");
+  app->add_flag("--insecure-skip-tls-verify", f->insecure, "Do not verify TLS certificates (not recommended)");
+}
+
+base::Result<std::string> ReadSecretFile(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  if (!in) return base::InvalidArgument(std::string("cannot read ") + flag + " file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+base::Result<prom::ScrapeOptions> ToScrapeOptions(const ScrapeFlags& f) {
+  prom::ScrapeOptions o;
+  ASSIGN_OR_RETURN(auto timeout, base::ParseDuration(f.timeout));
+  o.timeout = timeout;
+  o.max_body_bytes = f.max_body_bytes;
+  o.concurrency = f.concurrency;
+  o.ca_file = f.ca_file;
+  o.insecure_skip_verify = f.insecure;
+  if (!f.bearer_token_file.empty()) {
+    ASSIGN_OR_RETURN(o.bearer_token, ReadSecretFile(f.bearer_token_file, "--bearer-token-file"));
+  }
+  return o;
+}
+
+struct PromFlags {
+  std::string url;
+  std::vector<std::string> headers;
+  std::string bearer_token_file;
+  std::string user;
+  std::string password_file;
+  std::string ca_file;
+  bool insecure = false;
+  std::int64_t max_samples = 25'000'000;
+  int concurrency = 4;
+  std::string timeout = "110s";
+};
+
+void AddPromFlags(CLI::App* app, PromFlags* f, bool required) {
+  auto* o = app->add_option("--prometheus", f->url, "Prometheus base URL, e.g. http://prometheus:9090 (also Thanos, Mimir, Cortex)");
+  if (required) o->required();
+  app->add_option("--prometheus-header", f->headers, "Extra header 'Name: value', repeatable (e.g. 'X-Scope-OrgID: team-a')");
+  app->add_option("--prometheus-bearer-token-file", f->bearer_token_file,
+                  "File holding a bearer token (or set GPUWISE_PROMETHEUS_TOKEN); never logged");
+  app->add_option("--prometheus-user", f->user, "Basic-auth user");
+  app->add_option("--prometheus-password-file", f->password_file, "File holding the basic-auth password");
+  app->add_option("--prometheus-ca-file", f->ca_file, "PEM CA bundle to verify the server");
+  app->add_flag("--prometheus-insecure-skip-tls-verify", f->insecure, "Do not verify TLS (not recommended)");
+  app->add_option("--prometheus-max-samples", f->max_samples,
+                  "Most samples one query may load; queries are sharded to stay under it (server default: 50M)")
+      ->capture_default_str();
+  app->add_option("--prometheus-concurrency", f->concurrency, "Queries in flight at once")->capture_default_str();
+  app->add_option("--prometheus-timeout", f->timeout, "Per-request timeout (a stock server stops at 2m)")->capture_default_str();
+}
+
+base::Result<prom::PromClientOptions> ToPromOptions(const PromFlags& f) {
+  prom::PromClientOptions o;
+  if (f.url.rfind("http://", 0) != 0 && f.url.rfind("https://", 0) != 0) {
+    return base::InvalidArgument("--prometheus must be an http:// or https:// URL, got '" + f.url + "'");
+  }
+  o.base_url = f.url;
+  for (const std::string& h : f.headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return base::InvalidArgument("--prometheus-header wants 'Name: value', got '" + h + "'");
+    }
+    std::string value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    o.extra_headers.emplace_back(h.substr(0, colon), value);
+  }
+  if (!f.bearer_token_file.empty()) {
+    ASSIGN_OR_RETURN(o.bearer_token, ReadSecretFile(f.bearer_token_file, "--prometheus-bearer-token-file"));
+  } else if (const char* env = std::getenv("GPUWISE_PROMETHEUS_TOKEN"); env && *env) {
+    o.bearer_token = env;
+  }
+  o.basic_auth_user = f.user;
+  if (!f.password_file.empty()) {
+    ASSIGN_OR_RETURN(o.basic_auth_password, ReadSecretFile(f.password_file, "--prometheus-password-file"));
+  }
+  o.ca_file = f.ca_file;
+  o.insecure_skip_verify = f.insecure;
+  o.limits.max_samples = f.max_samples;
+  o.concurrency = f.concurrency;
+  ASSIGN_OR_RETURN(auto timeout, base::ParseDuration(f.timeout));
+  o.request_timeout = timeout;
+  return o;
+}
+
+int EmitOrFail(const GlobalFlags& g, std::string_view kind, const nlohmann::json& doc, const Table& table) {
+  base::Status s = Emit(g.format, kind, doc, table, g.color, std::cout);
+  if (!s.ok()) return Fail(s, kExitUsage);
+  return kExitOk;
+}
+
+// ---- version ----
+
+int RunVersion(const GlobalFlags& g) {
+  Table t{{"VERSION", "API"}, {{"0.1.0", std::string(kApiVersion)}}, {}};
+  return EmitOrFail(g, "Version", {{"version", "0.1.0"}}, t);
+}
+
+// ---- scrape ----
+
+struct ScrapeArgs {
+  std::vector<std::string> urls;
+  ScrapeFlags flags;
+} g_scrape;
+
+// Scrapes, reports per-endpoint failures on stderr, and returns telemetry plus the exit code to use.
+base::Result<prom::Telemetry> ScrapeAll(const std::vector<std::string>& urls, const ScrapeFlags& flags,
+                                        std::vector<prom::ScrapeResult>* results, nlohmann::json* endpoints) {
+  ASSIGN_OR_RETURN(prom::ScrapeOptions options, ToScrapeOptions(flags));
+  observe::ScrapeSource source(urls, options);
+  auto telemetry = source.Current();
+  *results = source.last_results();
+  *endpoints = nlohmann::json::array();
+  for (const auto& r : *results) {
+    (*endpoints).push_back({{"url", r.url}, {"ok", r.status.ok()}, {"error", r.status.ok() ? "" : r.status.message()},
+                            {"bytes", r.body.size()}, {"seconds", r.seconds}});
+    if (!r.status.ok()) LOG_ERROR << r.status.message();
+  }
+  return telemetry;
+}
+
+int RunScrape(const GlobalFlags& g) {
+  std::vector<prom::ScrapeResult> results;
+  nlohmann::json endpoints;
+  auto telemetry = ScrapeAll(g_scrape.urls, g_scrape.flags, &results, &endpoints);
+  if (!telemetry.ok()) return Fail(telemetry.status());
+  Table table = TelemetryTable(*telemetry);
+  table.notes = SignalHealthNotes(*telemetry);
+  nlohmann::json doc = TelemetryJson(*telemetry);
+  doc["endpoints"] = endpoints;
+  int rc = EmitOrFail(g, "ScrapeReport", doc, table);
+  if (rc != kExitOk) return rc;
+  for (const auto& r : results) {
+    if (!r.status.ok()) return kExitPartial;
+  }
+  return telemetry->entities.empty() ? Fail(base::NotFound("no dcgm-exporter GPU series on any endpoint")) : kExitOk;
+}
+
+// ---- query ----
+
+struct QueryArgs {
+  PromFlags prom;
+  std::string window = "7d";
+  std::string step = "30s";
+  std::string end;
+  std::vector<std::string> matchers;
+} g_query;
+
+int RunQuery(const GlobalFlags& g) {
+  auto options = ToPromOptions(g_query.prom);
+  if (!options.ok()) return Fail(options.status(), kExitUsage);
+  auto window = base::ParseDuration(g_query.window);
+  if (!window.ok()) return Fail(window.status().Annotate("--window"), kExitUsage);
+  auto step = base::ParseDuration(g_query.step);
+  if (!step.ok()) return Fail(step.status().Annotate("--step"), kExitUsage);
+  if (step->count() <= 0 || window->count() <= 0) return Fail(base::InvalidArgument("--window and --step must be positive"), kExitUsage);
+  base::Clock& clock = base::SystemClock::Get();
+  std::int64_t end = clock.NowUnixMillis();
+  if (!g_query.end.empty()) {
+    auto t = base::ParseTime(g_query.end);
+    if (!t.ok()) return Fail(t.status().Annotate("--end"), kExitUsage);
+    end = *t;
+  }
+  observe::PrometheusSource source(*options, clock);
+  observe::RangeRequest request;
+  request.end_ms = end;
+  request.start_ms = end - window->count();
+  request.step = *step;
+  request.signals = observe::ProfileSignals();
+  request.matchers = g_query.matchers;
+  LOG_INFO << "reading " << base::FormatDuration(*window) << " at " << base::FormatDuration(*step) << " from "
+           << source.Describe();
+  auto range = source.Range(request);
+  if (!range.ok()) return Fail(range.status().Annotate("querying " + g_query.prom.url));
+  std::vector<observe::EntityProfile> profiles = observe::BuildProfiles(*range);
+  Table table = ProfilesTable(profiles);
+  table.notes.push_back("window " + base::FormatTime(request.start_ms) + " .. " + base::FormatTime(request.end_ms) +
+                        ", step " + base::FormatDuration(*step) + "; " + std::to_string(range->points_read) +
+                        " points read, " + std::to_string(range->stale_dropped) +
+                        " repeated across gaps dropped (unknown, not repeated)");
+  table.notes.push_back("quantiles: 1% relative error (max and sample counts exact)");
+  table.notes.push_back(std::string("MIG: ") + std::string(prom::kMigAssumptionText));
+  for (const auto& w : range->warnings) table.notes.push_back("prometheus warning: " + w);
+  nlohmann::json doc = {{"source", source.Describe()},
+                        {"window", {{"start", base::FormatTime(request.start_ms)}, {"end", base::FormatTime(request.end_ms)},
+                                    {"startMs", request.start_ms}, {"endMs", request.end_ms}, {"step", base::FormatDuration(*step)}}},
+                        {"gpus", ProfilesJson(profiles)},
+                        {"pointsRead", range->points_read},
+                        {"staleDropped", range->stale_dropped},
+                        {"missingValues", range->missing_values},
+                        {"requests", range->requests},
+                        {"warnings", range->warnings},
+                        {"relativeAccuracy", 0.01},
+                        {"migAssumption", std::string(prom::kMigAssumptionText)}};
+  int rc = EmitOrFail(g, "UsageReport", doc, table);
+  if (rc != kExitOk) return rc;
+  if (profiles.empty()) return Fail(base::NotFound("no dcgm-exporter series in the window (check --window, --match and that Prometheus scrapes dcgm-exporter)"));
+  return kExitOk;
+}
+
+// ---- doctor ----
+
+struct DoctorArgs {
+  std::vector<std::string> urls;
+  PromFlags prom;
+  ScrapeFlags scrape;
+} g_doctor;
+
+int RunDoctor(const GlobalFlags& g) {
+  base::Result<prom::Telemetry> telemetry = base::Status(base::Code::kInternal, "unset");
+  nlohmann::json endpoints = nlohmann::json::array();
+  bool partial = false;
+  std::string source;
+  if (!g_doctor.prom.url.empty()) {
+    if (!g_doctor.urls.empty()) return Fail(base::InvalidArgument("give either --prometheus or endpoint URLs, not both"), kExitUsage);
+    auto options = ToPromOptions(g_doctor.prom);
+    if (!options.ok()) return Fail(options.status(), kExitUsage);
+    observe::PrometheusSource src(*options, base::SystemClock::Get());
+    source = src.Describe();
+    telemetry = src.Current();
+  } else if (!g_doctor.urls.empty()) {
+    std::vector<prom::ScrapeResult> results;
+    telemetry = ScrapeAll(g_doctor.urls, g_doctor.scrape, &results, &endpoints);
+    for (const auto& r : results) partial |= !r.status.ok();
+    source = "scrape";
+  } else {
+    return Fail(base::InvalidArgument("doctor needs --prometheus URL or dcgm-exporter endpoint URLs"), kExitUsage);
+  }
+  if (!telemetry.ok()) return Fail(telemetry.status());
+  prom::DoctorReport report = prom::Diagnose(*telemetry);
+  nlohmann::json doc = DoctorJson(report);
+  doc["source"] = source;
+  doc["endpoints"] = endpoints;
+  doc["migAssumption"] = std::string(prom::kMigAssumptionText);
+  int rc = EmitOrFail(g, "DoctorReport", doc, DoctorTable(report));
+  if (rc != kExitOk) return rc;
+  if (telemetry->entities.empty()) return Fail(base::NotFound("no dcgm-exporter GPU series found"));
+  return partial ? kExitPartial : kExitOk;
+}
+
+// ---- demo ----
+
+struct DemoArgs {
+  int gpus = 16;
+  int mig_gpus_per_node = 1;
+  std::uint64_t seed = 1;
+  bool serve = false;
+  bool sm_active = false;
+} g_demo;
+
+volatile std::sig_atomic_t g_stop = 0;
+
+int RunDemo(const GlobalFlags& g) {
+  if (g_demo.gpus < 1 || g_demo.gpus > 65536) return Fail(base::InvalidArgument("--gpus must be in 1..65536"), kExitUsage);
+  sim::ExporterOptions options;
+  options.num_gpus = g_demo.gpus;
+  options.mig_gpus_per_node = g_demo.mig_gpus_per_node;
+  options.seed = g_demo.seed;
+  options.include_sm_active = g_demo.sm_active;
+  sim::ExporterServer server(options);
+  base::Status started = server.Start();
+  if (!started.ok()) return Fail(started);
+  std::cerr << "gpuwise demo: simulated " << g_demo.gpus << " GPUs on " << server.urls().size()
+            << " nodes; dcgm-exporter pages served on " << server.base_url() << "\n";
+  std::vector<prom::ScrapeResult> results;
+  nlohmann::json endpoints;
+  auto telemetry = ScrapeAll(server.urls(), ScrapeFlags{}, &results, &endpoints);
+  if (!telemetry.ok()) return Fail(telemetry.status());
+  Table table = TelemetryTable(*telemetry);
+  table.notes = SignalHealthNotes(*telemetry);
+  table.notes.push_back("these GPUs are simulated: the pages are dcgm-exporter's format, the values a model (no GPU was measured)");
+  nlohmann::json doc = TelemetryJson(*telemetry);
+  doc["endpoints"] = endpoints;
+  doc["simulated"] = true;
+  int rc = EmitOrFail(g, "ScrapeReport", doc, table);
+  if (rc != kExitOk || !g_demo.serve) return rc;
+  std::cerr << "serving until interrupted (Ctrl-C); try: gpuwise scrape " << server.urls().front() << "\n";
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return kExitOk;
+}
+
+}  // namespace
+
+int Fail(const base::Status& status, int code) {
+  std::cerr << "gpuwise: error: " << status.message() << "\n";
+  return code;
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"demo", "Simulate a small GPU fleet, serve its dcgm-exporter pages on loopback, scrape them and report",
+       "Starts simulated dcgm-exporter endpoints on 127.0.0.1 (the real wire format, modelled values), scrapes them\n"
+       "through the same client a real cluster uses, prints the per-GPU summary and exits.\n\n"
+       "Example:\n  gpuwise demo --gpus 16\n  gpuwise demo --serve      # keep the endpoints up for other tools",
+       [](CLI::App* app) {
+         app->add_option("--gpus", g_demo.gpus, "GPUs to simulate (8 per node)")->capture_default_str();
+         app->add_option("--mig-gpus-per-node", g_demo.mig_gpus_per_node, "GPUs per node partitioned 7x1g.10gb")->capture_default_str();
+         app->add_option("--seed", g_demo.seed, "Seed of the simulated fleet")->capture_default_str();
+         app->add_flag("--sm-active", g_demo.sm_active, "Export DCGM_FI_PROF_SM_ACTIVE (off by default, as in dcgm-exporter)");
+         app->add_flag("--serve", g_demo.serve, "Keep serving the simulated endpoints until interrupted");
+       },
+       RunDemo},
+      {"scrape", "Scrape dcgm-exporter endpoints: normalised values per GPU and MIG instance, and signal health",
+       "Fetches each endpoint (host:port or a URL), parses the page and prints one row per GPU or MIG instance in\n"
+       "canonical units. Compute activity names its source: SM_ACTIVE, else GR_ENGINE_ACTIVE (upper bound), else\n"
+       "GPU_UTIL (coarse; never on MIG). A missing signal prints 'unknown', never 0.\n\n"
+       "Example:\n  gpuwise scrape node-1:9400 https://node-2:9400/metrics --ca-file ca.pem -o json",
+       [](CLI::App* app) {
+         app->add_option("urls", g_scrape.urls, "dcgm-exporter endpoints")->required();
+         AddScrapeFlags(app, &g_scrape.flags);
+       },
+       RunScrape},
+      {"query", "Per-GPU p50/p95/p99/max of compute, framebuffer, DRAM and power over a window, from Prometheus",
+       "Reads dcgm-exporter history from Prometheus with query_range (chunked to 11,000 points, sharded under\n"
+       "--prometheus-max-samples, --prometheus-concurrency in flight), drops the values Prometheus repeats across\n"
+       "gaps, and sketches each series (1% relative error; max and counts exact). Set --step to the scrape interval.\n\n"
+       "Example:\n  gpuwise query --prometheus http://prometheus:9090 --window 7d --step 30s\n"
+       "  gpuwise query --prometheus https://mimir/prometheus --prometheus-header 'X-Scope-OrgID: ml' --match 'Hostname=\"gpu-node-3\"'",
+       [](CLI::App* app) {
+         AddPromFlags(app, &g_query.prom, true);
+         app->add_option("--window", g_query.window, "How far back to read (e.g. 24h, 7d, 4w)")->capture_default_str();
+         app->add_option("--step", g_query.step, "Resolution; use the scrape interval so each sample is read once")->capture_default_str();
+         app->add_option("--end", g_query.end, "End of the window: RFC 3339 or Unix seconds (default: now)");
+         app->add_option("--match", g_query.matchers, "Extra PromQL label matcher, repeatable, e.g. 'Hostname=\"n1\"'");
+       },
+       RunQuery},
+      {"doctor", "Check which GPU signals are missing per node and print how to enable them",
+       "Reads the latest values from Prometheus (--prometheus) or from dcgm-exporter endpoints, and lists per node\n"
+       "the signals gpuwise needs that are absent, what gpuwise does meanwhile, the exact counters-CSV line to add,\n"
+       "and the dcgm-exporter / GPU Operator setting that ships it.\n\n"
+       "Example:\n  gpuwise doctor --prometheus http://prometheus:9090\n  gpuwise doctor node-1:9400 node-2:9400",
+       [](CLI::App* app) {
+         app->add_option("urls", g_doctor.urls, "dcgm-exporter endpoints (instead of --prometheus)");
+         AddPromFlags(app, &g_doctor.prom, false);
+         AddScrapeFlags(app, &g_doctor.scrape);
+       },
+       RunDoctor},
+      {"version", "Print the gpuwise version", "Example:\n  gpuwise version -o json", [](CLI::App*) {}, RunVersion},
+  };
+  return commands;
+}
+
+}  // namespace gpuwise::cli

@@ -1,0 +1,80 @@
+#include "observe/usage_profile.h"
+
+#include <limits>
+
+namespace gpuwise::observe {
+
+std::string_view ProfileMetricName(ProfileMetric m) {
+  switch (m) {
+    case ProfileMetric::kCompute: return "compute";
+    case ProfileMetric::kFbUsed: return "fb_used";
+    case ProfileMetric::kDram: return "dram";
+    case ProfileMetric::kPower: return "power";
+    case ProfileMetric::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view ProfileMetricUnit(ProfileMetric m) {
+  switch (m) {
+    case ProfileMetric::kFbUsed: return "bytes";
+    case ProfileMetric::kPower: return "watts";
+    default: return "ratio";
+  }
+}
+
+std::vector<prom::Signal> ProfileSignals() {
+  return {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil,
+          prom::Signal::kFbUsed,   prom::Signal::kDramActive,     prom::Signal::kPower};
+}
+
+std::vector<EntityProfile> BuildProfiles(const RangeTelemetry& range) {
+  std::vector<EntityProfile> out(range.entities.size());
+  // Best compute signal per entity: rank 0 = SM_ACTIVE, 1 = GR_ENGINE_ACTIVE, 2 = GPU_UTIL (whole GPUs only).
+  std::vector<int> best(range.entities.size(), 3);
+  auto rank = [&](const SignalSeries& s) {
+    switch (s.signal) {
+      case prom::Signal::kSmActive: return 0;
+      case prom::Signal::kGrEngineActive: return 1;
+      case prom::Signal::kGpuUtil: return range.entities[s.entity].is_mig() ? 3 : 2;
+      default: return 3;
+    }
+  };
+  for (const SignalSeries& s : range.series) {
+    if (!s.values.empty()) best[s.entity] = std::min(best[s.entity], rank(s));
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].entity = range.entities[i];
+    out[i].first_ms = std::numeric_limits<std::int64_t>::max();
+    out[i].last_ms = std::numeric_limits<std::int64_t>::min();
+  }
+  for (const SignalSeries& s : range.series) {
+    EntityProfile& p = out[s.entity];
+    ProfileMetric m;
+    switch (s.signal) {
+      case prom::Signal::kSmActive:
+      case prom::Signal::kGrEngineActive:
+      case prom::Signal::kGpuUtil:
+        if (rank(s) != best[s.entity]) continue;
+        m = ProfileMetric::kCompute;
+        p.compute_source = s.metric_name;
+        break;
+      case prom::Signal::kFbUsed: m = ProfileMetric::kFbUsed; break;
+      case prom::Signal::kDramActive: m = ProfileMetric::kDram; break;
+      case prom::Signal::kPower: m = ProfileMetric::kPower; break;
+      default: continue;
+    }
+    model::UsageSketch& sketch = p.sketches[static_cast<std::size_t>(m)];
+    sketch.InsertMany(s.values);
+    if (!s.timestamps_ms.empty()) {
+      p.first_ms = std::min(p.first_ms, s.timestamps_ms.front());
+      p.last_ms = std::max(p.last_ms, s.timestamps_ms.back());
+    }
+  }
+  for (EntityProfile& p : out) {
+    if (p.first_ms > p.last_ms) p.first_ms = p.last_ms = 0;
+  }
+  return out;
+}
+
+}  // namespace gpuwise::observe

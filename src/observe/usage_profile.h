@@ -1,0 +1,32 @@
+// Per-GPU / per-MIG-instance usage profiles over a window: p50/p95/p99/max of compute activity, framebuffer
+// used, DRAM activity and power, each from a mergeable UsageSketch (1% relative error; max and count exact).
+// Pure: RangeTelemetry in, profiles out. Compute activity names the signal it came from (SM_ACTIVE, else
+// GR_ENGINE_ACTIVE, else GPU_UTIL; GPU_UTIL never on MIG). A signal with no sample is "unknown".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/usage_sketch.h"
+#include "observe/metrics_source.h"
+
+namespace gpuwise::observe {
+
+enum class ProfileMetric { kCompute, kFbUsed, kDram, kPower, kCount };
+inline constexpr std::size_t kProfileMetricCount = static_cast<std::size_t>(ProfileMetric::kCount);
+std::string_view ProfileMetricName(ProfileMetric m);  // "compute", "fb_used", "dram", "power"
+std::string_view ProfileMetricUnit(ProfileMetric m);  // "ratio", "bytes", "ratio", "watts"
+
+struct EntityProfile {
+  prom::GpuEntity entity;  // identity
+  std::array<model::UsageSketch, kProfileMetricCount> sketches;
+  std::string compute_source;  // exported metric name used for compute, or "" when unknown
+  std::int64_t first_ms = 0, last_ms = 0;
+};
+
+// The signals a profile needs, for RangeRequest::signals.
+std::vector<prom::Signal> ProfileSignals();
+
+std::vector<EntityProfile> BuildProfiles(const RangeTelemetry& range);
+
+}  // namespace gpuwise::observe
