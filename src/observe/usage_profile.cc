@@ -55,7 +55,7 @@ std::vector<EntityProfile> BuildProfiles(const RangeTelemetry& range) {
       case prom::Signal::kSmActive:
       case prom::Signal::kGrEngineActive:
       case prom::Signal::kGpuUtil:
-        if (rank(s) != best[s.entity]) continue;
+        if (best[s.entity] == 3 || rank(s) != best[s.entity]) continue;  // 3: no usable compute signal
         m = ProfileMetric::kCompute;
         p.compute_source = s.metric_name;
         break;
