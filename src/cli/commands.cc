@@ -162,7 +162,9 @@ base::Result<prom::Telemetry> ScrapeAll(const std::vector<std::string>& urls, co
   for (const auto& r : *results) {
     (*endpoints).push_back({{"url", r.url}, {"ok", r.status.ok()}, {"error", r.status.ok() ? "" : r.status.message()},
                             {"bytes", r.body.size()}, {"seconds", r.seconds}});
-    if (!r.status.ok()) LOG_ERROR << r.status.message();
+    if (!r.status.ok()) {
+      LOG_ERROR << r.status.message();
+    }
   }
   return telemetry;
 }
