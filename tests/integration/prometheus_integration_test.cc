@@ -5,7 +5,10 @@
 // equals the count written, exactly (a 20-minute gap of one node included: Prometheus's repeated values
 // across it must not count), and p50/p95/p99 match the raw samples within 1% relative error, max exactly.
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,9 +58,20 @@ std::string Which(const std::string& tool) {
   return "";
 }
 
+// A port free on 127.0.0.1 right now (bind port 0, read it back, close).
 int FreePort() {
-  httplib::Server probe;
-  int port = probe.bind_to_any_port("127.0.0.1");
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
   return port;
 }
 
@@ -181,11 +195,16 @@ class PrometheusIntegrationTest : public ::testing::Test {
     for (int i = 0; i < 600; ++i) {
       auto res = client.Get("/-/ready");
       if (res && res->status == 200) return;
+      int st;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;  // exited: show its log
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::ifstream in(log);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    FAIL() << "prometheus not ready after 60 s; log:\n" << text.substr(0, 4000);
+    FAIL() << "prometheus did not become ready; log:\n" << text.substr(0, 4000);
   }
 
   std::string promtool_, prometheus_;
@@ -232,6 +251,11 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
   EXPECT_EQ(read_back, truth.profile_samples) << "points read " << range->points_read << ", dropped "
                                               << range->stale_dropped;
   EXPECT_GT(range->stale_dropped, 0);
+  std::printf("history: %lld samples written in %zu OpenMetrics files; profile signals: %lld written, %lld read back "
+              "at a 15 s step (%lld points received, %lld repeated values dropped, %d requests)\n",
+              static_cast<long long>(truth.all_samples), files.size(), static_cast<long long>(truth.profile_samples),
+              static_cast<long long>(read_back), static_cast<long long>(range->points_read),
+              static_cast<long long>(range->stale_dropped), range->requests);
   auto profiles = observe::BuildProfiles(*range);
   ASSERT_EQ(profiles.size(), truth.values.size());
   for (const auto& p : profiles) {
