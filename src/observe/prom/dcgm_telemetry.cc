@@ -51,12 +51,31 @@ DcgmTelemetryBuilder::DcgmTelemetryBuilder(const DcgmCatalog& catalog) : catalog
 
 void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Label> labels, double value) {
   ++stats_.samples;
+  std::size_t idx;
+  const CatalogRow* row = Locate(metric_name, labels, &idx);
+  if (row == nullptr) return;
+  ++stats_.dcgm_samples;
+  GpuEntity& e = entities_[idx];
+  double canonical;
+  if (!NormalizeValue(*row, value, &canonical)) {
+    ++stats_.missing_values;
+    return;
+  }
+  const auto s = static_cast<std::size_t>(row->signal);
+  // A confirmed name wins over an inferred alias of the same field on the same entity.
+  if (!std::isnan(e.values[s]) && !e.catalog_inferred[s] && !row->confirmed) return;
+  e.values[s] = canonical;
+  e.catalog_inferred[s] = row->confirmed ? 0 : 1;
+  if (row->signal == Signal::kXid) e.xid_last = static_cast<std::uint32_t>(value);
+}
+
+const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std::span<const Label> labels,
+                                               std::size_t* entity_index) {
   const CatalogRow* row = catalog_.Find(metric_name);
   if (row == nullptr) {
     ++stats_.unknown_metrics;
-    return;
+    return nullptr;
   }
-  ++stats_.dcgm_samples;
   std::string_view gpu, uuid, device, model, host, host_fallback, bus, driver, gi_profile, gi_id;
   Attribution direct, exported;
   for (const Label& l : labels) {
@@ -83,7 +102,7 @@ void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Lab
   }
   if (uuid.empty() && gpu.empty()) {
     ++stats_.no_entity;
-    return;
+    return nullptr;
   }
   if (host.empty()) host = host_fallback;
   key_scratch_.assign(host);
@@ -120,17 +139,8 @@ void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Lab
   // With honor_labels: false the unprefixed pod labels name the exporter's own pod: exported_* win.
   const Attribution& who = exported.pod.empty() ? direct : exported;
   if (!who.pod.empty() && std::find(e.pods.begin(), e.pods.end(), who) == e.pods.end()) e.pods.push_back(who);
-  double canonical;
-  if (!NormalizeValue(*row, value, &canonical)) {
-    ++stats_.missing_values;
-    return;
-  }
-  const auto s = static_cast<std::size_t>(row->signal);
-  // A confirmed name wins over an inferred alias of the same field on the same entity.
-  if (!std::isnan(e.values[s]) && !e.catalog_inferred[s] && !row->confirmed) return;
-  e.values[s] = canonical;
-  e.catalog_inferred[s] = row->confirmed ? 0 : 1;
-  if (row->signal == Signal::kXid) e.xid_last = static_cast<std::uint32_t>(value);
+  *entity_index = idx;
+  return row;
 }
 
 void DcgmTelemetryBuilder::AddPage(std::string_view page, Format format, std::string_view source) {

@@ -99,6 +99,12 @@ class DcgmTelemetryBuilder {
 
   // Adds one value of a metric with its labels (either source). Unknown metric names are counted.
   void Add(std::string_view metric_name, std::span<const Label> labels, double value);
+  // Finds (or creates) the entity a series belongs to, without storing a value: for range data, where one
+  // series carries many values. nullptr (and no entity) for unknown metrics or series with no GPU identity.
+  const CatalogRow* Locate(std::string_view metric_name, std::span<const Label> labels, std::size_t* entity_index);
+  // The entity at an index returned by Locate (valid until Finish).
+  const GpuEntity& entity(std::size_t index) const { return entities_[index]; }
+  std::size_t entity_count() const { return entities_.size(); }
   // Parses a whole page, skipping and counting malformed lines (their errors are kept, up to 20).
   // `source` names the page in error messages (a URL or file).
   void AddPage(std::string_view page, Format format, std::string_view source);

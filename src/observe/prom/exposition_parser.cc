@@ -439,7 +439,7 @@ base::Status ExpositionParser::ParseSample(std::string_view line, Entry* entry) 
   if (!IsMetricStart(static_cast<unsigned char>(line[p]))) return Error(p, "expected a metric name");
   ++p;
   while (p < line.size() && IsMetricChar(static_cast<unsigned char>(line[p]))) ++p;
-  Sample& s = entry->sample;
+  TextSample& s = entry->sample;
   s.name = line.substr(name_start, p - name_start);
   labels_.clear();
   // All unescaped label values of this line (sample and exemplar) fit in line.size() bytes, so after this

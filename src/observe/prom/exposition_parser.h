@@ -46,7 +46,7 @@ struct Label {
   std::string_view value;  // unescaped
 };
 
-struct Sample {
+struct TextSample {
   std::string_view name;
   std::span<const Label> labels;  // in page order
   double value = 0;
@@ -71,7 +71,7 @@ enum class EntryKind : std::uint8_t { kSample, kHelp, kType, kUnit, kEof };
 struct Entry {
   EntryKind kind = EntryKind::kEof;
   std::size_t line = 0;  // 1-based line number in the page
-  Sample sample;         // kSample
+  TextSample sample;         // kSample
   // kHelp / kType / kUnit: the family name and the rest of the line (HELP unescaped).
   std::string_view family;
   std::string_view text;

@@ -6,7 +6,7 @@ namespace gpuwise::observe::prom {
 
 SeriesInterner::SeriesInterner() : slots_(1024, {0, 0}) {}
 
-bool SeriesInterner::Equal(const Stored& stored, const Sample& sample) {
+bool SeriesInterner::Equal(const Stored& stored, const TextSample& sample) {
   if (stored.name != sample.name || stored.labels.size() != sample.labels.size()) return false;
   // Fast path: the same exporter writes labels in the same order every scrape.
   bool same_order = true;
@@ -43,7 +43,7 @@ void SeriesInterner::Grow() {
   }
 }
 
-std::uint32_t SeriesInterner::Intern(const Sample& sample) {
+std::uint32_t SeriesInterner::Intern(const TextSample& sample) {
   const std::uint64_t hash = force_collisions_ ? 42 : sample.series_hash;
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;

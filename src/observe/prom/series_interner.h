@@ -18,7 +18,7 @@ class SeriesInterner {
   SeriesInterner();
 
   // The id of the sample's series; a new series gets the next id (0, 1, 2, ...).
-  std::uint32_t Intern(const Sample& sample);
+  std::uint32_t Intern(const TextSample& sample);
 
   std::size_t size() const { return series_.size(); }
   std::string_view Name(std::uint32_t id) const { return series_[id].name; }
@@ -36,7 +36,7 @@ class SeriesInterner {
     std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
     std::vector<std::uint16_t> page_order;  // page_order[i] = index in labels of the i-th label as first seen
   };
-  bool Equal(const Stored& stored, const Sample& sample);
+  bool Equal(const Stored& stored, const TextSample& sample);
   void Grow();
 
   std::vector<Stored> series_;
