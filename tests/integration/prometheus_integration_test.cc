@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "schema_check.h"
 #include "base/time_parse.h"
 #include "observe/prom/dcgm_telemetry.h"
 #include "observe/prometheus_source.h"
@@ -286,6 +287,7 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
   nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << "gpuwise query did not print JSON";
   EXPECT_EQ(doc["kind"], "UsageReport");
+  for (const auto& v : testing::CheckSchema(testing::LoadSchema("UsageReport"), doc)) ADD_FAILURE() << v;
   std::int64_t cli_compute = 0, truth_compute = 0;
   for (const auto& g : doc["gpus"]) cli_compute += g["profiles"]["compute"]["count"].get<std::int64_t>();
   for (const auto& [k, v] : truth.values) truth_compute += static_cast<std::int64_t>(v[0].size());

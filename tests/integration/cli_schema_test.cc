@@ -1,0 +1,81 @@
+// Runs the real gpuwise binary (demo against its simulated endpoints, version) and holds every JSON document
+// to its schema in docs/schema/; YAML and CSV outputs must carry the same data.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "schema_check.h"
+
+namespace gpuwise {
+namespace {
+
+struct Output {
+  int code;
+  std::string out;
+};
+
+Output RunGpuwise(const std::string& args) {
+  std::string cmd = std::string(GPUWISE_BINARY) + " " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  Output o{-1, ""};
+  if (!p) return o;
+  char buf[65536];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
+  int st = pclose(p);
+  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return o;
+}
+
+void ExpectConforms(const std::string& kind, const std::string& text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << text.substr(0, 400);
+  auto schema = testing::LoadSchema(kind);
+  ASSERT_FALSE(schema.is_discarded()) << "docs/schema/" << kind << ".json";
+  EXPECT_EQ(doc["kind"], kind);
+  for (const auto& v : testing::CheckSchema(schema, doc)) ADD_FAILURE() << kind << " " << v;
+}
+
+TEST(CliSchemaTest, DemoJsonIsAScrapeReportAndEveryGpuIsSeen) {
+  Output o = RunGpuwise("--output json demo --gpus 24 --mig-gpus-per-node 2 --sm-active");
+  ASSERT_EQ(o.code, 0);
+  ExpectConforms("ScrapeReport", o.out);
+  auto doc = nlohmann::json::parse(o.out);
+  // 24 GPUs on 3 nodes, 2 per node partitioned 7 ways: 18 whole GPUs + 42 instances.
+  EXPECT_EQ(doc["gpus"].size(), 60u);
+  for (const auto& g : doc["gpus"]) EXPECT_EQ(g["compute"]["source"], "sm_active");
+  EXPECT_EQ(doc["stats"]["badLines"], 0);
+}
+
+TEST(CliSchemaTest, VersionAndUsageErrors) {
+  Output o = RunGpuwise("-o json version");
+  ASSERT_EQ(o.code, 0);
+  ExpectConforms("Version", o.out);
+  EXPECT_EQ(RunGpuwise("--output xml version").code, 2);
+  EXPECT_EQ(RunGpuwise("query --prometheus ftp://x").code, 2);
+  EXPECT_EQ(RunGpuwise("query --prometheus http://127.0.0.1:1 --window 7days").code, 2);
+  EXPECT_EQ(RunGpuwise("nonsense").code, 2);
+  // Nothing listens on port 1: a clear failure, not a crash.
+  EXPECT_EQ(RunGpuwise("query --prometheus http://127.0.0.1:1 --window 1h").code, 1);
+  EXPECT_EQ(RunGpuwise("scrape 127.0.0.1:1").code, 1);
+}
+
+TEST(CliSchemaTest, CsvAndYamlOutputs) {
+  Output csv = RunGpuwise("-o csv demo --gpus 8 --mig-gpus-per-node 0");
+  ASSERT_EQ(csv.code, 0);
+  EXPECT_EQ(csv.out.rfind("NODE,GPU,MIG,MODEL,POD,COMPUTE,SOURCE,FB USED,FB TOTAL,DRAM,POWER\r\n", 0), 0u) << csv.out;
+  std::size_t rows = 0;
+  for (char c : csv.out) rows += c == '\n';
+  EXPECT_EQ(rows, 9u);  // header + 8 GPUs
+  Output yaml = RunGpuwise("-o yaml demo --gpus 8");
+  ASSERT_EQ(yaml.code, 0);
+  EXPECT_NE(yaml.out.find("apiVersion: \"gpuwise.io/v1alpha1\""), std::string::npos);
+  EXPECT_NE(yaml.out.find("kind: \"ScrapeReport\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gpuwise
