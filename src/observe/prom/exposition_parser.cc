@@ -35,7 +35,26 @@ inline std::uint64_t LoadTail(const char* p, std::size_t n) {
 }
 
 inline bool IsNameStart(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-inline bool IsNameChar(unsigned char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+
+// Label-name characters [a-zA-Z0-9_] as a table: one load per byte in the hot loop.
+struct NameCharTable {
+  bool v[256] = {};
+  constexpr NameCharTable() {
+    for (int c = 0; c < 256; ++c) v[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
+  }
+};
+constexpr NameCharTable kNameChar;
+inline bool IsNameChar(unsigned char c) { return kNameChar.v[c]; }
+
+// SWAR: a byte of w equal to b (https://graphics.stanford.edu/~seander/bithacks.html#ValueInWord, the
+// "haszero" trick): nonzero iff some byte of w is b.
+inline std::uint64_t HasByte(std::uint64_t w, std::uint64_t b) {
+  const std::uint64_t x = w ^ (0x0101010101010101ULL * b);
+  return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+// Absorbs bytes into a running hash state (one multiply per 16 bytes, one for the tail).
+inline std::uint64_t Absorb(std::uint64_t h, const char* p, std::size_t n);
 inline bool IsMetricStart(unsigned char c) { return IsNameStart(c) || c == ':'; }
 inline bool IsMetricChar(unsigned char c) { return IsNameChar(c) || c == ':'; }
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -122,6 +141,27 @@ bool ParseSecondsAsMillis(std::string_view text, std::int64_t* out) {
   if (!(ms > -9.2e18 && ms < 9.2e18)) return false;
   *out = static_cast<std::int64_t>(ms);
   return true;
+}
+
+inline std::uint64_t Absorb(std::uint64_t h, const char* p, std::size_t n) {
+  const std::uint64_t len = n;
+  while (n >= 16) {
+    h = Mix(Load64(p) ^ kP1 ^ h, Load64(p + 8) ^ kP2);
+    p += 16;
+    n -= 16;
+  }
+  if (n >= 8) {
+    h = Mix(Load64(p) ^ kP1 ^ h, Load64(p + n - 8) ^ kP3 ^ len);
+  } else {
+    h = Mix(LoadTail(p, n) ^ kP2 ^ h, kP3 ^ len);
+  }
+  return h;
+}
+
+// A label's contribution to the series hash: name and value absorbed in one pass, no finaliser (the series
+// hash is finalised once). Labels combine by addition, so label order does not matter.
+inline std::uint64_t HashLabel(std::string_view name, std::string_view value) {
+  return Absorb(Absorb(kP0, name.data(), name.size()), value.data(), value.size());
 }
 
 }  // namespace
@@ -368,7 +408,13 @@ base::Status ExpositionParser::ParseLabels(std::string_view line, std::size_t* p
     const std::size_t value_start = p;
     bool escaped = false;
     bool high = false;
-    // Scan for the closing quote; escapes and non-ASCII bytes take the slow path below.
+    // Scan for the closing quote 8 bytes at a time while no quote, backslash or non-ASCII byte is in the word;
+    // the byte loop below finds which one it was.
+    while (p + 8 <= line.size()) {
+      const std::uint64_t w = Load64(line.data() + p);
+      if (HasByte(w, '"') | HasByte(w, '\\') | (w & 0x8080808080808080ULL)) break;
+      p += 8;
+    }
     while (p < line.size()) {
       const unsigned char c = static_cast<unsigned char>(line[p]);
       if (c == '"') break;
@@ -415,7 +461,7 @@ base::Status ExpositionParser::ParseLabels(std::string_view line, std::size_t* p
       if (l.name == name) return Error(name_start, "duplicate label '" + std::string(name) + "'");
     }
     out->push_back({name, value});
-    if (hash) sum += HashBytes(value, HashBytes(name, kP1));
+    if (hash) sum += HashLabel(name, value);
     SkipBlanks(line, &p);
     if (p < line.size() && line[p] == ',') {
       ++p;

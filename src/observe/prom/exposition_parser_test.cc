@@ -275,6 +275,8 @@ TEST(SeriesInternerTest, LabelOrderIsTheSameSeries) {
   while (parser.Next(&e).ok() && e.kind != EntryKind::kEof) ids.push_back(interner.Intern(e.sample));
   EXPECT_EQ(ids, (std::vector<std::uint32_t>{0, 0, 1}));
   EXPECT_EQ(interner.Labels(0)[0].first, "a");
+  EXPECT_EQ(interner.Labels(0)[1].second, "2");
+  EXPECT_EQ(interner.Name(1), "m");
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // SeriesInterner: gives each distinct series (metric name + label set) a dense id, scrape after scrape.
 // Lookup is by the parser's order-independent series_hash, then an exact equality check, so two series
 // whose hashes collide never merge. Looking up a series seen before allocates nothing.
+// Layout: every series is stored once, length-prefixed, in one contiguous arena in first-seen label order, so
+// the usual check (same exporter, same label order as last scrape) is one sequential walk; the next id after
+// the previous hit is tried first, because exporters write their series in the same order every scrape.
 // Thread-safety: not thread-safe; one interner per scrape loop.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "observe/prom/exposition_parser.h"
@@ -21,28 +25,34 @@ class SeriesInterner {
   std::uint32_t Intern(const TextSample& sample);
 
   std::size_t size() const { return series_.size(); }
-  std::string_view Name(std::uint32_t id) const { return series_[id].name; }
-  // Label (name, value) pairs of a series, sorted by name.
-  const std::vector<std::pair<std::string, std::string>>& Labels(std::uint32_t id) const { return series_[id].labels; }
+  std::string_view Name(std::uint32_t id) const;
+  // Label (name, value) pairs of a series, sorted by name (decoded from the arena; allocates).
+  std::vector<std::pair<std::string_view, std::string_view>> Labels(std::uint32_t id) const;
   // How many lookups found an equal hash but a different series (kept apart). For tests and metrics.
   std::uint64_t collisions() const { return collisions_; }
+  std::size_t arena_bytes() const { return arena_.size(); }
 
   // Test hook: replaces every hash with this one, forcing collisions.
   void ForceHashForTesting(bool on) { force_collisions_ = on; }
 
  private:
   struct Stored {
-    std::string name;
-    std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
-    std::vector<std::uint16_t> page_order;  // page_order[i] = index in labels of the i-th label as first seen
+    std::uint64_t hash;
+    std::uint32_t offset;  // into arena_: [u32 len][name] then per label [u32 len][name][u32 len][value]
+    std::uint32_t label_count;
   };
   bool Equal(const Stored& stored, const TextSample& sample);
   void Grow();
+  void Append(std::string_view bytes);
 
   std::vector<Stored> series_;
+  std::string arena_;
   // Open addressing: slots hold (hash, id + 1); id + 1 == 0 marks an empty slot.
   std::vector<std::pair<std::uint64_t, std::uint32_t>> slots_;
-  std::vector<const Label*> scratch_;  // reused for order-independent comparison
+  // Reused for the order-independent comparison (no allocation once grown).
+  std::vector<std::pair<std::string_view, std::string_view>> stored_scratch_;
+  std::vector<std::pair<std::string_view, std::string_view>> sample_scratch_;
+  std::uint32_t last_id_ = UINT32_MAX;
   std::uint64_t collisions_ = 0;
   bool force_collisions_ = false;
 };
