@@ -87,8 +87,67 @@ std::string Where(std::string_view prefix, std::size_t index) {
   return s;
 }
 
-// Reads one [<unix seconds>, "<value>"] pair.
-Status ReadSamplePair(od::value pair_value, std::int64_t* ts_ms, double* value, const std::string& where) {
+// Clinger's fast path: "123.456" -> 123456 / 10^3 is correctly rounded when the digits fit in 2^53 and the
+// power of ten is exact (<= 10^22), which is every value Prometheus prints with %g-style 17 digits or fewer
+// that is not in exponent form. Returns false to defer to from_chars.
+bool FastDecimal(std::string_view t, double* out) {
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  std::size_t i = 0;
+  const bool negative = !t.empty() && t[0] == '-';
+  if (negative) ++i;
+  std::uint64_t mantissa = 0;
+  int digits = 0, frac = 0;
+  bool dot = false, any = false;
+  for (; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c >= '0' && c <= '9') {
+      if (++digits > 18) return false;
+      mantissa = mantissa * 10 + static_cast<std::uint64_t>(c - '0');
+      frac += dot ? 1 : 0;
+      any = true;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      return false;  // exponent, NaN, Inf, junk: the slow path decides
+    }
+  }
+  if (!any || mantissa > (1ULL << 53) || frac > 22) return false;
+  const double v = static_cast<double>(mantissa) / kPow10[frac];
+  *out = negative ? -v : v;
+  return true;
+}
+
+// The usual Prometheus timestamp, "1435781451" or "1435781451.781" (at most 3 decimals, no sign, no exponent),
+// straight from the raw token in one pass. Anything else returns false for ParseTimestampMillis to handle.
+bool FastTimestamp(std::string_view raw, std::int64_t* ms_out) {
+  const char* p = raw.data();
+  const char* e = p + raw.size();
+  std::int64_t sec = 0;
+  int n = 0;
+  while (p < e && *p >= '0' && *p <= '9') {
+    sec = sec * 10 + (*p++ - '0');
+    if (++n > 15) return false;
+  }
+  if (n == 0) return false;
+  std::int64_t ms = 0;
+  int fd = 0;
+  if (p < e && *p == '.') {
+    ++p;
+    while (p < e && *p >= '0' && *p <= '9' && fd < 3) {
+      ms = ms * 10 + (*p++ - '0');
+      ++fd;
+    }
+    if (fd == 0) return false;
+  }
+  if (p < e && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')) return false;
+  for (; fd < 3; ++fd) ms *= 10;
+  *ms_out = sec * 1000 + ms;
+  return true;
+}
+
+// Reads one [<unix seconds>, "<value>"] pair. `where` is only turned into text on an error.
+Status ReadSamplePair(od::value pair_value, std::int64_t* ts_ms, double* value, std::string_view where) {
   od::array pair;
   if (pair_value.get_array().get(pair) != simdjson::SUCCESS) {
     return WrongType(where, "[timestamp, \"value\"] array", pair_value);
@@ -98,18 +157,30 @@ Status ReadSamplePair(od::value pair_value, std::int64_t* ts_ms, double* value, 
     od::value elem;
     if (auto e = elem_result.get(elem)) return FromSimdjson(where, e);
     if (idx == 0) {
-      od::json_type t;
-      if (auto e = elem.type().get(t)) return FromSimdjson(where, e);
-      if (t != od::json_type::number) return Malformed(where, "timestamp is a " + std::string(JsonTypeName(t)) + ", expected a number");
       std::string_view raw = elem.raw_json_token();
+      if (FastTimestamp(raw, ts_ms)) {
+        ++idx;
+        continue;
+      }
       std::string_view tok = NumberToken(raw);
+      if (tok.empty()) {
+        od::json_type t;
+        if (auto e = elem.type().get(t)) return FromSimdjson(where, e);
+        return Malformed(where, "timestamp is a " + std::string(JsonTypeName(t)) + ", expected a number");
+      }
       if (!ParseTimestampMillis(tok, ts_ms)) {
         return Malformed(where, "bad timestamp \"" + SanitizeSnippet(tok, 40) + "\"");
       }
     } else if (idx == 1) {
-      std::string_view s;
-      if (elem.get_string().get(s) != simdjson::SUCCESS) return WrongType(where, "sample value as a string", elem);
-      if (!ParseSampleValue(s, value)) {
+      // Sample values are plain ASCII numbers or NaN/Inf: read the raw string in place (no unescaping copy);
+      // a backslash cannot be part of a valid value, so it is rejected like any other bad value.
+      simdjson::ondemand::raw_json_string raw;
+      if (elem.get_raw_json_string().get(raw) != simdjson::SUCCESS) return WrongType(where, "sample value as a string", elem);
+      const char* begin = raw.raw();
+      const char* end = begin;
+      while (*end != '"' && *end != '\\' && *end != '\0') ++end;  // the padded buffer always holds the closing quote
+      std::string_view s(begin, static_cast<std::size_t>(end - begin));
+      if (*end != '"' || !(FastDecimal(s, value) || ParseSampleValue(s, value))) {
         return Malformed(where, "bad sample value \"" + SanitizeSnippet(s, 40) + "\"");
       }
     }
@@ -250,6 +321,10 @@ Status ReadResultElement(od::value v, std::size_t index, QueryResponse* out, boo
       od::array vals;
       if (vals_value.get_array().get(vals) != simdjson::SUCCESS) return WrongType(where + ".values", "array", vals_value);
       std::size_t i = 0;
+      // Series of one matrix usually have the same length: size the columns like the previous one.
+      const std::size_t size_hint = out->matrix.empty() ? 0 : out->matrix.back().values.size();
+      series.timestamps_ms.reserve(size_hint);
+      series.values.reserve(size_hint);
       for (auto pair_result : vals) {
         od::value pair;
         if (auto e = pair_result.get(pair)) return FromSimdjson(where + ".values", e);
