@@ -368,3 +368,40 @@ TEST(QueryDecoderPropertyTest, ArbitraryBytesNeverCrash) {
 
 }  // namespace
 }  // namespace gpuwise::observe::prom
+
+namespace gpuwise::observe::prom {
+namespace {
+
+// The decoder's fast paths (plain decimals, timestamps with up to 3 decimals) must give exactly what the
+// general parser gives: random decimal texts, including long ones that fall back, compared bit for bit.
+TEST(QueryDecoderFastPathTest, DecimalValuesAndTimestampsMatchTheGeneralParser) {
+  const bool ok = rc::check("fast path == from_chars", [] {
+    const auto int_digits = *rc::gen::inRange(1, 21);
+    const auto frac_digits = *rc::gen::inRange(0, 24);
+    std::string v = *rc::gen::element(std::string(""), std::string("-"));
+    for (int i = 0; i < int_digits; ++i) v.push_back(static_cast<char>('0' + *rc::gen::inRange(0, 10)));
+    if (frac_digits > 0) {
+      v.push_back('.');
+      for (int i = 0; i < frac_digits; ++i) v.push_back(static_cast<char>('0' + *rc::gen::inRange(0, 10)));
+    }
+    const auto secs = *rc::gen::inRange<std::int64_t>(0, 4'000'000'000);
+    const auto millis = *rc::gen::inRange(0, 1000);
+    char ts[64];
+    std::snprintf(ts, sizeof ts, "%lld.%03d", static_cast<long long>(secs), millis);
+    const std::string body = std::string(R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[)") +
+                             ts + ",\"" + v + "\"]]}]}}";
+    auto r = DecodeQueryResponse(body);
+    RC_ASSERT(r.ok());
+    RC_ASSERT(r->matrix.size() == 1u);
+    double want = 0;
+    const char* b = v.data();
+    auto res = std::from_chars(b, b + v.size(), want);
+    RC_ASSERT(res.ec == std::errc());
+    RC_ASSERT(std::memcmp(&r->matrix[0].values[0], &want, sizeof want) == 0);
+    RC_ASSERT(r->matrix[0].timestamps_ms[0] == secs * 1000 + millis);
+  });
+  EXPECT_TRUE(ok);
+}
+
+}  // namespace
+}  // namespace gpuwise::observe::prom
