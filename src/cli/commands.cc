@@ -194,6 +194,8 @@ struct QueryArgs {
   std::string step = "30s";
   std::string end;
   std::vector<std::string> matchers;
+  std::string mode = "auto";
+  std::int64_t raw_point_limit = 20'000'000;
 } g_query;
 
 int RunQuery(const GlobalFlags& g) {
@@ -220,27 +222,53 @@ int RunQuery(const GlobalFlags& g) {
   request.matchers = g_query.matchers;
   LOG_INFO << "reading " << base::FormatDuration(*window) << " at " << base::FormatDuration(*step) << " from "
            << source.Describe();
-  auto range = source.Range(request);
-  if (!range.ok()) return Fail(range.status().Annotate("querying " + g_query.prom.url));
-  std::vector<observe::EntityProfile> profiles = observe::BuildProfiles(*range);
+  std::string mode = g_query.mode;
+  if (mode != "auto" && mode != "raw" && mode != "pushdown") {
+    return Fail(base::InvalidArgument("--mode must be auto, raw or pushdown, got '" + mode + "'"), kExitUsage);
+  }
+  if (mode == "auto") {
+    // Raw reads every point (exact counts, gaps detected, mergeable sketches); past the point limit the
+    // window statistics are pushed down to Prometheus instead.
+    auto series = source.CountSeries(request);
+    if (!series.ok()) return Fail(series.status().Annotate("querying " + g_query.prom.url));
+    const std::int64_t points = *series * (window->count() / step->count() + 1);
+    mode = points > g_query.raw_point_limit ? "pushdown" : "raw";
+    LOG_INFO << *series << " series x " << (window->count() / step->count() + 1) << " points: " << mode << " mode";
+  }
+  std::vector<observe::EntityProfile> profiles;
+  observe::RangeTelemetry range;
+  if (mode == "raw") {
+    auto r = source.Range(request);
+    if (!r.ok()) return Fail(r.status().Annotate("querying " + g_query.prom.url));
+    range = std::move(*r);
+    profiles = observe::BuildProfiles(range);
+  } else {
+    auto p = source.PushdownProfiles(request);
+    if (!p.ok()) return Fail(p.status().Annotate("querying " + g_query.prom.url));
+    profiles = std::move(*p);
+  }
   Table table = ProfilesTable(profiles);
+  std::string how = mode == "raw" ? std::to_string(range.points_read) + " points read, " +
+                                        std::to_string(range.stale_dropped) +
+                                        " repeated across gaps dropped (unknown, not repeated)"
+                                  : "window statistics computed by Prometheus (pushdown)";
   table.notes.push_back("window " + base::FormatTime(request.start_ms) + " .. " + base::FormatTime(request.end_ms) +
-                        ", step " + base::FormatDuration(*step) + "; " + std::to_string(range->points_read) +
-                        " points read, " + std::to_string(range->stale_dropped) +
-                        " repeated across gaps dropped (unknown, not repeated)");
-  table.notes.push_back("quantiles: 1% relative error (max and sample counts exact)");
+                        ", step " + base::FormatDuration(*step) + "; " + how);
+  table.notes.push_back(mode == "raw" ? "quantiles: 1% relative error (max and sample counts exact)"
+                                      : "quantiles: exact, interpolated between ranks by Prometheus");
   table.notes.push_back(std::string("MIG: ") + std::string(prom::kMigAssumptionText));
-  for (const auto& w : range->warnings) table.notes.push_back("prometheus warning: " + w);
+  for (const auto& w : range.warnings) table.notes.push_back("prometheus warning: " + w);
   nlohmann::json doc = {{"source", source.Describe()},
+                        {"mode", mode},
                         {"window", {{"start", base::FormatTime(request.start_ms)}, {"end", base::FormatTime(request.end_ms)},
                                     {"startMs", request.start_ms}, {"endMs", request.end_ms}, {"step", base::FormatDuration(*step)}}},
                         {"gpus", ProfilesJson(profiles)},
-                        {"pointsRead", range->points_read},
-                        {"staleDropped", range->stale_dropped},
-                        {"missingValues", range->missing_values},
-                        {"requests", range->requests},
-                        {"warnings", range->warnings},
-                        {"relativeAccuracy", 0.01},
+                        {"pointsRead", range.points_read},
+                        {"staleDropped", range.stale_dropped},
+                        {"missingValues", range.missing_values},
+                        {"requests", range.requests},
+                        {"warnings", range.warnings},
+                        {"relativeAccuracy", mode == "raw" ? 0.01 : 0.0},
                         {"migAssumption", std::string(prom::kMigAssumptionText)}};
   int rc = EmitOrFail(g, "UsageReport", doc, table);
   if (rc != kExitOk) return rc;
@@ -374,6 +402,11 @@ const std::vector<Command>& Commands() {
          app->add_option("--step", g_query.step, "Resolution; use the scrape interval so each sample is read once")->capture_default_str();
          app->add_option("--end", g_query.end, "End of the window: RFC 3339 or Unix seconds (default: now)");
          app->add_option("--match", g_query.matchers, "Extra PromQL label matcher, repeatable, e.g. 'Hostname=\"n1\"'");
+         app->add_option("--mode", g_query.mode,
+                         "raw: read every point and sketch it (exact counts, gaps found); pushdown: Prometheus computes "
+                         "the statistics (fewest bytes); auto: raw up to --raw-point-limit points, else pushdown")
+             ->capture_default_str();
+         app->add_option("--raw-point-limit", g_query.raw_point_limit, "auto mode: most points to read raw")->capture_default_str();
        },
        RunQuery},
       {"doctor", "Check which GPU signals are missing per node and print how to enable them",

@@ -138,7 +138,7 @@ Table ProfilesTable(const std::vector<observe::EntityProfile>& profiles) {
   for (const auto& p : profiles) {
     for (std::size_t m = 0; m < observe::kProfileMetricCount; ++m) {
       const auto metric = static_cast<observe::ProfileMetric>(m);
-      const model::UsageSketch& s = p.sketches[m];
+      const observe::MetricStats& s = p.stats[m];
       auto fmt = [&](double v) {
         switch (metric) {
           case observe::ProfileMetric::kFbUsed: return base::FormatBytes(v);
@@ -149,8 +149,8 @@ Table ProfilesTable(const std::vector<observe::EntityProfile>& profiles) {
       std::string source = metric == observe::ProfileMetric::kCompute ? (p.compute_source.empty() ? "none" : p.compute_source) : "";
       table.rows.push_back({p.entity.hostname, p.entity.gpu_index,
                             p.entity.is_mig() ? p.entity.gi_profile + "/" + std::to_string(p.entity.gi_id) : "-",
-                            PodText(p.entity), std::string(observe::ProfileMetricName(metric)), fmt(s.Quantile(0.5)),
-                            fmt(s.Quantile(0.95)), fmt(s.Quantile(0.99)), fmt(s.max()), std::to_string(s.count()), source});
+                            PodText(p.entity), std::string(observe::ProfileMetricName(metric)), fmt(s.p50),
+                            fmt(s.p95), fmt(s.p99), fmt(s.max), std::to_string(s.count), source});
     }
   }
   return table;
@@ -163,14 +163,14 @@ nlohmann::json ProfilesJson(const std::vector<observe::EntityProfile>& profiles)
     nlohmann::json prof = nlohmann::json::object();
     for (std::size_t m = 0; m < observe::kProfileMetricCount; ++m) {
       const auto metric = static_cast<observe::ProfileMetric>(m);
-      const model::UsageSketch& s = p.sketches[m];
+      const observe::MetricStats& s = p.stats[m];
       nlohmann::json pm = {{"unit", std::string(observe::ProfileMetricUnit(metric))},
-                           {"count", s.count()},
-                           {"p50", Number(s.Quantile(0.5))},
-                           {"p95", Number(s.Quantile(0.95))},
-                           {"p99", Number(s.Quantile(0.99))},
-                           {"max", Number(s.max())},
-                           {"mean", Number(s.count() ? s.sum() / static_cast<double>(s.count()) : NAN)}};
+                           {"count", s.count},
+                           {"p50", Number(s.p50)},
+                           {"p95", Number(s.p95)},
+                           {"p99", Number(s.p99)},
+                           {"max", Number(s.max)},
+                           {"mean", Number(s.mean)}};
       if (metric == observe::ProfileMetric::kCompute) pm["source"] = p.compute_source.empty() ? "none" : p.compute_source;
       prof[std::string(observe::ProfileMetricName(metric))] = pm;
     }

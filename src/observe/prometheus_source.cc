@@ -55,6 +55,23 @@ base::Result<prom::Telemetry> PrometheusSource::Current() {
   return builder.Finish();
 }
 
+base::Result<std::int64_t> PrometheusSource::CountSignal(prom::Signal signal, const RangeRequest& request) {
+  const std::string selector = SignalSelector(signal, request.matchers);
+  const std::string window = prom::FormatPromDuration(std::chrono::milliseconds(request.end_ms - request.start_ms));
+  auto count = client_.Query("count(last_over_time(" + selector + "[" + window + "]))", request.end_ms);
+  if (!count.ok()) return count.status().Annotate("counting series of " + std::string(prom::SignalName(signal)));
+  return count->vector.empty() ? 0 : static_cast<std::int64_t>(count->vector[0].value);
+}
+
+base::Result<std::int64_t> PrometheusSource::CountSeries(const RangeRequest& request) {
+  std::int64_t total = 0;
+  for (prom::Signal signal : request.signals) {
+    ASSIGN_OR_RETURN(const std::int64_t n, CountSignal(signal, request));
+    total += n;
+  }
+  return total;
+}
+
 base::Result<RangeTelemetry> PrometheusSource::Range(const RangeRequest& request) {
   if (request.end_ms <= request.start_ms) return base::InvalidArgument("empty window: end is not after start");
   if (request.step.count() <= 0) return base::InvalidArgument("--step must be positive");
@@ -62,14 +79,7 @@ base::Result<RangeTelemetry> PrometheusSource::Range(const RangeRequest& request
   prom::DcgmTelemetryBuilder builder;
   for (prom::Signal signal : request.signals) {
     const std::string selector = SignalSelector(signal, request.matchers);
-    // How many series: one instant count, so the client can shard to stay under the sample limit.
-    std::int64_t series = 0;
-    auto count = client_.Query("count(last_over_time(" + selector + "[" +
-                                   prom::FormatPromDuration(std::chrono::milliseconds(request.end_ms - request.start_ms)) +
-                                   "]))",
-                               request.end_ms);
-    if (!count.ok()) return count.status().Annotate("counting series of " + std::string(prom::SignalName(signal)));
-    if (!count->vector.empty()) series = static_cast<std::int64_t>(count->vector[0].value);
+    ASSIGN_OR_RETURN(const std::int64_t series, CountSignal(signal, request));
     if (series == 0) continue;
     prom::RangeQuery q;
     q.promql = selector;
@@ -114,6 +124,107 @@ base::Result<RangeTelemetry> PrometheusSource::Range(const RangeRequest& request
     }
   }
   for (std::size_t i = 0; i < builder.entity_count(); ++i) out.entities.push_back(builder.entity(i));
+  return out;
+}
+
+base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(const RangeRequest& request) {
+  if (request.end_ms <= request.start_ms) return base::InvalidArgument("empty window: end is not after start");
+  if (request.step.count() <= 0) return base::InvalidArgument("--step must be positive");
+  const std::chrono::milliseconds window(request.end_ms - request.start_ms);
+  const prom::DcgmCatalog& catalog = prom::DcgmCatalog::Default();
+  // Which metric names exist in the window, how many series each, and their UUIDs (for sharding). Queries go
+  // per name, not per signal regex: functions drop __name__, and the name decides the unit.
+  std::map<std::string, std::vector<std::string>> uuids_by_name;
+  std::map<std::string, std::int64_t> series_by_name;
+  for (prom::Signal signal : ProfileSignals()) {
+    ASSIGN_OR_RETURN(prom::SeriesResponse series,
+                     client_.Series({SignalSelector(signal, request.matchers)}, request.start_ms, request.end_ms));
+    for (const prom::Labels& labels : series.series) {
+      std::string name, uuid;
+      for (const auto& [k, v] : labels) {
+        if (k == "__name__") name = v;
+        if (k == "UUID" || k == "uuid") uuid = v;
+      }
+      if (name.empty()) continue;
+      ++series_by_name[name];
+      if (!uuid.empty()) uuids_by_name[name].push_back(uuid);
+    }
+  }
+  prom::DcgmTelemetryBuilder builder;
+  // (entity, signal) -> stats; the compute source is chosen per entity afterwards.
+  std::map<std::pair<std::size_t, prom::Signal>, std::pair<std::string, MetricStats>> found;
+  const std::int64_t points = window.count() / request.step.count() + 1;
+  const std::int64_t max_samples = client_.options().limits.max_samples;
+  for (const auto& [name, count] : series_by_name) {
+    const prom::CatalogRow* row = catalog.Find(name);
+    if (row == nullptr) continue;
+    std::vector<std::string> shards = {""};
+    if (count * points > max_samples) {
+      auto& uuids = uuids_by_name[name];
+      std::sort(uuids.begin(), uuids.end());
+      uuids.erase(std::unique(uuids.begin(), uuids.end()), uuids.end());
+      const std::size_t k = static_cast<std::size_t>((count * points + max_samples - 1) / max_samples);
+      if (uuids.size() < k) {
+        return base::ResourceExhausted(name + ": " + std::to_string(count) + " series x " + std::to_string(points) +
+                                       " points is over --prometheus-max-samples and cannot be split by UUID; "
+                                       "narrow with --match or shorten --window");
+      }
+      shards = prom::RegexShards("UUID", uuids, k);
+    }
+    for (const std::string& shard : shards) {
+      std::vector<std::string> matchers = request.matchers;
+      if (!shard.empty()) matchers.push_back(shard);
+      const std::string sel = prom::BuildSelector(name, matchers);
+      struct Fn {
+        std::string promql;
+        double MetricStats::*field;  // nullptr for count
+      };
+      const Fn fns[] = {{prom::CountOverTime(sel, window), nullptr},
+                        {prom::QuantileOverTime(0.5, sel, window), &MetricStats::p50},
+                        {prom::QuantileOverTime(0.95, sel, window), &MetricStats::p95},
+                        {prom::QuantileOverTime(0.99, sel, window), &MetricStats::p99},
+                        {prom::MaxOverTime(sel, window), &MetricStats::max},
+                        {prom::AvgOverTime(sel, window), &MetricStats::mean}};
+      for (const Fn& fn : fns) {
+        auto r = client_.Query(fn.promql, request.end_ms);
+        if (!r.ok()) return r.status().Annotate(std::string(prom::SignalName(row->signal)) + " window statistics");
+        for (const prom::Sample& s : r->vector) {
+          std::string_view ignored;
+          std::vector<prom::Label> labels = Views(s.labels, &ignored);
+          std::size_t entity = 0;
+          if (builder.Locate(name, labels, &entity) == nullptr) continue;
+          auto& slot = found[{entity, row->signal}];
+          slot.first = name;
+          if (fn.field == nullptr) {
+            slot.second.count = static_cast<std::uint64_t>(s.value);
+            continue;
+          }
+          double v;
+          // Every unit conversion is a positive scale, so it commutes with quantiles, max and mean.
+          slot.second.*fn.field = prom::NormalizeValue(*row, s.value, &v) ? v : NAN;
+        }
+      }
+    }
+  }
+  std::vector<EntityProfile> out(builder.entity_count());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].entity = builder.entity(i);
+  auto take = [&](std::size_t entity, prom::Signal s) -> const std::pair<std::string, MetricStats>* {
+    auto it = found.find({entity, s});
+    return it != found.end() && it->second.second.count > 0 ? &it->second : nullptr;
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    EntityProfile& p = out[i];
+    const std::pair<std::string, MetricStats>* compute = take(i, prom::Signal::kSmActive);
+    if (!compute) compute = take(i, prom::Signal::kGrEngineActive);
+    if (!compute && !p.entity.is_mig()) compute = take(i, prom::Signal::kGpuUtil);
+    if (compute) {
+      p.compute_source = compute->first;
+      p.stats[static_cast<std::size_t>(ProfileMetric::kCompute)] = compute->second;
+    }
+    if (auto* f = take(i, prom::Signal::kFbUsed)) p.stats[static_cast<std::size_t>(ProfileMetric::kFbUsed)] = f->second;
+    if (auto* d = take(i, prom::Signal::kDramActive)) p.stats[static_cast<std::size_t>(ProfileMetric::kDram)] = d->second;
+    if (auto* w = take(i, prom::Signal::kPower)) p.stats[static_cast<std::size_t>(ProfileMetric::kPower)] = w->second;
+  }
   return out;
 }
 

@@ -23,6 +23,18 @@ std::string_view ProfileMetricUnit(ProfileMetric m) {
   }
 }
 
+MetricStats StatsOf(const model::UsageSketch& sketch) {
+  MetricStats m;
+  m.count = sketch.count();
+  if (m.count == 0) return m;
+  m.p50 = sketch.Quantile(0.5);
+  m.p95 = sketch.Quantile(0.95);
+  m.p99 = sketch.Quantile(0.99);
+  m.max = sketch.max();
+  m.mean = sketch.sum() / static_cast<double>(m.count);
+  return m;
+}
+
 std::vector<prom::Signal> ProfileSignals() {
   return {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil,
           prom::Signal::kFbUsed,   prom::Signal::kDramActive,     prom::Signal::kPower};
@@ -73,6 +85,7 @@ std::vector<EntityProfile> BuildProfiles(const RangeTelemetry& range) {
   }
   for (EntityProfile& p : out) {
     if (p.first_ms > p.last_ms) p.first_ms = p.last_ms = 0;
+    for (std::size_t m = 0; m < kProfileMetricCount; ++m) p.stats[m] = StatsOf(p.sketches[m]);
   }
   return out;
 }

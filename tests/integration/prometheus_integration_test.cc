@@ -151,6 +151,15 @@ double ExactQuantile(std::vector<double> v, double q) {
   return v[static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1)))];
 }
 
+// Prometheus's quantile_over_time: rank q * (n - 1), linear interpolation between neighbours.
+double InterpolatedQuantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double rank = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(rank));
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+
 class PrometheusIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -277,7 +286,47 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
     }
   }
 
-  // 2) The command a user runs, at the scrape interval.
+  // 2) Pushdown: Prometheus computes the window statistics; exact counts, and quantiles equal to the
+  // interpolated quantiles of the raw samples (up to float rounding).
+  auto pushed = source.PushdownProfiles(request);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  ASSERT_EQ(pushed->size(), truth.values.size());
+  for (const auto& p : *pushed) {
+    auto it = truth.values.find(p.entity.Key());
+    ASSERT_NE(it, truth.values.end()) << p.entity.Key();
+    EXPECT_EQ(p.compute_source, "DCGM_FI_PROF_GR_ENGINE_ACTIVE");
+    for (std::size_t m = 0; m < observe::kProfileMetricCount; ++m) {
+      const auto& raw = it->second[m];
+      const observe::MetricStats& st = p.stats[m];
+      ASSERT_EQ(st.count, raw.size()) << p.entity.Key() << " metric " << m;
+      if (raw.empty()) continue;
+      EXPECT_EQ(st.max, *std::max_element(raw.begin(), raw.end()));
+      const std::pair<double, double> qs[] = {{0.5, st.p50}, {0.95, st.p95}, {0.99, st.p99}};
+      for (const auto& [q, got] : qs) {
+        const double want = InterpolatedQuantile(raw, q);
+        EXPECT_NEAR(got, want, 1e-9 * std::fabs(want) + 1e-12) << p.entity.Key() << " metric " << m << " q" << q;
+      }
+    }
+  }
+
+  // 2b) A sample limit far below the data: pushdown shards by UUID, raw chunks in time; same answers.
+  prom::PromClientOptions tight = options;
+  tight.limits.max_samples = 60'000;
+  observe::PrometheusSource tight_source(tight, base::SystemClock::Get());
+  auto sharded = tight_source.PushdownProfiles(request);
+  ASSERT_TRUE(sharded.ok()) << sharded.status().ToString();
+  ASSERT_EQ(sharded->size(), pushed->size());
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& p : *pushed) counts[p.entity.Key()] = p.stats[0].count;
+  for (const auto& p : *sharded) EXPECT_EQ(p.stats[0].count, counts[p.entity.Key()]) << p.entity.Key();
+  auto tight_range = tight_source.Range(request);
+  ASSERT_TRUE(tight_range.ok()) << tight_range.status().ToString();
+  std::int64_t tight_read = 0;
+  for (const auto& s : tight_range->series) tight_read += static_cast<std::int64_t>(s.values.size());
+  EXPECT_EQ(tight_read, truth.profile_samples);
+  EXPECT_GT(tight_range->requests, range->requests);
+
+  // 3) The command a user runs, at the scrape interval.
   const fs::path out = dir_ / "query.json";
   ASSERT_EQ(RunCommand({GPUWISE_BINARY, "--output", "json", "query", "--prometheus", url, "--window",
                  std::to_string(hours) + "h", "--end", base::FormatTime(end_ms), "--step", "30s"},
@@ -287,6 +336,7 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
   nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << "gpuwise query did not print JSON";
   EXPECT_EQ(doc["kind"], "UsageReport");
+  EXPECT_EQ(doc["mode"], "raw");
   for (const auto& v : testing::CheckSchema(testing::LoadSchema("UsageReport"), doc)) ADD_FAILURE() << v;
   std::int64_t cli_compute = 0, truth_compute = 0;
   for (const auto& g : doc["gpus"]) cli_compute += g["profiles"]["compute"]["count"].get<std::int64_t>();
