@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -220,6 +222,12 @@ int RunQuery(const GlobalFlags& g) {
   request.step = *step;
   request.signals = observe::ProfileSignals();
   request.matchers = g_query.matchers;
+  const bool show_progress = isatty(STDERR_FILENO) == 1;
+  if (show_progress) {
+    request.progress = [](std::string_view what, std::size_t i, std::size_t n) {
+      std::cerr << "\r\033[K[" << (i + 1) << "/" << n << "] reading " << what << std::flush;
+    };
+  }
   LOG_INFO << "reading " << base::FormatDuration(*window) << " at " << base::FormatDuration(*step) << " from "
            << source.Describe();
   std::string mode = g_query.mode;
@@ -247,6 +255,7 @@ int RunQuery(const GlobalFlags& g) {
     if (!p.ok()) return Fail(p.status().Annotate("querying " + g_query.prom.url));
     profiles = std::move(*p);
   }
+  if (show_progress) std::cerr << "\r\033[K" << std::flush;
   Table table = ProfilesTable(profiles);
   std::string how = mode == "raw" ? std::to_string(range.points_read) + " points read, " +
                                         std::to_string(range.stale_dropped) +
@@ -362,6 +371,7 @@ int RunDemo(const GlobalFlags& g) {
 }  // namespace
 
 int Fail(const base::Status& status, int code) {
+  if (isatty(STDERR_FILENO) == 1) std::cerr << "\r\033[K";  // over any progress line
   std::cerr << "gpuwise: error: " << status.message() << "\n";
   return code;
 }

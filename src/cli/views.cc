@@ -54,6 +54,7 @@ nlohmann::json EntityIdentity(const prom::GpuEntity& e) {
     nlohmann::json pj = {{"namespace", p.namespace_name}, {"pod", p.pod}, {"container", p.container}};
     if (!p.vgpu.empty()) pj["vgpu"] = p.vgpu;
     if (!p.pod_uid.empty()) pj["podUid"] = p.pod_uid;
+    if (!p.dra_claim.empty()) pj["draClaim"] = p.dra_claim;
     pods.push_back(pj);
   }
   j["pods"] = pods;
@@ -90,6 +91,7 @@ nlohmann::json TelemetryJson(const prom::Telemetry& t) {
       if (!std::isnan(e.values[s])) signals[std::string(prom::SignalName(static_cast<Signal>(s)))] = e.values[s];
     }
     j["signals"] = signals;
+    if (!e.xid_message.empty()) j["xidMessage"] = e.xid_message;
     gpus.push_back(j);
   }
   return {{"gpus", gpus},

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +34,8 @@ struct RangeRequest {
   std::chrono::milliseconds step{30'000};
   std::vector<prom::Signal> signals;
   std::vector<std::string> matchers;  // extra PromQL label matchers, e.g. Hostname="node-1"
+  // Called before each signal is read ("fb_used", index, total), for progress on long reads. Optional.
+  std::function<void(std::string_view what, std::size_t index, std::size_t total)> progress;
 };
 
 struct RangeTelemetry {

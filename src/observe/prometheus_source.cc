@@ -77,7 +77,9 @@ base::Result<RangeTelemetry> PrometheusSource::Range(const RangeRequest& request
   if (request.step.count() <= 0) return base::InvalidArgument("--step must be positive");
   RangeTelemetry out;
   prom::DcgmTelemetryBuilder builder;
-  for (prom::Signal signal : request.signals) {
+  for (std::size_t k = 0; k < request.signals.size(); ++k) {
+    const prom::Signal signal = request.signals[k];
+    if (request.progress) request.progress(prom::SignalName(signal), k, request.signals.size());
     const std::string selector = SignalSelector(signal, request.matchers);
     ASSIGN_OR_RETURN(const std::int64_t series, CountSignal(signal, request));
     if (series == 0) continue;
@@ -155,7 +157,9 @@ base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(cons
   std::map<std::pair<std::size_t, prom::Signal>, std::pair<std::string, MetricStats>> found;
   const std::int64_t points = window.count() / request.step.count() + 1;
   const std::int64_t max_samples = client_.options().limits.max_samples;
+  std::size_t done = 0;
   for (const auto& [name, count] : series_by_name) {
+    if (request.progress) request.progress(name, done++, series_by_name.size());
     const prom::CatalogRow* row = catalog.Find(name);
     if (row == nullptr) continue;
     std::vector<std::string> shards = {""};

@@ -76,7 +76,8 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
     ++stats_.unknown_metrics;
     return nullptr;
   }
-  std::string_view gpu, uuid, device, model, host, host_fallback, bus, driver, gi_profile, gi_id;
+  std::string_view gpu, uuid, device, model, host, host_fallback, bus, driver, gi_profile, gi_id, err_msg;
+  std::string_view dra_name, dra_namespace;
   Attribution direct, exported;
   for (const Label& l : labels) {
     const std::string_view n = l.name;
@@ -99,6 +100,12 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
     else if (n == "exported_container" || n == "exported_container_name") exported.container = v;
     else if (n == "pod_uid" || n == "exported_pod_uid") direct.pod_uid = exported.pod_uid = v;
     else if (n == "vgpu") direct.vgpu = exported.vgpu = v;
+    else if (n == "dra_claim_name") dra_name = v;
+    else if (n == "dra_claim_namespace") dra_namespace = v;
+    else if (n == "err_msg") err_msg = v;
+  }
+  if (!dra_name.empty()) {
+    direct.dra_claim = exported.dra_claim = std::string(dra_namespace) + "/" + std::string(dra_name);
   }
   if (uuid.empty() && gpu.empty()) {
     ++stats_.no_entity;
@@ -138,7 +145,8 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
   GpuEntity& e = entities_[idx];
   // With honor_labels: false the unprefixed pod labels name the exporter's own pod: exported_* win.
   const Attribution& who = exported.pod.empty() ? direct : exported;
-  if (!who.pod.empty() && std::find(e.pods.begin(), e.pods.end(), who) == e.pods.end()) e.pods.push_back(who);
+  if ((!who.pod.empty() || !who.dra_claim.empty()) && std::find(e.pods.begin(), e.pods.end(), who) == e.pods.end()) e.pods.push_back(who);
+  if (row->signal == Signal::kXid && !err_msg.empty()) e.xid_message = err_msg;
   *entity_index = idx;
   return row;
 }

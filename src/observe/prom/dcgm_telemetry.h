@@ -38,6 +38,7 @@ inline constexpr std::string_view kMigAssumptionText =
 
 struct Attribution {
   std::string pod, namespace_name, container, pod_uid, vgpu;
+  std::string dra_claim;  // "namespace/name" of a DRA ResourceClaim (dcgm-exporter --kubernetes-enable-dra)
   bool operator<(const Attribution& o) const {
     return std::tie(namespace_name, pod, container, vgpu) < std::tie(o.namespace_name, o.pod, o.container, o.vgpu);
   }
@@ -58,6 +59,7 @@ struct GpuEntity {
   std::array<double, kSignalCount> values;
   std::array<std::uint8_t, kSignalCount> catalog_inferred{};  // 1 when the value came from an inferred name
   std::uint32_t xid_last = 0;
+  std::string xid_message;  // err_msg label of the last XID, when the exporter sets it
 
   GpuEntity() { values.fill(NAN); }
   bool is_mig() const { return gi_id >= 0; }

@@ -93,5 +93,19 @@ TEST(DcgmTelemetryTest, SmActiveWinsAndInferredAliasesDoNotOverrideConfirmedName
   EXPECT_DOUBLE_EQ(t.entities[0].get(Signal::kFbUsed), 100.0 * 1048576);
 }
 
+TEST(DcgmTelemetryTest, DraClaimsAndXidMessagesAreKept) {
+  std::string page =
+      Line("DCGM_FI_DEV_FB_USED", ",Hostname=\"n1\",dra_claim_name=\"gpu-claim\",dra_claim_namespace=\"ml\",dra_driver_name=\"gpu.nvidia.com\"", "7") +
+      Line("DCGM_FI_DEV_XID_ERRORS", ",Hostname=\"n1\",err_code=\"79\",err_msg=\"GPU has fallen off the bus\"", "79");
+  DcgmTelemetryBuilder b;
+  b.AddPage(page, Format::kText, "p");
+  Telemetry t = b.Finish();
+  ASSERT_EQ(t.entities.size(), 1u);
+  ASSERT_EQ(t.entities[0].pods.size(), 1u);
+  EXPECT_EQ(t.entities[0].pods[0].dra_claim, "ml/gpu-claim");
+  EXPECT_EQ(t.entities[0].xid_last, 79u);
+  EXPECT_EQ(t.entities[0].xid_message, "GPU has fallen off the bus");
+}
+
 }  // namespace
 }  // namespace gpuwise::observe::prom
