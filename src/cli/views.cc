@@ -109,6 +109,17 @@ nlohmann::json TelemetryJson(const prom::Telemetry& t) {
 
 std::vector<std::string> SignalHealthNotes(const prom::Telemetry& t) {
   std::vector<std::string> notes;
+  const prom::FleetTotals f = prom::Summarize(t);
+  if (f.gpus > 0) {
+    char busy[64];
+    std::snprintf(busy, sizeof busy, "%.2f", f.busy_gpu_equivalents);
+    notes.push_back("fleet: " + std::to_string(f.gpus) + " GPUs (" + std::to_string(f.mig_gpus) + " MIG-partitioned into " +
+                    std::to_string(f.mig_instances) + " instances); no pod on " + std::to_string(f.idle_gpus) +
+                    " whole GPUs and " + std::to_string(f.idle_instances) + " MIG instances; compute busy " + busy +
+                    " GPU-equivalents of " + std::to_string(f.gpus) + " (" +
+                    base::FormatPercent(f.busy_gpu_equivalents / static_cast<double>(f.gpus)) + "); framebuffer " +
+                    base::FormatBytes(f.fb_used_bytes) + " used of " + base::FormatBytes(f.fb_total_bytes));
+  }
   for (const auto& h : prom::SignalHealth(t)) {
     std::string n = "signal health " + h.hostname + ": " + std::to_string(h.gpus) + " GPUs, " +
                     std::to_string(h.mig_instances) + " MIG instances; compute from " + h.compute_source;

@@ -181,6 +181,45 @@ Telemetry DcgmTelemetryBuilder::Finish() {
   return t;
 }
 
+int MigTotalSlices(std::string_view model_name) {
+  return model_name.find("A30") != std::string_view::npos ? 4 : 7;
+}
+
+FleetTotals Summarize(const Telemetry& telemetry) {
+  FleetTotals t;
+  std::string last_mig_parent;
+  for (const GpuEntity& e : telemetry.entities) {
+    const ComputeActivity c = ResolveCompute(e);
+    double share = 1.0;
+    if (e.is_mig()) {
+      ++t.mig_instances;
+      if (e.hostname + "/" + e.uuid != last_mig_parent) {
+        last_mig_parent = e.hostname + "/" + e.uuid;
+        ++t.gpus;
+        ++t.mig_gpus;
+      }
+      if (e.pods.empty()) ++t.idle_instances;
+      // kMigProfRatiosAreInstanceRelative: an instance's ratio covers only its own slices.
+      share = kMigProfRatiosAreInstanceRelative
+                  ? static_cast<double>(MigComputeSlices(e.gi_profile)) / MigTotalSlices(e.model_name)
+                  : 1.0;
+    } else {
+      ++t.gpus;
+      if (e.pods.empty()) ++t.idle_gpus;
+    }
+    if (!std::isnan(c.ratio)) {
+      ++t.compute_known;
+      t.busy_gpu_equivalents += c.ratio * share;
+    }
+    if (e.has(Signal::kFbUsed) && e.has(Signal::kFbFree)) {
+      t.fb_used_bytes += e.get(Signal::kFbUsed);
+      t.fb_total_bytes += e.get(Signal::kFbUsed) + e.get(Signal::kFbFree) +
+                          (e.has(Signal::kFbReserved) ? e.get(Signal::kFbReserved) : 0.0);
+    }
+  }
+  return t;
+}
+
 std::vector<NodeSignalHealth> SignalHealth(const Telemetry& telemetry) {
   std::vector<NodeSignalHealth> out;
   for (const GpuEntity& e : telemetry.entities) {

@@ -120,6 +120,21 @@ class DcgmTelemetryBuilder {
   TelemetryStats stats_;
 };
 
+// Fleet totals of one snapshot, for the one-line summary under a report.
+struct FleetTotals {
+  std::size_t gpus = 0;              // physical GPUs (a MIG-partitioned GPU counts once)
+  std::size_t mig_gpus = 0;          // of which MIG-partitioned
+  std::size_t mig_instances = 0;
+  std::size_t idle_gpus = 0;         // whole GPUs with no pod
+  std::size_t idle_instances = 0;    // MIG instances with no pod
+  double busy_gpu_equivalents = 0;   // sum of compute activity in whole-GPU units (MIG: x g / total slices)
+  std::size_t compute_known = 0;     // entities whose compute activity is known
+  double fb_used_bytes = 0, fb_total_bytes = 0;  // over entities reporting both
+};
+FleetTotals Summarize(const Telemetry& telemetry);
+// Compute slices of the whole GPU a MIG profile is cut from: 4 on A30, else 7 (A100/H100/H200/B200).
+int MigTotalSlices(std::string_view model_name);
+
 // Per node: which signals are present on how many entities, for doctor and signal health.
 struct NodeSignalHealth {
   std::string hostname;

@@ -93,6 +93,28 @@ TEST(DcgmTelemetryTest, SmActiveWinsAndInferredAliasesDoNotOverrideConfirmedName
   EXPECT_DOUBLE_EQ(t.entities[0].get(Signal::kFbUsed), 100.0 * 1048576);
 }
 
+TEST(DcgmTelemetryTest, FleetTotalsCountMigGpusOnceAndScaleInstanceActivity) {
+  std::string page =
+      Line("DCGM_FI_PROF_GR_ENGINE_ACTIVE", ",GPU_I_PROFILE=\"3g.40gb\",GPU_I_ID=\"1\",Hostname=\"n\",pod=\"a\",namespace=\"x\"", "0.7") +
+      Line("DCGM_FI_PROF_GR_ENGINE_ACTIVE", ",GPU_I_PROFILE=\"4g.40gb\",GPU_I_ID=\"2\",Hostname=\"n\"", "0") +
+      "DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\",UUID=\"GPU-2\",Hostname=\"n\",pod=\"b\",namespace=\"x\"} 0.5\n"
+      "DCGM_FI_DEV_FB_USED{gpu=\"1\",UUID=\"GPU-2\",Hostname=\"n\"} 1024\n"
+      "DCGM_FI_DEV_FB_FREE{gpu=\"1\",UUID=\"GPU-2\",Hostname=\"n\"} 3072\n"
+      "DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"2\",UUID=\"GPU-3\",Hostname=\"n\"} 0\n";
+  DcgmTelemetryBuilder b;
+  b.AddPage(page, Format::kText, "p");
+  FleetTotals t = Summarize(b.Finish());
+  EXPECT_EQ(t.gpus, 3u);
+  EXPECT_EQ(t.mig_gpus, 1u);
+  EXPECT_EQ(t.mig_instances, 2u);
+  EXPECT_EQ(t.idle_gpus, 1u);
+  EXPECT_EQ(t.idle_instances, 1u);
+  // 0.7 x 3/7 + 0 x 4/7 + 0.5 + 0 = 0.8 GPU-equivalents.
+  EXPECT_NEAR(t.busy_gpu_equivalents, 0.8, 1e-12);
+  EXPECT_DOUBLE_EQ(t.fb_used_bytes, 1024.0 * 1048576);
+  EXPECT_DOUBLE_EQ(t.fb_total_bytes, 4096.0 * 1048576);
+}
+
 TEST(DcgmTelemetryTest, DraClaimsAndXidMessagesAreKept) {
   std::string page =
       Line("DCGM_FI_DEV_FB_USED", ",Hostname=\"n1\",dra_claim_name=\"gpu-claim\",dra_claim_namespace=\"ml\",dra_driver_name=\"gpu.nvidia.com\"", "7") +
