@@ -246,10 +246,9 @@ int RunQuery(const GlobalFlags& g) {
   std::vector<observe::EntityProfile> profiles;
   observe::RangeTelemetry range;
   if (mode == "raw") {
-    auto r = source.Range(request);
-    if (!r.ok()) return Fail(r.status().Annotate("querying " + g_query.prom.url));
-    range = std::move(*r);
-    profiles = observe::BuildProfiles(range);
+    auto r = observe::ReadProfiles(source, request, &range);
+    if (!r.ok()) return Fail(r.status());
+    profiles = std::move(*r);
   } else {
     auto p = source.PushdownProfiles(request);
     if (!p.ok()) return Fail(p.status().Annotate("querying " + g_query.prom.url));

@@ -90,4 +90,13 @@ std::vector<EntityProfile> BuildProfiles(const RangeTelemetry& range) {
   return out;
 }
 
+base::Result<std::vector<EntityProfile>> ReadProfiles(MetricsSource& source, const RangeRequest& request,
+                                                      RangeTelemetry* range) {
+  auto read = source.Range(request);
+  if (!read.ok()) return read.status().Annotate("reading " + source.Describe());
+  std::vector<EntityProfile> profiles = BuildProfiles(*read);
+  if (range != nullptr) *range = std::move(*read);
+  return profiles;
+}
+
 }  // namespace gpuwise::observe

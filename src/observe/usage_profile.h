@@ -41,4 +41,9 @@ std::vector<prom::Signal> ProfileSignals();
 
 std::vector<EntityProfile> BuildProfiles(const RangeTelemetry& range);
 
+// Reads the window from any source and sketches it. *range (optional) receives what was read, for the
+// counts a report prints. The source's error comes back annotated with what it describes.
+base::Result<std::vector<EntityProfile>> ReadProfiles(MetricsSource& source, const RangeRequest& request,
+                                                      RangeTelemetry* range = nullptr);
+
 }  // namespace gpuwise::observe

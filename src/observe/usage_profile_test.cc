@@ -61,6 +61,29 @@ TEST(UsageProfileTest, QuantilesWithinOnePercentOfExactAndBestComputeSourceUsed)
   EXPECT_EQ(profiles[1].sketches[static_cast<std::size_t>(ProfileMetric::kFbUsed)].max(), 3e9);
 }
 
+TEST(ReadProfilesTest, PassesTheRequestAndNamesTheSourceOnError) {
+  FakeMetricsSource fake;
+  fake.range.entities = {Entity("GPU-a", -1)};
+  fake.range.series.push_back(Series(0, prom::Signal::kPower, {100, 300, 200}, "DCGM_FI_DEV_POWER_USAGE"));
+  RangeRequest request;
+  request.start_ms = 1;
+  request.end_ms = 2;
+  request.signals = ProfileSignals();
+  RangeTelemetry range;
+  auto profiles = ReadProfiles(fake, request, &range);
+  ASSERT_TRUE(profiles.ok());
+  ASSERT_EQ(profiles->size(), 1u);
+  EXPECT_EQ((*profiles)[0].stats[static_cast<std::size_t>(ProfileMetric::kPower)].max, 300);
+  EXPECT_EQ((*profiles)[0].stats[static_cast<std::size_t>(ProfileMetric::kPower)].count, 3u);
+  EXPECT_EQ(range.series.size(), 1u);
+  ASSERT_EQ(fake.requests.size(), 1u);
+  EXPECT_EQ(fake.requests[0].signals.size(), 6u);
+  fake.error = base::Unavailable("connection refused");
+  auto failed = ReadProfiles(fake, request);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message(), "reading fake: connection refused");
+}
+
 TEST(ScrapeSourceTest, HasNoHistoryAndSaysWhereToGetIt) {
   ScrapeSource source({"127.0.0.1:1"}, {});
   auto r = source.Range({});
