@@ -497,8 +497,11 @@ base::Status ExpositionParser::ParseSample(std::string_view line, Entry* entry) 
     return Error(p, "invalid character in metric name");
   }
   SkipBlanks(line, &p);
+  s.raw_labels = {};
   if (p < line.size() && line[p] == '{') {
+    const std::size_t open = p;
     RETURN_IF_ERROR(ParseLabels(line, &p, &labels_, &label_hash));
+    s.raw_labels = line.substr(open, p - open);
   }
   s.labels = labels_;
   s.series_hash = Mix(HashBytes(s.name, kP0) ^ label_hash, kP2);

@@ -49,6 +49,9 @@ struct Label {
 struct TextSample {
   std::string_view name;
   std::span<const Label> labels;  // in page order
+  // The label block exactly as written, from '{' to '}' inclusive ("" without labels). Equal bytes mean equal
+  // labels, so SeriesInterner compares this first.
+  std::string_view raw_labels;
   double value = 0;
   bool has_timestamp = false;
   std::int64_t timestamp_ms = 0;  // both formats normalised to Unix milliseconds

@@ -269,11 +269,13 @@ TEST(SeriesInternerTest, CollidingHashesNeverMergeSeries) {
 
 TEST(SeriesInternerTest, LabelOrderIsTheSameSeries) {
   SeriesInterner interner;
-  ExpositionParser parser("m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 1\nm{b=\"1\",a=\"2\"} 1\n", {});
+  ExpositionParser parser(
+      "m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 1\nm{b=\"1\",a=\"2\"} 1\nm{ a = \"1\", b=\"2\", } 1\nm{a=\"1\"} 1\n",
+      {});
   Entry e;
   std::vector<std::uint32_t> ids;
   while (parser.Next(&e).ok() && e.kind != EntryKind::kEof) ids.push_back(interner.Intern(e.sample));
-  EXPECT_EQ(ids, (std::vector<std::uint32_t>{0, 0, 1}));
+  EXPECT_EQ(ids, (std::vector<std::uint32_t>{0, 0, 1, 0, 2}));
   EXPECT_EQ(interner.Labels(0)[0].first, "a");
   EXPECT_EQ(interner.Labels(0)[1].second, "2");
   EXPECT_EQ(interner.Name(1), "m");

@@ -4,69 +4,40 @@
 #include <cstring>
 
 namespace gpuwise::observe::prom {
-namespace {
 
-// Reads one length-prefixed field at *p and advances past it.
-inline std::string_view Field(const char*& p) {
-  std::uint32_t n;
-  std::memcpy(&n, p, 4);
-  std::string_view s(p + 4, n);
-  p += 4 + n;
-  return s;
-}
+SeriesInterner::SeriesInterner() : slots_(1024, {0, 0}), reparser_("", {}) {}
 
-}  // namespace
+std::string_view SeriesInterner::Name(std::uint32_t id) const { return NameOf(series_[id]); }
 
-SeriesInterner::SeriesInterner() : slots_(1024, {0, 0}) {}
-
-void SeriesInterner::Append(std::string_view bytes) {
-  const auto n = static_cast<std::uint32_t>(bytes.size());
-  arena_.append(reinterpret_cast<const char*>(&n), 4);
-  arena_.append(bytes);
-}
-
-std::string_view SeriesInterner::Name(std::uint32_t id) const {
-  const char* p = arena_.data() + series_[id].offset;
-  return Field(p);
-}
-
-std::vector<std::pair<std::string_view, std::string_view>> SeriesInterner::Labels(std::uint32_t id) const {
-  const char* p = arena_.data() + series_[id].offset;
-  Field(p);
-  std::vector<std::pair<std::string_view, std::string_view>> out;
-  for (std::uint32_t i = 0; i < series_[id].label_count; ++i) {
-    std::string_view n = Field(p);
-    out.emplace_back(n, Field(p));
+std::vector<std::pair<std::string, std::string>> SeriesInterner::Labels(std::uint32_t id) const {
+  const Stored& s = series_[id];
+  const std::string line = "m" + std::string(RawLabelsOf(s)) + " 0";
+  ExpositionParser parser(line, {});
+  Entry e;
+  std::vector<std::pair<std::string, std::string>> out;
+  if (parser.Next(&e).ok() && e.kind == EntryKind::kSample) {
+    for (const Label& l : e.sample.labels) out.emplace_back(std::string(l.name), std::string(l.value));
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 bool SeriesInterner::Equal(const Stored& stored, const TextSample& sample) {
-  if (stored.label_count != sample.labels.size()) return false;
-  const char* p = arena_.data() + stored.offset;
-  if (Field(p) != sample.name) return false;
-  // Fast path: the same label order as when first seen.
-  const char* labels_start = p;
-  bool same_order = true;
-  for (const Label& l : sample.labels) {
-    std::string_view n = Field(p);
-    std::string_view v = Field(p);
-    if (n != l.name) {
-      same_order = false;
-      break;
-    }
-    if (v != l.value) return false;
-  }
-  if (same_order) return true;
-  // Another order: compare as sets (label names are unique within a sample).
-  p = labels_start;
+  if (NameOf(stored) != sample.name) return false;
+  const std::string_view raw = RawLabelsOf(stored);
+  if (raw == sample.raw_labels) return true;  // written the same way: the same labels
+  // Written differently (another order, other blanks, other escapes of the same text): compare as sets.
+  // The stored block parsed once already, so it parses again; labels are unique within a sample.
+  reparse_line_.assign("m");
+  reparse_line_.append(raw);
+  reparse_line_.append(" 0");
+  reparser_.Reset(reparse_line_);
+  Entry e;
+  if (!reparser_.Next(&e).ok() || e.kind != EntryKind::kSample) return false;
+  if (e.sample.labels.size() != sample.labels.size()) return false;
   stored_scratch_.clear();
   sample_scratch_.clear();
-  for (std::uint32_t i = 0; i < stored.label_count; ++i) {
-    std::string_view n = Field(p);
-    stored_scratch_.emplace_back(n, Field(p));
-  }
+  for (const Label& l : e.sample.labels) stored_scratch_.emplace_back(l.name, l.value);
   for (const Label& l : sample.labels) sample_scratch_.emplace_back(l.name, l.value);
   std::sort(stored_scratch_.begin(), stored_scratch_.end());
   std::sort(sample_scratch_.begin(), sample_scratch_.end());
@@ -108,12 +79,10 @@ std::uint32_t SeriesInterner::Intern(const TextSample& sample) {
     i = (i + 1) & mask;
   }
   const auto id = static_cast<std::uint32_t>(series_.size());
-  series_.push_back({hash, static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(sample.labels.size())});
-  Append(sample.name);
-  for (const Label& l : sample.labels) {
-    Append(l.name);
-    Append(l.value);
-  }
+  series_.push_back({hash, arena_.size(), static_cast<std::uint32_t>(sample.name.size()),
+                     static_cast<std::uint32_t>(sample.raw_labels.size())});
+  arena_.append(sample.name);
+  arena_.append(sample.raw_labels);
   slots_[i] = {hash, id + 1};
   if (series_.size() * 2 > slots_.size()) Grow();
   last_id_ = id;
