@@ -1,6 +1,8 @@
 // Property: exposition text generated here (by this test's own writer, independent of anything gpuwise
 // writes) parses back to exactly the samples it was generated from.
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include <rapidcheck.h>
 
 #include "observe/prom/exposition_parser.h"
+#include "observe/prom/series_interner.h"
 
 namespace gpuwise::observe::prom {
 namespace {
@@ -137,6 +140,64 @@ TEST(ExpositionParserPropertyTest, GeneratedPagesParseBackExactly) {
       if (want.has_ts) RC_ASSERT(e.sample.timestamp_ms == want.ts);
     }
     RC_ASSERT(k == samples.size());
+  });
+  EXPECT_TRUE(ok);
+}
+
+// Property: the interner gives two samples the same id exactly when they have the same name and label set,
+// whatever the label order and blanks, and even when every hash collides.
+TEST(SeriesInternerPropertyTest, SameIdIffSameSeries) {
+  const bool ok = rc::check("interner identity", [] {
+    const bool collide = *rc::gen::arbitrary<bool>();
+    const auto distinct = *rc::gen::inRange(1, 8);
+    std::vector<std::pair<std::string, std::map<std::string, std::string>>> series;
+    for (int i = 0; i < distinct; ++i) {
+      std::map<std::string, std::string> labels;
+      const auto n = *rc::gen::inRange(0, 5);
+      for (int j = 0; j < n; ++j) labels[*rc::gen::element<std::string>("gpu", "UUID", "pod", "a", "b")] = *GenValue();
+      series.emplace_back(*rc::gen::element<std::string>("m", "n"), labels);
+    }
+    SeriesInterner interner;
+    interner.ForceHashForTesting(collide);
+    std::map<std::size_t, std::uint32_t> id_of;  // index of the first equal series -> id
+    const auto writes = *rc::gen::inRange(1, 30);
+    for (int w = 0; w < writes; ++w) {
+      const auto k = static_cast<std::size_t>(*rc::gen::inRange(0, distinct));
+      std::vector<std::pair<std::string, std::string>> order(series[k].second.begin(), series[k].second.end());
+      // A random order: sort by generated keys.
+      const auto keys = *rc::gen::container<std::vector<int>>(order.size(), rc::gen::arbitrary<int>());
+      std::vector<std::size_t> perm(order.size());
+      for (std::size_t j = 0; j < perm.size(); ++j) perm[j] = j;
+      std::sort(perm.begin(), perm.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+      std::vector<std::pair<std::string, std::string>> shuffled;
+      for (std::size_t j : perm) shuffled.push_back(order[j]);
+      std::string line = series[k].first + "{";
+      for (const auto& [name, value] : shuffled) {
+        line += (*rc::gen::arbitrary<bool>() ? " " : "") + name + "=\"" + Escape(value) + "\",";
+      }
+      line += "} 1\n";
+      ExpositionParser parser(line, {});
+      Entry e;
+      RC_ASSERT(parser.Next(&e).ok());
+      RC_ASSERT(e.kind == EntryKind::kSample);
+      const std::uint32_t id = interner.Intern(e.sample);
+      // The first series equal to series[k] (generated series may coincide).
+      std::size_t first = k;
+      for (std::size_t j = 0; j < series.size(); ++j) {
+        if (series[j] == series[k]) {
+          first = j;
+          break;
+        }
+      }
+      auto it = id_of.find(first);
+      if (it == id_of.end()) {
+        for (const auto& [other, other_id] : id_of) RC_ASSERT(other_id != id);  // a new series gets a new id
+        id_of[first] = id;
+      } else {
+        RC_ASSERT(it->second == id);
+      }
+    }
+    RC_ASSERT(interner.size() == id_of.size());
   });
   EXPECT_TRUE(ok);
 }
