@@ -73,6 +73,13 @@ class Form {
   std::string body_;
 };
 
+// The evaluation timeout sent with each query: the request timeout less a 5 s margin for the answer to
+// arrive, at least 1 s ("105s" with the default 110 s).
+std::string ServerTimeout(const PromClientOptions& o) {
+  const auto ms = std::max<std::int64_t>(1000, o.request_timeout.count() - 5000);
+  return FormatPromDuration(std::chrono::milliseconds(ms));
+}
+
 // Unix ms -> "1700000000.5" (exact decimal seconds, the form Prometheus accepts for time/start/end/step).
 std::string FormatSeconds(std::int64_t ms) {
   std::string out;
@@ -401,7 +408,9 @@ std::string QueryContext(std::string_view promql) { return "query `" + SanitizeS
 
 Result<QueryResponse> PromClient::Query(std::string_view promql, std::int64_t time_ms) {
   Form form;
-  form.Add("query", promql).Add("time", FormatSeconds(time_ms));
+  // The server stops at min(timeout, --query.timeout), so it answers "query timed out" before our client
+  // gives up on the connection.
+  form.Add("query", promql).Add("time", FormatSeconds(time_ms)).Add("timeout", ServerTimeout(options_));
   Result<std::string> body = impl_->Call("/api/v1/query", form.body(), nullptr);
   if (!body.ok()) return body.status().Annotate(QueryContext(promql));
   Result<QueryResponse> r = DecodeQueryResponse(*body);
@@ -460,7 +469,8 @@ Result<MatrixResult> PromClient::QueryRange(const RangeQuery& query) {
     form.Add("query", promql)
         .Add("start", FormatSeconds(c.start_ms))
         .Add("end", FormatSeconds(c.end_ms))
-        .Add("step", FormatSeconds(step_ms));
+        .Add("step", FormatSeconds(step_ms))
+        .Add("timeout", ServerTimeout(options_));
     Result<std::string> body = impl_->Call("/api/v1/query_range", form.body(), &requests);
     if (!body.ok()) {
       std::int64_t points = (c.end_ms - c.start_ms) / step_ms + 1;

@@ -381,6 +381,8 @@ TEST(PromClientTest, SendsBearerTokenCustomHeadersAndForm) {
   EXPECT_EQ(reqs[0].Header("Content-Type"), "application/x-www-form-urlencoded");
   EXPECT_EQ(reqs[0].Param("query"), "DCGM_FI_DEV_GPU_UTIL{gpu=~\"0|1\"}");
   EXPECT_EQ(reqs[0].Param("time"), "1700000000");
+  // The server is asked to stop evaluating 5 s before the client's own timeout (10 s in these tests).
+  EXPECT_EQ(reqs[0].Param("timeout"), "5s");
 }
 
 TEST(PromClientTest, BasicAuthIsSent) {
