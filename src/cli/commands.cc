@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/time_parse.h"
 #include "cli/views.h"
+#include "observe/prom/explain.h"
 #include "observe/metrics_source.h"
 #include "observe/prometheus_source.h"
 #include "observe/usage_profile.h"
@@ -324,6 +325,59 @@ int RunDoctor(const GlobalFlags& g) {
   return partial ? kExitPartial : kExitOk;
 }
 
+// ---- explain ----
+
+struct ExplainArgs {
+  std::vector<std::string> urls;
+  PromFlags prom;
+  ScrapeFlags scrape;
+  std::string gpu;
+} g_explain;
+
+int RunExplain(const GlobalFlags& g) {
+  base::Result<prom::Telemetry> telemetry = base::Status(base::Code::kInternal, "unset");
+  if (!g_explain.prom.url.empty() && !g_explain.urls.empty()) {
+    return Fail(base::InvalidArgument("give either --prometheus or endpoint URLs, not both"), kExitUsage);
+  }
+  if (!g_explain.prom.url.empty()) {
+    auto options = ToPromOptions(g_explain.prom);
+    if (!options.ok()) return Fail(options.status(), kExitUsage);
+    observe::PrometheusSource src(*options, base::SystemClock::Get());
+    telemetry = src.Current();
+  } else if (!g_explain.urls.empty()) {
+    std::vector<prom::ScrapeResult> results;
+    nlohmann::json endpoints;
+    telemetry = ScrapeAll(g_explain.urls, g_explain.scrape, &results, &endpoints);
+  } else {
+    return Fail(base::InvalidArgument("explain needs --prometheus URL or dcgm-exporter endpoint URLs"), kExitUsage);
+  }
+  if (!telemetry.ok()) return Fail(telemetry.status());
+  Table table{{"GPU", "TOPIC", "FACT"}, {}, {}};
+  Table text;  // the table format: one block per GPU, easier to read than a three-column table
+
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const prom::GpuEntity& e : telemetry->entities) {
+    // --gpu matches a UUID (prefix), a node name, or node/index.
+    const std::string& f = g_explain.gpu;
+    if (!f.empty() && e.uuid.rfind(f, 0) != 0 && e.hostname != f && e.hostname + "/" + e.gpu_index != f) continue;
+    prom::EntityExplanation x = prom::Explain(e);
+    nlohmann::json facts = nlohmann::json::array();
+    text.notes.push_back((text.notes.empty() ? "" : "\n") + x.subject);
+    for (const auto& fact : x.facts) {
+      text.notes.push_back("  " + fact.topic + ": " + fact.text);
+      table.rows.push_back({x.subject, fact.topic, fact.text});
+      facts.push_back({{"topic", fact.topic}, {"text", fact.text}});
+    }
+    gpus.push_back({{"subject", x.subject}, {"key", e.Key()}, {"facts", facts}});
+  }
+  if (gpus.empty()) {
+    return Fail(base::NotFound(g_explain.gpu.empty() ? "no dcgm-exporter GPU series found"
+                                                     : "no GPU matches --gpu '" + g_explain.gpu + "'"));
+  }
+  return EmitOrFail(g, "Explanation", {{"gpus", gpus}, {"migAssumption", std::string(prom::kMigAssumptionText)}},
+                    g.format == OutputFormat::kTable ? text : table);
+}
+
 // ---- demo ----
 
 struct DemoArgs {
@@ -429,6 +483,18 @@ const std::vector<Command>& Commands() {
          AddScrapeFlags(app, &g_doctor.scrape);
        },
        RunDoctor},
+      {"explain", "Explain, fact by fact, how gpuwise reads each GPU: sources, unknowns and why, the MIG assumption",
+       "For each GPU and MIG instance (or the ones --gpu selects): which exported metric each number came from and\n"
+       "why (the compute fallback chain), every unknown signal and its reason (not exported, a DCGM blank,\n"
+       "GPU-level only), the MIG assumption with its worked number, and the pods the GPU is attributed to.\n\n"
+       "Example:\n  gpuwise explain node-1:9400 --gpu GPU-58e8f5ea\n  gpuwise explain --prometheus http://prometheus:9090 --gpu gpu-node-3/0",
+       [](CLI::App* app) {
+         app->add_option("urls", g_explain.urls, "dcgm-exporter endpoints (instead of --prometheus)");
+         app->add_option("--gpu", g_explain.gpu, "A UUID (or its prefix), a node name, or node/index");
+         AddPromFlags(app, &g_explain.prom, false);
+         AddScrapeFlags(app, &g_explain.scrape);
+       },
+       RunExplain},
       {"version", "Print the gpuwise version", "Example:\n  gpuwise version -o json", [](CLI::App*) {}, RunVersion},
   };
   return commands;

@@ -80,7 +80,7 @@ std::string RenderTable(const Table& table, bool color) {
     while (!l.empty() && l.back() == ' ') l.pop_back();
     out += l + "\n";
   };
-  line(table.columns, true);
+  if (!table.columns.empty()) line(table.columns, true);
   for (const auto& row : table.rows) line(row, false);
   for (const auto& n : table.notes) out += n + "\n";
   return out;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "schema_check.h"
+#include "sim/exporter_server.h"
 
 namespace gpuwise {
 namespace {
@@ -49,6 +50,33 @@ TEST(CliSchemaTest, DemoJsonIsAScrapeReportAndEveryGpuIsSeen) {
   EXPECT_EQ(doc["gpus"].size(), 60u);
   for (const auto& g : doc["gpus"]) EXPECT_EQ(g["compute"]["source"], "sm_active");
   EXPECT_EQ(doc["stats"]["badLines"], 0);
+}
+
+// scrape, doctor and explain against simulated endpoints served in this process.
+TEST(CliSchemaTest, ScrapeDoctorExplainAgainstSimulatedExporters) {
+  sim::ExporterOptions options;
+  options.num_gpus = 16;
+  sim::ExporterServer server(options);
+  ASSERT_TRUE(server.Start().ok());
+  const std::string urls = server.urls()[0] + " " + server.urls()[1];
+  Output scrape = RunGpuwise("-o json scrape " + urls);
+  ASSERT_EQ(scrape.code, 0);
+  ExpectConforms("ScrapeReport", scrape.out);
+  Output doctor = RunGpuwise("-o json doctor " + urls);
+  ASSERT_EQ(doctor.code, 0);
+  ExpectConforms("DoctorReport", doctor.out);
+  // SM_ACTIVE is off in the simulated exporter, as in the real one: doctor says which line to add.
+  EXPECT_NE(doctor.out.find("DCGM_FI_PROF_SM_ACTIVE, gauge, The ratio of cycles an SM has at least 1 warp assigned."),
+            std::string::npos);
+  Output explain = RunGpuwise("-o json explain " + urls);
+  ASSERT_EQ(explain.code, 0);
+  ExpectConforms("Explanation", explain.out);
+  auto doc = nlohmann::json::parse(explain.out);
+  EXPECT_EQ(doc["gpus"].size(), 28u);  // 14 whole GPUs + 2 x 7 MIG instances
+  // One endpoint down: partial success, exit 3, the rest still reported.
+  Output partial = RunGpuwise("-o json scrape " + server.urls()[0] + " http://127.0.0.1:1/metrics");
+  EXPECT_EQ(partial.code, 3);
+  ExpectConforms("ScrapeReport", partial.out);
 }
 
 TEST(CliSchemaTest, VersionAndUsageErrors) {

@@ -57,14 +57,17 @@ void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Lab
   ++stats_.dcgm_samples;
   GpuEntity& e = entities_[idx];
   double canonical;
+  const auto s = static_cast<std::size_t>(row->signal);
   if (!NormalizeValue(*row, value, &canonical)) {
     ++stats_.missing_values;
+    if (std::isnan(e.values[s])) e.blank[s] = 1;
     return;
   }
-  const auto s = static_cast<std::size_t>(row->signal);
   // A confirmed name wins over an inferred alias of the same field on the same entity.
   if (!std::isnan(e.values[s]) && !e.catalog_inferred[s] && !row->confirmed) return;
   e.values[s] = canonical;
+  e.blank[s] = 0;
+  e.source_name[s] = row->name;
   e.catalog_inferred[s] = row->confirmed ? 0 : 1;
   if (row->signal == Signal::kXid) e.xid_last = static_cast<std::uint32_t>(value);
 }

@@ -58,6 +58,8 @@ struct GpuEntity {
   std::vector<Attribution> pods;  // every pod seen on this entity (several when shared)
   std::array<double, kSignalCount> values;
   std::array<std::uint8_t, kSignalCount> catalog_inferred{};  // 1 when the value came from an inferred name
+  std::array<std::uint8_t, kSignalCount> blank{};  // 1 when exported but a DCGM blank / NaN / negative (unknown)
+  std::array<std::string, kSignalCount> source_name;  // the exported metric name each value came from
   std::uint32_t xid_last = 0;
   std::string xid_message;  // err_msg label of the last XID, when the exporter sets it
 
