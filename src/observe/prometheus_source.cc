@@ -60,7 +60,10 @@ base::Result<std::int64_t> PrometheusSource::CountSignal(prom::Signal signal, co
   const std::string window = prom::FormatPromDuration(std::chrono::milliseconds(request.end_ms - request.start_ms));
   auto count = client_.Query("count(last_over_time(" + selector + "[" + window + "]))", request.end_ms);
   if (!count.ok()) return count.status().Annotate("counting series of " + std::string(prom::SignalName(signal)));
-  return count->vector.empty() ? 0 : static_cast<std::int64_t>(count->vector[0].value);
+  if (count->vector.empty()) return 0;
+  const double n = count->vector[0].value;
+  if (!(n >= 0 && n < 9e18)) return base::DataLoss("Prometheus returned a series count of " + std::to_string(n));
+  return static_cast<std::int64_t>(n);
 }
 
 base::Result<std::int64_t> PrometheusSource::CountSeries(const RangeRequest& request) {
@@ -200,7 +203,7 @@ base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(cons
           auto& slot = found[{entity, row->signal}];
           slot.first = name;
           if (fn.field == nullptr) {
-            slot.second.count = static_cast<std::uint64_t>(s.value);
+            slot.second.count = s.value >= 0 && s.value < 9e18 ? static_cast<std::uint64_t>(s.value) : 0;
             continue;
           }
           double v;

@@ -69,7 +69,8 @@ void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Lab
   e.blank[s] = 0;
   e.source_name[s] = row->name;
   e.catalog_inferred[s] = row->confirmed ? 0 : 1;
-  if (row->signal == Signal::kXid) e.xid_last = static_cast<std::uint32_t>(value);
+  // XID codes are small integers; anything else is kept as "unknown code" (0) rather than converted.
+  if (row->signal == Signal::kXid) e.xid_last = value >= 0 && value <= 4294967295.0 ? static_cast<std::uint32_t>(value) : 0;
 }
 
 const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std::span<const Label> labels,

@@ -127,6 +127,10 @@ TEST(DcgmTelemetryTest, DraClaimsAndXidMessagesAreKept) {
   EXPECT_EQ(t.entities[0].pods[0].dra_claim, "ml/gpu-claim");
   EXPECT_EQ(t.entities[0].xid_last, 79u);
   EXPECT_EQ(t.entities[0].xid_message, "GPU has fallen off the bus");
+  // Found by the fuzzer: an XID value past 2^32 must not be converted (undefined behaviour); it reads as 0.
+  DcgmTelemetryBuilder big;
+  big.AddPage(Line("DCGM_FI_DEV_XID_ERRORS", ",Hostname=\"n1\"", "201999000000"), Format::kText, "p");
+  EXPECT_EQ(big.Finish().entities[0].xid_last, 0u);
 }
 
 }  // namespace
