@@ -154,10 +154,10 @@ struct ScrapeArgs {
   ScrapeFlags flags;
 } g_scrape;
 
-// Scrapes, reports per-endpoint failures on stderr, and returns telemetry plus the exit code to use.
-base::Result<prom::Telemetry> ScrapeAll(const std::vector<std::string>& urls, const ScrapeFlags& flags,
+// Scrapes every endpoint, logs each failure on stderr and lists every endpoint in *endpoints (for JSON).
+// Fails only when every endpoint failed.
+base::Result<prom::Telemetry> ScrapeAll(const std::vector<std::string>& urls, const prom::ScrapeOptions& options,
                                         std::vector<prom::ScrapeResult>* results, nlohmann::json* endpoints) {
-  ASSIGN_OR_RETURN(prom::ScrapeOptions options, ToScrapeOptions(flags));
   observe::ScrapeSource source(urls, options);
   auto telemetry = source.Current();
   *results = source.last_results();
@@ -173,9 +173,11 @@ base::Result<prom::Telemetry> ScrapeAll(const std::vector<std::string>& urls, co
 }
 
 int RunScrape(const GlobalFlags& g) {
+  auto options = ToScrapeOptions(g_scrape.flags);
+  if (!options.ok()) return Fail(options.status(), kExitUsage);
   std::vector<prom::ScrapeResult> results;
   nlohmann::json endpoints;
-  auto telemetry = ScrapeAll(g_scrape.urls, g_scrape.flags, &results, &endpoints);
+  auto telemetry = ScrapeAll(g_scrape.urls, *options, &results, &endpoints);
   if (!telemetry.ok()) return Fail(telemetry.status());
   Table table = TelemetryTable(*telemetry);
   table.notes = SignalHealthNotes(*telemetry);
@@ -293,36 +295,56 @@ struct DoctorArgs {
   ScrapeFlags scrape;
 } g_doctor;
 
-int RunDoctor(const GlobalFlags& g) {
-  base::Result<prom::Telemetry> telemetry = base::Status(base::Code::kInternal, "unset");
+// The latest values from either source, for doctor and explain. Returns an exit code: kExitOk, or the code of
+// the error already printed.
+struct CurrentRead {
+  prom::Telemetry telemetry;
   nlohmann::json endpoints = nlohmann::json::array();
-  bool partial = false;
+  bool partial = false;  // some endpoints failed
   std::string source;
-  if (!g_doctor.prom.url.empty()) {
-    if (!g_doctor.urls.empty()) return Fail(base::InvalidArgument("give either --prometheus or endpoint URLs, not both"), kExitUsage);
-    auto options = ToPromOptions(g_doctor.prom);
+};
+
+int ReadCurrent(const char* command, const std::vector<std::string>& urls, const PromFlags& prom_flags,
+                const ScrapeFlags& scrape_flags, CurrentRead* out) {
+  if (!prom_flags.url.empty() && !urls.empty()) {
+    return Fail(base::InvalidArgument("give either --prometheus or endpoint URLs, not both"), kExitUsage);
+  }
+  base::Result<prom::Telemetry> telemetry = base::Status(base::Code::kInternal, "unset");
+  if (!prom_flags.url.empty()) {
+    auto options = ToPromOptions(prom_flags);
     if (!options.ok()) return Fail(options.status(), kExitUsage);
     observe::PrometheusSource src(*options, base::SystemClock::Get());
-    source = src.Describe();
+    out->source = src.Describe();
     telemetry = src.Current();
-  } else if (!g_doctor.urls.empty()) {
+  } else if (!urls.empty()) {
+    auto options = ToScrapeOptions(scrape_flags);
+    if (!options.ok()) return Fail(options.status(), kExitUsage);
     std::vector<prom::ScrapeResult> results;
-    telemetry = ScrapeAll(g_doctor.urls, g_doctor.scrape, &results, &endpoints);
-    for (const auto& r : results) partial |= !r.status.ok();
-    source = "scrape";
+    telemetry = ScrapeAll(urls, *options, &results, &out->endpoints);
+    for (const auto& r : results) out->partial |= !r.status.ok();
+    out->source = "scrape";
   } else {
-    return Fail(base::InvalidArgument("doctor needs --prometheus URL or dcgm-exporter endpoint URLs"), kExitUsage);
+    return Fail(base::InvalidArgument(std::string(command) + " needs --prometheus URL or dcgm-exporter endpoint URLs"),
+                kExitUsage);
   }
   if (!telemetry.ok()) return Fail(telemetry.status());
+  out->telemetry = std::move(*telemetry);
+  return kExitOk;
+}
+
+int RunDoctor(const GlobalFlags& g) {
+  CurrentRead read;
+  if (int rc = ReadCurrent("doctor", g_doctor.urls, g_doctor.prom, g_doctor.scrape, &read); rc != kExitOk) return rc;
+  const prom::Telemetry* telemetry = &read.telemetry;
   prom::DoctorReport report = prom::Diagnose(*telemetry);
   nlohmann::json doc = DoctorJson(report);
-  doc["source"] = source;
-  doc["endpoints"] = endpoints;
+  doc["source"] = read.source;
+  doc["endpoints"] = read.endpoints;
   doc["migAssumption"] = std::string(prom::kMigAssumptionText);
   int rc = EmitOrFail(g, "DoctorReport", doc, DoctorTable(report));
   if (rc != kExitOk) return rc;
   if (telemetry->entities.empty()) return Fail(base::NotFound("no dcgm-exporter GPU series found"));
-  return partial ? kExitPartial : kExitOk;
+  return read.partial ? kExitPartial : kExitOk;
 }
 
 // ---- explain ----
@@ -335,23 +357,9 @@ struct ExplainArgs {
 } g_explain;
 
 int RunExplain(const GlobalFlags& g) {
-  base::Result<prom::Telemetry> telemetry = base::Status(base::Code::kInternal, "unset");
-  if (!g_explain.prom.url.empty() && !g_explain.urls.empty()) {
-    return Fail(base::InvalidArgument("give either --prometheus or endpoint URLs, not both"), kExitUsage);
-  }
-  if (!g_explain.prom.url.empty()) {
-    auto options = ToPromOptions(g_explain.prom);
-    if (!options.ok()) return Fail(options.status(), kExitUsage);
-    observe::PrometheusSource src(*options, base::SystemClock::Get());
-    telemetry = src.Current();
-  } else if (!g_explain.urls.empty()) {
-    std::vector<prom::ScrapeResult> results;
-    nlohmann::json endpoints;
-    telemetry = ScrapeAll(g_explain.urls, g_explain.scrape, &results, &endpoints);
-  } else {
-    return Fail(base::InvalidArgument("explain needs --prometheus URL or dcgm-exporter endpoint URLs"), kExitUsage);
-  }
-  if (!telemetry.ok()) return Fail(telemetry.status());
+  CurrentRead read;
+  if (int rc = ReadCurrent("explain", g_explain.urls, g_explain.prom, g_explain.scrape, &read); rc != kExitOk) return rc;
+  const prom::Telemetry* telemetry = &read.telemetry;
   Table table{{"GPU", "TOPIC", "FACT"}, {}, {}};
   Table text;  // the table format: one block per GPU, easier to read than a three-column table
 
@@ -374,8 +382,9 @@ int RunExplain(const GlobalFlags& g) {
     return Fail(base::NotFound(g_explain.gpu.empty() ? "no dcgm-exporter GPU series found"
                                                      : "no GPU matches --gpu '" + g_explain.gpu + "'"));
   }
-  return EmitOrFail(g, "Explanation", {{"gpus", gpus}, {"migAssumption", std::string(prom::kMigAssumptionText)}},
-                    g.format == OutputFormat::kTable ? text : table);
+  const int rc = EmitOrFail(g, "Explanation", {{"gpus", gpus}, {"migAssumption", std::string(prom::kMigAssumptionText)}},
+                           g.format == OutputFormat::kTable ? text : table);
+  return rc == kExitOk && read.partial ? kExitPartial : rc;
 }
 
 // ---- demo ----
@@ -404,7 +413,7 @@ int RunDemo(const GlobalFlags& g) {
             << " nodes; dcgm-exporter pages served on " << server.base_url() << "\n";
   std::vector<prom::ScrapeResult> results;
   nlohmann::json endpoints;
-  auto telemetry = ScrapeAll(server.urls(), ScrapeFlags{}, &results, &endpoints);
+  auto telemetry = ScrapeAll(server.urls(), prom::ScrapeOptions{}, &results, &endpoints);
   if (!telemetry.ok()) return Fail(telemetry.status());
   Table table = TelemetryTable(*telemetry);
   table.notes = SignalHealthNotes(*telemetry);

@@ -90,6 +90,8 @@ TEST(CliSchemaTest, VersionAndUsageErrors) {
   // Nothing listens on port 1: a clear failure, not a crash.
   EXPECT_EQ(RunGpuwise("query --prometheus http://127.0.0.1:1 --window 1h").code, 1);
   EXPECT_EQ(RunGpuwise("scrape 127.0.0.1:1").code, 1);
+  EXPECT_EQ(RunGpuwise("scrape 127.0.0.1:1 --timeout soon").code, 2);
+  EXPECT_EQ(RunGpuwise("doctor").code, 2);
 }
 
 TEST(CliSchemaTest, CsvAndYamlOutputs) {
