@@ -439,7 +439,7 @@ int Fail(const base::Status& status, int code) {
 }
 
 const std::vector<Command>& Commands() {
-  static const std::vector<Command> commands = {
+  static const std::vector<Command> kCommands = {
       {"demo", "Simulate a small GPU fleet, serve its dcgm-exporter pages on loopback, scrape them and report",
        "Starts simulated dcgm-exporter endpoints on 127.0.0.1 (the real wire format, modelled values), scrapes them\n"
        "through the same client a real cluster uses, prints the per-GPU summary and exits.\n\n"
@@ -506,7 +506,7 @@ const std::vector<Command>& Commands() {
        RunExplain},
       {"version", "Print the gpuwise version", "Example:\n  gpuwise version -o json", [](CLI::App*) {}, RunVersion},
   };
-  return commands;
+  return kCommands;
 }
 
 }  // namespace gpuwise::cli

@@ -115,8 +115,8 @@ bool ParseType(std::string_view text, Format format, MetricType* out) {
   else if (text == "gauge") *out = MetricType::kGauge;
   else if (text == "histogram") *out = MetricType::kHistogram;
   else if (text == "summary") *out = MetricType::kSummary;
-  else if (text == "untyped" && format == Format::kText) *out = MetricType::kUnknown;
-  else if (text == "unknown" && format == Format::kOpenMetrics) *out = MetricType::kUnknown;
+  // "untyped" in the text format, "unknown" in OpenMetrics.
+  else if (text == (format == Format::kText ? "untyped" : "unknown")) *out = MetricType::kUnknown;
   else if (text == "gaugehistogram" && format == Format::kOpenMetrics) *out = MetricType::kGaugeHistogram;
   else if (text == "info" && format == Format::kOpenMetrics) *out = MetricType::kInfo;
   else if (text == "stateset" && format == Format::kOpenMetrics) *out = MetricType::kStateSet;

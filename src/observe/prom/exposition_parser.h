@@ -84,7 +84,7 @@ struct Entry {
 struct ParserOptions {
   Format format = Format::kText;
   // A label value longer than this is an error on its line (a 1 MiB value is a broken exporter, not data).
-  std::size_t max_label_value_bytes = 16 * 1024;
+  std::size_t max_label_value_bytes = std::size_t{16} * 1024;
   // More labels than this on one sample is an error on its line (cardinality bombs).
   std::size_t max_labels = 128;
 };
