@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", flags.log_level, "Diagnostics on stderr: debug, info, warning, error or off")
       ->capture_default_str();
   app.require_subcommand(1, 1);
+  // Global flags may also follow the command ("gpuwise demo -o json"): subcommands inherit this.
+  app.fallthrough();
   app.footer("Exit codes: 0 ok, 1 failure, 2 usage error, 3 partial (some sources failed).\n"
              "Run 'gpuwise COMMAND --help' for a command's flags and an example.");
   std::vector<std::pair<CLI::App*, const gpuwise::cli::Command*>> subs;

@@ -101,7 +101,7 @@ TEST(CliSchemaTest, CsvAndYamlOutputs) {
   std::size_t rows = 0;
   for (char c : csv.out) rows += c == '\n';
   EXPECT_EQ(rows, 9u);  // header + 8 GPUs
-  Output yaml = RunGpuwise("-o yaml demo --gpus 8");
+  Output yaml = RunGpuwise("demo --gpus 8 -o yaml");  // global flags may follow the command
   ASSERT_EQ(yaml.code, 0);
   EXPECT_NE(yaml.out.find("apiVersion: \"gpuwise.io/v1alpha1\""), std::string::npos);
   EXPECT_NE(yaml.out.find("kind: \"ScrapeReport\""), std::string::npos);
