@@ -426,7 +426,8 @@ std::string EntityLabels(const NodeSpec& node, const GpuSpec& gpu, const std::st
     AppendLabel("GPU_I_ID", std::to_string(mig->gi_id), &s);
   }
   AppendLabel(options.lowercase_hostname_label ? "hostname" : "Hostname", node.hostname, &s);
-  AppendLabel("DCGM_FI_DRIVER_VERSION", node.driver_version, &s);
+  // A counters CSV without the DCGM_FI_DRIVER_VERSION "label" row exports no driver label (the PR 736 capture).
+  if (!node.driver_version.empty()) AppendLabel("DCGM_FI_DRIVER_VERSION", node.driver_version, &s);
   if (!pod.empty()) {
     AppendLabel("container", container, &s);
     AppendLabel("namespace", ns, &s);

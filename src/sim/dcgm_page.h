@@ -53,7 +53,7 @@ struct GpuSpec {
 
 struct NodeSpec {
   std::string hostname;        // value of the Hostname label (Kubernetes node name)
-  std::string driver_version;  // value of DCGM_FI_DRIVER_VERSION, e.g. "535.129.03"
+  std::string driver_version;  // value of DCGM_FI_DRIVER_VERSION, e.g. "535.129.03"; empty = no such label
   std::vector<GpuSpec> gpus;
 };
 
