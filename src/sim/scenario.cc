@@ -259,6 +259,13 @@ base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view sou
   return s;
 }
 
+extern const char kDemoScenarioYaml[];
+
+base::Result<Scenario> BuiltinScenario(std::string_view name) {
+  if (name == "demo") return ParseScenario(kDemoScenarioYaml, "built-in scenario demo");
+  return base::NotFound("no built-in scenario '" + std::string(name) + "' (built in: demo)");
+}
+
 std::vector<std::string> AdvertisedResources(const NodePool& pool) {
   const Sharing& sh = pool.sharing;
   std::set<std::string> out;

@@ -123,6 +123,9 @@ base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view sou
 // not checked here: gpuwise reads them through its own parser, where a bad value is a warning, as in a cluster.
 base::Status ValidateScenario(const Scenario& scenario);
 
+// A scenario compiled into gpuwise ("demo"); NotFound names the ones there are.
+base::Result<Scenario> BuiltinScenario(std::string_view name);
+
 // The GPU resources a pool's nodes advertise (e.g. {"nvidia.com/mig-3g.40gb", "nvidia.com/mig-1g.10gb"}).
 std::vector<std::string> AdvertisedResources(const NodePool& pool);
 

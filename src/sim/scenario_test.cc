@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 namespace gpuwise::sim {
@@ -127,6 +129,46 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"  - name: l4", "  - name: h100", "two node pools are named 'h100'"},
         BadCase{"kind: Scenario", "kind: Cluster", "expected apiVersion: gpuwise.io/v1alpha1 and kind: Scenario"},
         BadCase{"seed: 7\n", "seed: 7\n  oops: [\n", "not valid YAML"}));
+
+}  // namespace
+}  // namespace gpuwise::sim
+
+namespace gpuwise::sim {
+namespace {
+
+// The built-in demo: what issue 3 asks of it, checked on the file itself.
+TEST(BuiltinScenarioTest, DemoHasTheFleetAndEveryWorkloadKind) {
+  auto s = BuiltinScenario("demo");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int nodes = 0, gpus = 0, hami_nodes = 0;
+  std::set<std::string> models;
+  for (const NodePool& p : s->node_pools) {
+    nodes += p.count;
+    gpus += p.count * p.gpus_per_node;
+    if (p.sharing.mode == SharingMode::kHami) hami_nodes += p.count;
+    models.insert(p.gpu_model);
+  }
+  EXPECT_EQ(nodes, 10);
+  EXPECT_EQ(gpus, 64);
+  EXPECT_GE(hami_nodes, 2);
+  EXPECT_EQ(models, (std::set<std::string>{"NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB", "NVIDIA A100-SXM4-40GB",
+                                           "NVIDIA L4"}));
+  std::set<WorkloadKind> kinds;
+  std::set<std::string> teams;
+  bool custom_owner = false, class_annotated = false, class_detected = false;
+  for (const WorkloadSpec& w : s->workloads) {
+    kinds.insert(w.kind);
+    teams.insert(w.labels.count("gpuwise.io/team") ? w.labels.at("gpuwise.io/team") : "");
+    custom_owner |= w.owner == OwnerKind::kInferenceService || w.owner == OwnerKind::kLeaderWorkerSet;
+    (w.annotations.count("gpuwise.io/class") ? class_annotated : class_detected) = true;
+  }
+  EXPECT_EQ(kinds.size(), 6u);  // inference, training, notebook, batch, cronbatch, forgotten
+  EXPECT_GE(teams.size(), 4u);
+  EXPECT_TRUE(custom_owner);
+  EXPECT_TRUE(class_annotated);
+  EXPECT_TRUE(class_detected);
+  EXPECT_EQ(BuiltinScenario("nope").status().code(), base::Code::kNotFound);
+}
 
 }  // namespace
 }  // namespace gpuwise::sim
