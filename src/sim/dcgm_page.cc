@@ -1,5 +1,7 @@
 #include "sim/dcgm_page.h"
 
+#include "sim/random.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -72,49 +74,17 @@ struct Pattern {
   bool active = false;
 };
 
-// ---------------------------------------------------------------------------------------------------------
-// Deterministic randomness (splitmix64): portable, unlike std::*_distribution.
-// ---------------------------------------------------------------------------------------------------------
-std::uint64_t Mix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-std::uint64_t Hash3(std::uint64_t a, std::uint64_t b, std::uint64_t c) { return Mix64(Mix64(Mix64(a) ^ b) ^ c); }
-std::uint64_t HashString(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then mixed
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-  return Mix64(h);
-}
-double Unit(std::uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }  // [0, 1)
-double Uniform(std::uint64_t h, double lo, double hi) { return lo + (hi - lo) * Unit(h); }
-
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t Next() { return Mix64(state_++ * 0x2545f4914f6cdd1dULL); }
-  double Uniform(double lo, double hi) { return lo + (hi - lo) * Unit(Next()); }
-  int Int(int lo, int hi_inclusive) {
-    return lo + static_cast<int>(Next() % static_cast<std::uint64_t>(hi_inclusive - lo + 1));
-  }
-  bool Chance(double p) { return Unit(Next()) < p; }
-
- private:
-  std::uint64_t state_;
-};
-
-WorkloadKind Resolve(WorkloadKind kind, const std::string& pod) {
-  if (kind != WorkloadKind::kAuto) return kind;
-  return pod.empty() ? WorkloadKind::kIdle : WorkloadKind::kInference;
+PatternKind Resolve(PatternKind kind, const std::string& pod) {
+  if (kind != PatternKind::kAuto) return kind;
+  return pod.empty() ? PatternKind::kIdle : PatternKind::kInference;
 }
 
-Pattern MakePattern(WorkloadKind kind, bool has_pod, std::uint64_t key) {
+Pattern MakePattern(PatternKind kind, bool has_pod, std::uint64_t key) {
   Pattern p;
   constexpr double kTwoPi = 2 * std::numbers::pi;
   switch (kind) {
-    case WorkloadKind::kAuto:
-    case WorkloadKind::kIdle:
+    case PatternKind::kAuto:
+    case PatternKind::kIdle:
       if (!has_pod) return p;  // an unassigned GPU: no context, every activity exactly 0
       // A notebook / dev pod holding a GPU: 0-2% (brief; CAST AI-style fleet surveys). GUESS.
       p.base = Uniform(Hash3(key, 1, 0), 0.003, 0.008);
@@ -129,7 +99,7 @@ Pattern MakePattern(WorkloadKind kind, bool has_pod, std::uint64_t key) {
       p.pcie_rx_bps = 2e7;
       p.pcie_tx_bps = 5e6;
       break;
-    case WorkloadKind::kInference: {
+    case PatternKind::kInference: {
       // Online serving, 5-40% GR activity: a diurnal sine around a per-pod base. GUESS, shaped to the brief.
       p.base = Uniform(Hash3(key, 1, 0), 0.13, 0.24);
       p.amp = std::min(p.base - 0.06, 0.14) * Uniform(Hash3(key, 3, 0), 0.7, 1.0);
@@ -145,7 +115,7 @@ Pattern MakePattern(WorkloadKind kind, bool has_pod, std::uint64_t key) {
       p.pcie_tx_bps = 1e8;
       break;
     }
-    case WorkloadKind::kTraining:
+    case PatternKind::kTraining:
       // Data-parallel training, 85-99%: dips at checkpoint/eval cycles. GUESS, shaped to the brief.
       p.base = Uniform(Hash3(key, 1, 0), 0.91, 0.95);
       p.amp2 = 0.025;
@@ -193,6 +163,7 @@ struct UnitState {
   double load = 0;                              // weight * sampled GR activity (for power, clocks, temps)
   double pcie_rx = 0, pcie_tx = 0, nvlink = 0;
   std::int64_t fb_used = 0, fb_free = 0, fb_reserved = 0;
+  std::int64_t xid = 0;
 };
 
 struct DeviceState {
@@ -205,7 +176,29 @@ struct DeviceState {
 
 std::int64_t MiB(double gib) { return std::llround(gib * 1024.0); }
 
-UnitState SimulateUnit(WorkloadKind kind, bool has_pod, std::string_view identity, double memory_gib,
+// The simulator's own values for a unit, printed as given.
+UnitState FromSample(const UnitSample& s, double memory_gib, double weight) {
+  UnitState u;
+  u.weight = weight;
+  u.gr = std::clamp(s.gr, 0.0, 1.0);
+  u.sm = std::clamp(s.sm, 0.0, 1.0);
+  u.tensor = std::clamp(s.tensor, 0.0, 1.0);
+  u.dram = std::clamp(s.dram, 0.0, 1.0);
+  u.pcie_rx = s.pcie_rx_bps;
+  u.pcie_tx = s.pcie_tx_bps;
+  u.nvlink = s.nvlink_share;
+  u.load = weight * u.gr;
+  u.load_integral = weight * s.activity_integral_s;
+  u.xid = s.xid;
+  const std::int64_t total = MiB(memory_gib);
+  u.fb_reserved = std::llround(static_cast<double>(total) * kReservedFraction);
+  const std::int64_t usable = total - u.fb_reserved;
+  u.fb_used = std::clamp<std::int64_t>(s.fb_used_mib, 0, usable);
+  u.fb_free = usable - u.fb_used;
+  return u;
+}
+
+UnitState SimulateUnit(PatternKind kind, bool has_pod, std::string_view identity, double memory_gib,
                        double weight, const PageOptions& options, double t) {
   const std::uint64_t key = HashString(identity);  // pattern depends on the unit, not on the page seed
   const Pattern p = MakePattern(kind, has_pod, key);
@@ -232,16 +225,16 @@ UnitState SimulateUnit(WorkloadKind kind, bool has_pod, std::string_view identit
   const std::int64_t usable = total - u.fb_reserved;
   double used_fraction = 0;
   switch (kind) {
-    case WorkloadKind::kAuto:
-    case WorkloadKind::kIdle:
+    case PatternKind::kAuto:
+    case PatternKind::kIdle:
       // A notebook holds 0.3-15% (a model loaded once); an unassigned GPU holds nothing. GUESS.
       used_fraction = has_pod ? Uniform(Hash3(key, 21, 0), 0.003, 0.15) : 0.0;
       break;
-    case WorkloadKind::kInference:
+    case PatternKind::kInference:
       // vLLM preallocates gpu_memory_utilization (default 0.9) of the GPU; other servers hold less (facts 4.1).
       used_fraction = Uniform(Hash3(key, 21, 0), 0.35, 0.92);
       break;
-    case WorkloadKind::kTraining:
+    case PatternKind::kTraining:
       used_fraction = Uniform(Hash3(key, 21, 0), 0.70, 0.96) + 0.005 * (2 * Unit(Hash3(key, bucket, 22)) - 1);
       break;
   }
@@ -445,17 +438,19 @@ void BuildEntities(const NodeSpec& node, const PageOptions& options, std::vector
     std::vector<UnitState> units;
     std::vector<Entity> gpu_entities;
     if (gpu.mig.empty()) {
-      const WorkloadKind kind = Resolve(gpu.workload, gpu.pod);
-      units.push_back(SimulateUnit(kind, !gpu.pod.empty(), gpu.uuid, gpu.memory_gib, 1.0, options, t));
+      const PatternKind kind = Resolve(gpu.workload, gpu.pod);
+      units.push_back(gpu.sample ? FromSample(*gpu.sample, gpu.memory_gib, 1.0)
+                                 : SimulateUnit(kind, !gpu.pod.empty(), gpu.uuid, gpu.memory_gib, 1.0, options, t));
       Entity e;
       e.labels = EntityLabels(node, gpu, bus_id, nullptr, gpu.pod, gpu.namespace_name, gpu.container, options);
       gpu_entities.push_back(std::move(e));
     } else {
       for (const MigInstanceSpec& mig : gpu.mig) {
-        const WorkloadKind kind = Resolve(mig.workload, mig.pod);
+        const PatternKind kind = Resolve(mig.workload, mig.pod);
         const double weight = static_cast<double>(mig.compute_slices) / kMigComputeSlices;
-        units.push_back(SimulateUnit(kind, !mig.pod.empty(), gpu.uuid + "/" + std::to_string(mig.gi_id),
-                                     mig.memory_gib, weight, options, t));
+        units.push_back(mig.sample ? FromSample(*mig.sample, mig.memory_gib, weight)
+                                   : SimulateUnit(kind, !mig.pod.empty(), gpu.uuid + "/" + std::to_string(mig.gi_id),
+                                                  mig.memory_gib, weight, options, t));
         Entity e;
         e.is_mig = true;
         e.labels = EntityLabels(node, gpu, bus_id, &mig, mig.pod, mig.namespace_name, mig.container, options);
@@ -503,10 +498,10 @@ void AppendValue(const Family& f, const Entity& e, std::string* out) {
     case Field::kGpuUtil: return AppendInt(d.gpu_util, out);
     case Field::kMemCopyUtil: return AppendInt(d.mem_copy_util, out);
     // Healthy fleet: no encoder/decoder use, no PCIe replays, no XID, no remapped rows, no vGPU (GUESS).
+    case Field::kXid: return AppendInt(u.xid, out);
     case Field::kPcieReplay:
     case Field::kEncUtil:
     case Field::kDecUtil:
-    case Field::kXid:
     case Field::kVgpuLicense:
     case Field::kUncorrRows:
     case Field::kCorrRows:
@@ -561,14 +556,7 @@ std::string Render(const std::vector<const NodeSpec*>& nodes, const PageOptions&
 // Fleet
 // ---------------------------------------------------------------------------------------------------------
 
-// Kubernetes random suffixes use this alphabet (apimachinery rand.String: no vowels, no 0/1/3).
-constexpr std::string_view kKubeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
-
-std::string KubeSuffix(Rng& rng, int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s.push_back(kKubeAlphabet[rng.Next() % kKubeAlphabet.size()]);
-  return s;
-}
+std::string KubeSuffix(Rng& rng, int n) { return sim::KubeSuffix(rng.Next(), n); }
 
 struct ServingApp {
   std::string_view name, ns, container;
@@ -680,9 +668,9 @@ std::vector<NodeSpec> MakeFleet(int num_gpus, int mig_gpus_per_node, std::uint64
             mig.pod = DeploymentPod(app, seed, rng);
             mig.namespace_name = std::string(app.ns);
             mig.container = std::string(app.container);
-            mig.workload = WorkloadKind::kInference;
+            mig.workload = PatternKind::kInference;
           } else {
-            mig.workload = WorkloadKind::kIdle;
+            mig.workload = PatternKind::kIdle;
           }
           gpu.mig.push_back(std::move(mig));
         }
@@ -690,23 +678,23 @@ std::vector<NodeSpec> MakeFleet(int num_gpus, int mig_gpus_per_node, std::uint64
         gpu.pod = training_pod;
         gpu.namespace_name = "research";
         gpu.container = "pytorch";
-        gpu.workload = WorkloadKind::kTraining;
+        gpu.workload = PatternKind::kTraining;
       } else if (rng.Chance(kAssignRate)) {
         if (rng.Chance(kNotebookShare)) {
           const std::string_view user = kUsers[rng.Next() % std::size(kUsers)];
           gpu.pod = "jupyter-" + std::string(user) + "-" + KubeSuffix(rng, 5);
           gpu.namespace_name = "notebooks";
           gpu.container = "notebook";
-          gpu.workload = WorkloadKind::kIdle;
+          gpu.workload = PatternKind::kIdle;
         } else {
           const ServingApp& app = kGpuApps[rng.Next() % std::size(kGpuApps)];
           gpu.pod = DeploymentPod(app, seed, rng);
           gpu.namespace_name = std::string(app.ns);
           gpu.container = std::string(app.container);
-          gpu.workload = WorkloadKind::kInference;
+          gpu.workload = PatternKind::kInference;
         }
       } else {
-        gpu.workload = WorkloadKind::kIdle;
+        gpu.workload = PatternKind::kIdle;
       }
       node.gpus.push_back(std::move(gpu));
     }

@@ -18,17 +18,29 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace gpuwise::sim {
 
 // What a GPU (or MIG instance) is doing; drives GR/SM/tensor/DRAM activity, power, clocks and memory use.
-enum class WorkloadKind {
+enum class PatternKind {
   kAuto,       // kIdle when no pod is assigned, else kInference
   kIdle,       // no work: activity 0-2% (an unassigned GPU, or a notebook/dev pod that sits idle)
   kInference,  // online serving: 5-40% activity following a diurnal sine, plus noise
   kTraining,   // 85-99% activity, high power, NVLink traffic
+};
+
+// Activity the simulator computed for a GPU or MIG instance over the current collect interval. When set, it
+// replaces the built-in pattern (the values are printed as given, no noise is added).
+struct UnitSample {
+  double gr = 0, sm = 0, tensor = 0, dram = 0;  // ratios of the unit (instance-relative on MIG)
+  std::int64_t fb_used_mib = 0;                 // process memory on the unit; clamped to its size
+  double pcie_rx_bps = 0, pcie_tx_bps = 0;      // the unit's share of PCIe traffic
+  double nvlink_share = 0;                      // of the device's NVLink bandwidth
+  double activity_integral_s = 0;               // integral of gr over simulated time (for the energy counter)
+  std::int64_t xid = 0;                         // last XID error (0 = none)
 };
 
 struct MigInstanceSpec {
@@ -37,7 +49,8 @@ struct MigInstanceSpec {
   int compute_slices = 1;   // of 7 on A100/H100; weights the instance's share of device power
   double memory_gib = 0;    // instance memory; FB_USED + FB_FREE + FB_RESERVED = round(memory_gib * 1024) MiB
   std::string pod, namespace_name, container;  // empty pod = unassigned (no k8s labels)
-  WorkloadKind workload = WorkloadKind::kAuto;
+  PatternKind workload = PatternKind::kAuto;
+  std::optional<UnitSample> sample;
 };
 
 struct GpuSpec {
@@ -48,7 +61,8 @@ struct GpuSpec {
   double memory_gib = 0;    // total framebuffer; FB_USED + FB_FREE + FB_RESERVED = round(memory_gib * 1024) MiB
   std::vector<MigInstanceSpec> mig;  // empty = whole GPU (MIG disabled)
   std::string pod, namespace_name, container;  // whole-GPU assignment; ignored when mig is non-empty
-  WorkloadKind workload = WorkloadKind::kAuto;
+  PatternKind workload = PatternKind::kAuto;
+  std::optional<UnitSample> sample;
 };
 
 struct NodeSpec {

@@ -303,7 +303,7 @@ TEST(DcgmPage, EnergyMonotonicOverTime) {
 
 TEST(DcgmPage, ValuesAreRealistic) {
   const auto fleet = MakeFleet(512, 1, 31);
-  std::map<std::string, WorkloadKind> kind;  // entity -> workload
+  std::map<std::string, PatternKind> kind;  // entity -> workload
   std::map<std::string, std::string> model;
   int gpus = 0, assigned = 0;
   for (const NodeSpec& n : fleet) {
@@ -361,12 +361,12 @@ TEST(DcgmPage, ValuesAreRealistic) {
       ASSERT_TRUE(kind.count(entity)) << entity;
       EXPECT_LE(sm[entity], g + 1e-6) << entity;
       switch (kind[entity]) {
-        case WorkloadKind::kTraining:
+        case PatternKind::kTraining:
           saw_training = true;
           EXPECT_GE(g, 0.85) << entity;
           EXPECT_LE(g, 0.99) << entity;
           break;
-        case WorkloadKind::kInference:
+        case PatternKind::kInference:
           saw_inference = true;
           EXPECT_GE(g, 0.05) << entity;
           EXPECT_LE(g, 0.40) << entity;

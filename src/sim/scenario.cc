@@ -113,6 +113,8 @@ constexpr EnumName<OwnerKind> kOwnerKinds[] = {{"Deployment", OwnerKind::kDeploy
                                                {"InferenceService", OwnerKind::kInferenceService},
                                                {"LeaderWorkerSet", OwnerKind::kLeaderWorkerSet}};
 
+constexpr EnumName<EngineKind> kEngineKinds[] = {{"vllm", EngineKind::kVllm}, {"encoder", EngineKind::kEncoder}};
+
 template <typename E, std::size_t N>
 std::string_view NameOf(const EnumName<E> (&names)[N], E value) {
   for (const auto& n : names) {
@@ -125,7 +127,10 @@ base::Status ReadPool(const Reader& r, const YAML::Node& n, std::size_t index, N
   const std::string where = "nodePools[" + std::to_string(index) + "]";
   RETURN_IF_ERROR(r.CheckKeys(n, where,
                               {"name", "count", "gpuModel", "gpusPerNode", "gpuMemoryGiB", "instanceType", "zone",
-                               "capacityType", "pricePerHour", "cpu", "memoryGiB", "sharing"}));
+                               "capacityType", "pricePerHour", "cpu", "memoryGiB", "sharing", "dcgmExporterVersion",
+                               "driverVersion"}));
+  RETURN_IF_ERROR(r.Get(n, "dcgmExporterVersion", where, &pool->dcgm_exporter_version));
+  RETURN_IF_ERROR(r.Get(n, "driverVersion", where, &pool->driver_version));
   RETURN_IF_ERROR(r.Get(n, "name", where, &pool->name));
   RETURN_IF_ERROR(r.Get(n, "count", where, &pool->count));
   RETURN_IF_ERROR(r.Get(n, "gpuModel", where, &pool->gpu_model));
@@ -157,7 +162,7 @@ base::Status ReadWorkload(const Reader& r, const YAML::Node& n, std::size_t inde
   const std::string where = "workloads[" + std::to_string(index) + "]";
   RETURN_IF_ERROR(r.CheckKeys(n, where,
                               {"name", "namespace", "kind", "owner", "replicas", "labels", "annotations", "gpu",
-                               "nodePool", "model", "engine", "traffic", "schedule"}));
+                               "nodePool", "model", "engine", "traffic", "schedule", "usage"}));
   RETURN_IF_ERROR(r.Get(n, "name", where, &w->name));
   RETURN_IF_ERROR(r.Get(n, "namespace", where, &w->namespace_name));
   RETURN_IF_ERROR(GetEnum(r, n, "kind", where, kWorkloadKinds, &w->kind));
@@ -194,18 +199,34 @@ base::Status ReadWorkload(const Reader& r, const YAML::Node& n, std::size_t inde
   }
   if (const YAML::Node e = n["engine"]) {
     const std::string ew = where + ".engine";
-    RETURN_IF_ERROR(r.CheckKeys(e, ew, {"gpuMemoryUtilization", "tensorParallel"}));
+    RETURN_IF_ERROR(r.CheckKeys(e, ew, {"name", "version", "gpuMemoryUtilization", "tensorParallel"}));
+    RETURN_IF_ERROR(GetEnum(r, e, "name", ew, kEngineKinds, &w->engine));
+    RETURN_IF_ERROR(r.Get(e, "version", ew, &w->engine_version));
     RETURN_IF_ERROR(r.Get(e, "gpuMemoryUtilization", ew, &w->gpu_memory_utilization));
     RETURN_IF_ERROR(r.Get(e, "tensorParallel", ew, &w->tensor_parallel));
   }
   if (const YAML::Node t = n["traffic"]) {
     const std::string tw = where + ".traffic";
-    RETURN_IF_ERROR(r.CheckKeys(t, tw, {"peakRps", "troughRps", "peakHour", "weekendFactor", "trace"}));
+    RETURN_IF_ERROR(r.CheckKeys(t, tw, {"peakRps", "troughRps", "peakHour", "weekendFactor", "trace", "promptTokens",
+                                        "outputTokens"}));
+    RETURN_IF_ERROR(r.Get(t, "promptTokens", tw, &w->traffic.prompt_tokens));
+    RETURN_IF_ERROR(r.Get(t, "outputTokens", tw, &w->traffic.output_tokens));
     RETURN_IF_ERROR(r.Get(t, "peakRps", tw, &w->traffic.peak_rps));
     RETURN_IF_ERROR(r.Get(t, "troughRps", tw, &w->traffic.trough_rps));
     RETURN_IF_ERROR(r.Get(t, "peakHour", tw, &w->traffic.peak_hour));
     RETURN_IF_ERROR(r.Get(t, "weekendFactor", tw, &w->traffic.weekend_factor));
     RETURN_IF_ERROR(r.Get(t, "trace", tw, &w->traffic.trace));
+  }
+  if (const YAML::Node u = n["usage"]) {
+    const std::string uw = where + ".usage";
+    RETURN_IF_ERROR(r.CheckKeys(u, uw, {"gpuMemoryGiB", "smActive", "runHours", "startHour", "hostMemoryGiB",
+                                        "hostMemoryLimitGiB"}));
+    RETURN_IF_ERROR(r.Get(u, "gpuMemoryGiB", uw, &w->usage.gpu_memory_gib));
+    RETURN_IF_ERROR(r.Get(u, "smActive", uw, &w->usage.sm_active));
+    RETURN_IF_ERROR(r.Get(u, "runHours", uw, &w->usage.run_hours));
+    RETURN_IF_ERROR(r.Get(u, "startHour", uw, &w->usage.start_hour));
+    RETURN_IF_ERROR(r.Get(u, "hostMemoryGiB", uw, &w->usage.host_memory_gib));
+    RETURN_IF_ERROR(r.Get(u, "hostMemoryLimitGiB", uw, &w->usage.host_memory_limit_gib));
   }
   return base::Status::Ok();
 }
@@ -217,6 +238,7 @@ base::Status Invalid(const std::string& what) { return base::InvalidArgument("sc
 std::string_view SharingModeName(SharingMode mode) { return NameOf(kSharingModes, mode); }
 std::string_view WorkloadKindName(WorkloadKind kind) { return NameOf(kWorkloadKinds, kind); }
 std::string_view OwnerKindName(OwnerKind kind) { return NameOf(kOwnerKinds, kind); }
+std::string_view EngineKindName(EngineKind kind) { return NameOf(kEngineKinds, kind); }
 
 base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view source) {
   Reader r(source);
@@ -228,7 +250,8 @@ base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view sou
                                  std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
   }
   if (!root.IsMap()) return base::InvalidArgument(std::string(source) + ": a scenario is a YAML mapping");
-  RETURN_IF_ERROR(r.CheckKeys(root, "the scenario", {"apiVersion", "kind", "name", "seed", "nodePools", "workloads"}));
+  RETURN_IF_ERROR(
+      r.CheckKeys(root, "the scenario", {"apiVersion", "kind", "name", "seed", "delays", "nodePools", "workloads"}));
   std::string api_version, kind;
   RETURN_IF_ERROR(r.Get(root, "apiVersion", "scenario", &api_version));
   RETURN_IF_ERROR(r.Get(root, "kind", "scenario", &kind));
@@ -238,6 +261,12 @@ base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view sou
   Scenario s;
   RETURN_IF_ERROR(r.Get(root, "name", "scenario", &s.name));
   RETURN_IF_ERROR(r.Get(root, "seed", "scenario", &s.seed));
+  if (const YAML::Node d = root["delays"]) {
+    RETURN_IF_ERROR(r.CheckKeys(d, "delays", {"coldStartSeconds", "migReconfigureSeconds", "crashBackoffSeconds"}));
+    RETURN_IF_ERROR(r.Get(d, "coldStartSeconds", "delays", &s.delays.cold_start_s));
+    RETURN_IF_ERROR(r.Get(d, "migReconfigureSeconds", "delays", &s.delays.mig_reconfigure_s));
+    RETURN_IF_ERROR(r.Get(d, "crashBackoffSeconds", "delays", &s.delays.crash_backoff_s));
+  }
   if (const YAML::Node pools = root["nodePools"]) {
     if (!pools.IsSequence()) return r.Error(pools, "nodePools must be a list");
     for (std::size_t i = 0; i < pools.size(); ++i) {
@@ -342,6 +371,18 @@ base::Status ValidateScenario(const Scenario& s) {
       }
     }
     if (w.kind == WorkloadKind::kCronBatch && w.schedule.empty()) return Invalid(where + ": cronbatch needs a schedule");
+    if (w.tensor_parallel < 1 || w.tensor_parallel > 16) return Invalid(where + ": engine.tensorParallel must be in 1..16");
+    if (w.kind == WorkloadKind::kInference && w.engine == EngineKind::kVllm && w.tensor_parallel > w.gpu.count &&
+        w.gpu.gpumem_mib == 0) {
+      return Invalid(where + ": tensorParallel " + std::to_string(w.tensor_parallel) + " needs gpu.count >= it");
+    }
+    const UsageSpec& u = w.usage;
+    for (double v : {u.gpu_memory_gib, u.run_hours, u.host_memory_gib, u.host_memory_limit_gib, w.traffic.prompt_tokens,
+                     w.traffic.output_tokens}) {
+      if (!(v >= 0 && v < 1e7)) return Invalid(where + ": usage, token and memory figures must be >= 0");
+    }
+    if (!(u.sm_active >= 0 && u.sm_active <= 1)) return Invalid(where + ": usage.smActive must be in [0, 1]");
+    if (!(u.start_hour >= 0 && u.start_hour < 24 * 366)) return Invalid(where + ": usage.startHour must be >= 0");
     if (w.gpu.count == 0 && w.gpu.gpumem_mib == 0) continue;
     // Some pool (the pinned one, if any) must advertise the requested resource.
     const bool hami = w.gpu.gpumem_mib > 0 || w.gpu.gpucores_percent > 0;

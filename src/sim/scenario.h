@@ -54,6 +54,10 @@ struct NodePool {
   int cpu = 0;
   double memory_gib = 0;
   Sharing sharing;
+  // dcgm-exporter image version on these nodes: >= 4.6.0 (up to 4.8.3) labels the node "hostname", older
+  // versions "Hostname" (nvidia-gpu-facts.md 1.2).
+  std::string dcgm_exporter_version = "3.3.9-3.6.1-ubuntu22.04";
+  std::string driver_version = "535.129.03";  // DCGM_FI_DRIVER_VERSION; empty = the label is not exported
 };
 
 enum class WorkloadKind { kInference, kTraining, kNotebook, kBatch, kCronBatch, kForgotten };
@@ -88,6 +92,26 @@ struct TrafficSpec {
   int peak_hour = 14;
   double weekend_factor = 1.0;
   std::string trace;
+  // Mean tokens per request. Defaults: the Azure LLM inference trace 2023, conversation service
+  // (AzureLLMInferenceTrace_conv.csv: mean context ~1,155 tokens, mean generated ~211; see sim/behavior.cc).
+  double prompt_tokens = 0;
+  double output_tokens = 0;
+};
+
+// The serving engine: vLLM (continuous batching, memory reserved up front, nvidia-gpu-facts.md 4) or an
+// encoder server (Triton-like: a request is one forward pass; calibrated on MIGProfiler's BERT/ViT runs).
+enum class EngineKind { kVllm, kEncoder };
+std::string_view EngineKindName(EngineKind kind);
+
+// What a non-serving workload does with its GPU, and what every pod does with host memory. Zero = the
+// kind's default (sim/behavior.cc).
+struct UsageSpec {
+  double gpu_memory_gib = 0;     // GPU memory the process holds (notebook kernel, training step, batch job)
+  double sm_active = 0;          // SM activity while working (training, batch)
+  double run_hours = 0;          // batch / cronbatch: how long one run takes
+  double start_hour = 0;         // batch: hour of day 0 the Job starts
+  double host_memory_gib = 0;    // host memory the container uses
+  double host_memory_limit_gib = 0;  // its limit; used > limit = OOMKilled (exit 137)
 };
 
 struct WorkloadSpec {
@@ -101,15 +125,26 @@ struct WorkloadSpec {
   GpuRequest gpu;
   std::string node_pool;  // pin to a pool; empty = any pool that offers the resource
   ModelSpec model;
+  EngineKind engine = EngineKind::kVllm;
+  std::string engine_version = "0.10.1";  // vLLM version: selects metric names (kv_cache_usage_perc from 0.9)
   double gpu_memory_utilization = 0.9;  // vLLM --gpu-memory-utilization
   int tensor_parallel = 1;
   TrafficSpec traffic;
-  std::string schedule;  // CronJob schedule for kCronBatch
+  UsageSpec usage;
+  std::string schedule;  // CronJob schedule for kCronBatch: "M H * * *" (daily) is what the sim runs
+};
+
+// Delays the simulated cluster applies, in simulated seconds; tests set them to seconds.
+struct Delays {
+  double cold_start_s = 90;          // pod scheduled -> engine serving (image pull + weight load). GUESS.
+  double mig_reconfigure_s = 120;    // MIG Manager repartitioning a GPU. GUESS.
+  double crash_backoff_s = 10;       // kubelet's first CrashLoopBackOff delay (doubles to 300 s)
 };
 
 struct Scenario {
   std::string name;
   std::uint64_t seed = 1;
+  Delays delays;
   std::vector<NodePool> node_pools;
   std::vector<WorkloadSpec> workloads;
 };

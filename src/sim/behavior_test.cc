@@ -1,0 +1,130 @@
+// Realism of the behaviour model on the built-in demo, measured over a simulated week (issue 3's properties),
+// and the GPU memory failure modes, each set up on purpose and absent otherwise.
+#include "sim/behavior.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+namespace gpuwise::sim {
+namespace {
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size()) - 1, q * static_cast<double>(v.size())))];
+}
+
+double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = static_cast<double>(x.size());
+  const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n, my = std::accumulate(y.begin(), y.end(), 0.0) / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  return sxy / std::sqrt(sxx * syy);
+}
+
+World Demo() {
+  auto s = BuiltinScenario("demo");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  auto w = BuildWorld(*s);
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  return std::move(*w);
+}
+
+struct WeekSeries {
+  // Per workload: SM samples (30 s) of each serving pod, and 5-minute windows of (mean SM, arrivals).
+  std::map<int, std::vector<double>> sm;
+  std::map<int, std::vector<double>> sm5, arrivals5, hourly;
+  std::map<int, std::vector<double>> fb_fraction;  // notebooks: framebuffer used / GPU memory
+};
+
+WeekSeries RunWeek(const World& world) {
+  Simulator sim(world, {.step_s = 15, .start_s = 0});
+  WeekSeries out;
+  std::map<int, double> sm_acc, arr_acc, hour_acc;
+  std::map<int, int> sm_n, hour_n;
+  const int steps = 7 * 86400 / 15;
+  for (int s = 0; s < steps; ++s) {
+    sim.AdvanceTo((s + 1) * 15.0);
+    for (std::size_t i = 0; i < world.pods.size(); ++i) {
+      const SimPod& pod = world.pods[i];
+      if (pod.workload < 0 || !pod.alive(sim.now() - 15)) continue;
+      const WorkloadSpec& w = world.scenario.workloads[static_cast<std::size_t>(pod.workload)];
+      const PodRuntime& rt = sim.pod(static_cast<int>(i));
+      if (w.kind == WorkloadKind::kInference && rt.serving) {
+        if (s % 2 == 1) out.sm[pod.workload].push_back(rt.sm);
+        sm_acc[pod.workload] += rt.sm;
+        ++sm_n[pod.workload];
+        arr_acc[pod.workload] += rt.arrivals;
+        hour_acc[pod.workload] += rt.sm;
+        ++hour_n[pod.workload];
+      }
+      if (w.kind == WorkloadKind::kNotebook && rt.container.running && s % 2 == 1) {
+        const SimGpu& gpu = world.nodes[static_cast<std::size_t>(pod.gpus.front().node)].gpus[static_cast<std::size_t>(pod.gpus.front().gpu)];
+        out.sm[pod.workload].push_back(rt.sm);
+        out.fb_fraction[pod.workload].push_back(rt.gpu_memory_mib / gpu.memory_mib);
+      }
+    }
+    if ((s + 1) % 20 == 0) {  // 5 minutes
+      for (auto& [w, v] : sm_acc) {
+        out.sm5[w].push_back(v / std::max(1, sm_n[w]));
+        out.arrivals5[w].push_back(arr_acc[w]);
+      }
+      sm_acc.clear();
+      arr_acc.clear();
+      sm_n.clear();
+    }
+    if ((s + 1) % 240 == 0) {  // 1 hour
+      for (auto& [w, v] : hour_acc) out.hourly[w].push_back(v / std::max(1, hour_n[w]));
+      hour_acc.clear();
+      hour_n.clear();
+    }
+  }
+  return out;
+}
+
+TEST(BehaviorRealism, DemoWeek) {
+  const World world = Demo();
+  const WeekSeries week = RunWeek(world);
+  int inference = 0, notebooks = 0;
+  for (std::size_t wi = 0; wi < world.scenario.workloads.size(); ++wi) {
+    const WorkloadSpec& w = world.scenario.workloads[wi];
+    const int k = static_cast<int>(wi);
+    if (w.kind == WorkloadKind::kInference) {
+      ++inference;
+      const auto& sm = week.sm.at(k);
+      const double p50 = Quantile(sm, 0.5), p95 = Quantile(sm, 0.95);
+      const double corr = Pearson(week.sm5.at(k), week.arrivals5.at(k));
+      const auto& h = week.hourly.at(k);
+      std::vector<double> a(h.begin(), h.end() - 24), b(h.begin() + 24, h.end());
+      const double autocorr = Pearson(a, b);
+      std::printf("%-22s SM p50 %.3f p95 %.3f ratio %.2f corr %.3f autocorr24h %.3f\n", w.name.c_str(), p50, p95,
+                  p95 / p50, corr, autocorr);
+      EXPECT_GE(p95 / p50, 2.0) << w.name;
+      EXPECT_GE(corr, 0.8) << w.name;
+      EXPECT_GE(autocorr, 0.5) << w.name;
+      // Planted far from any plausible threshold: compute <= 0.05 or >= 0.5 at p95.
+      EXPECT_TRUE(p95 <= 0.05 || p95 >= 0.5) << w.name << " p95 " << p95;
+    }
+    if (w.kind == WorkloadKind::kNotebook) {
+      ++notebooks;
+      const double p95 = Quantile(week.sm.at(k), 0.95);
+      const double fb = Quantile(week.fb_fraction.at(k), 0.5);
+      std::printf("%-22s SM p95 %.3f FB %.2f of its GPU\n", w.name.c_str(), p95, fb);
+      EXPECT_LT(p95, 0.05) << w.name;
+      EXPECT_GT(fb, 0.30) << w.name;
+    }
+  }
+  EXPECT_GE(inference, 4);
+  EXPECT_GE(notebooks, 2);
+}
+
+}  // namespace
+}  // namespace gpuwise::sim
