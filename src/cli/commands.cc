@@ -20,7 +20,8 @@
 #include "observe/metrics_source.h"
 #include "observe/prometheus_source.h"
 #include "observe/usage_profile.h"
-#include "sim/exporter_server.h"
+#include "sim/cluster_server.h"
+#include "sim/scenario_gen.h"
 
 namespace gpuwise::cli {
 namespace {
@@ -387,33 +388,146 @@ int RunExplain(const GlobalFlags& g) {
   return rc == kExitOk && read.partial ? kExitPartial : rc;
 }
 
-// ---- demo ----
+// ---- simulated cluster: sim and demo ----
 
-struct DemoArgs {
-  int gpus = 16;
-  int mig_gpus_per_node = 1;
-  std::uint64_t seed = 1;
+struct SimArgs {
+  std::string scenario = "demo";
+  int gpus = 1000;
+  std::string data_dir;
+  std::int64_t seed = -1;
+  double speed = 1;
+  std::string start = "7d14h";
+  bool ephemeral_ports = false;
+  int address_block = 1;
+  std::string prometheus_config;
+  std::string run_for;
   bool serve = false;
-  bool sm_active = false;
-} g_demo;
+} g_sim, g_demo;
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// "demo" (built in), "synthetic" (--gpus), "openb" (from --data or ../shared/data), or a scenario YAML file.
+base::Result<sim::Scenario> LoadScenario(const SimArgs& a) {
+  base::Result<sim::Scenario> s = base::NotFound("");
+  if (a.scenario == "demo") {
+    s = sim::BuiltinScenario("demo");
+  } else if (a.scenario == "synthetic") {
+    if (a.gpus < 1 || a.gpus > 1000000) return base::InvalidArgument("--gpus must be in 1..1000000");
+    s = sim::SyntheticScenario(a.gpus, a.seed >= 0 ? static_cast<std::uint64_t>(a.seed) : 1);
+  } else if (a.scenario == "openb") {
+    std::string dir = a.data_dir;
+    if (dir.empty()) dir = "../shared/data";
+    s = sim::OpenbScenario(dir + "/openb", "default", a.seed >= 0 ? static_cast<std::uint64_t>(a.seed) : 1);
+  } else {
+    std::ifstream in(a.scenario);
+    if (!in) {
+      return base::NotFound("--scenario '" + a.scenario +
+                            "': not a built-in scenario (demo, synthetic, openb) and not a readable file");
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    s = sim::ParseScenario(ss.str(), a.scenario);
+  }
+  if (s.ok() && a.seed >= 0) s->seed = static_cast<std::uint64_t>(a.seed);
+  return s;
+}
+
+base::Result<std::unique_ptr<sim::ClusterServer>> StartCluster(const SimArgs& a) {
+  ASSIGN_OR_RETURN(sim::Scenario scenario, LoadScenario(a));
+  ASSIGN_OR_RETURN(auto start, base::ParseDuration(a.start));
+  if (!(a.speed > 0 && a.speed <= 1e6)) return base::InvalidArgument("--speed must be in (0, 1e6]");
+  sim::WorldOptions wo;
+  wo.address_block = a.address_block;
+  const double start_s = std::chrono::duration<double>(start).count();
+  wo.horizon_s = start_s + 30 * 86400.0;
+  ASSIGN_OR_RETURN(sim::World world, sim::BuildWorld(scenario, wo));
+  sim::ClusterServerOptions co;
+  co.start_s = start_s;
+  co.speed = a.speed;
+  co.ephemeral_ports = a.ephemeral_ports;
+  auto server = std::make_unique<sim::ClusterServer>(std::move(world), co);
+  RETURN_IF_ERROR(server->Start());
+  return server;
+}
+
+Table EndpointTable(const std::vector<sim::Endpoint>& endpoints, nlohmann::json* doc) {
+  Table t;
+  t.columns = {"KIND", "NAMESPACE", "POD", "NODE", "URL"};
+  for (const sim::Endpoint& e : endpoints) {
+    t.rows.push_back({e.kind, e.namespace_name, e.pod, e.node, e.url()});
+    doc->push_back({{"kind", e.kind}, {"namespace", e.namespace_name}, {"pod", e.pod}, {"node", e.node}, {"url", e.url()}});
+  }
+  return t;
+}
+
+// A Prometheus scrape config with one job per endpoint kind (static targets: the endpoints open now).
+std::string ScrapeConfig(const std::vector<sim::Endpoint>& endpoints) {
+  std::map<std::string, std::vector<std::string>> jobs;
+  for (const sim::Endpoint& e : endpoints) jobs[e.kind].push_back(e.address + ":" + std::to_string(e.port));
+  std::string out = "global:\n  scrape_interval: 15s\nscrape_configs:\n";
+  for (const auto& [job, targets] : jobs) {
+    out += "  - job_name: " + job + "\n    static_configs:\n      - targets:\n";
+    for (const std::string& t : targets) out += "          - \"" + t + "\"\n";
+  }
+  return out;
+}
+
+void WaitForInterrupt(const std::string& run_for) {
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  double limit_s = 1e18;
+  if (!run_for.empty()) {
+    if (auto d = base::ParseDuration(run_for); d.ok()) limit_s = std::chrono::duration<double>(*d).count();
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  while (!g_stop && std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() < limit_s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+int RunSim(const GlobalFlags& g) {
+  if (!g_sim.run_for.empty() && !base::ParseDuration(g_sim.run_for).ok()) {
+    return Fail(base::InvalidArgument("--for: not a duration: '" + g_sim.run_for + "'"), kExitUsage);
+  }
+  auto server = StartCluster(g_sim);
+  if (!server.ok()) return Fail(server.status(), server.status().code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailure);
+  const std::vector<sim::Endpoint> endpoints = (*server)->Endpoints();
+  if (!g_sim.prometheus_config.empty()) {
+    std::ofstream out(g_sim.prometheus_config);
+    out << ScrapeConfig(endpoints);
+    if (!out) return Fail(base::Unavailable("cannot write --prometheus-config '" + g_sim.prometheus_config + "'"));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  Table table = EndpointTable(endpoints, &list);
+  const sim::World& world = (*server)->world();
+  table.notes.push_back("scenario " + world.scenario.name + ": " + std::to_string(world.nodes.size()) + " nodes, " +
+                        std::to_string(world.pods.size()) + " pods over the simulated window; simulated values, no GPU "
+                        "was measured");
+  const int rc = EmitOrFail(g, "SimEndpoints",
+                            {{"scenario", world.scenario.name}, {"simulatedTime", (*server)->SimulatedNow()}, {"endpoints", list}},
+                            table);
+  if (rc != kExitOk) return rc;
+  std::cout.flush();
+  std::cerr << "serving the simulated cluster until interrupted (Ctrl-C)\n";
+  WaitForInterrupt(g_sim.run_for);
+  (*server)->Stop();
+  return kExitOk;
+}
+
 int RunDemo(const GlobalFlags& g) {
-  if (g_demo.gpus < 1 || g_demo.gpus > 65536) return Fail(base::InvalidArgument("--gpus must be in 1..65536"), kExitUsage);
-  sim::ExporterOptions options;
-  options.num_gpus = g_demo.gpus;
-  options.mig_gpus_per_node = g_demo.mig_gpus_per_node;
-  options.seed = g_demo.seed;
-  options.include_sm_active = g_demo.sm_active;
-  sim::ExporterServer server(options);
-  base::Status started = server.Start();
-  if (!started.ok()) return Fail(started);
-  std::cerr << "gpuwise demo: simulated " << g_demo.gpus << " GPUs on " << server.urls().size()
-            << " nodes; dcgm-exporter pages served on " << server.base_url() << "\n";
+  g_demo.ephemeral_ports = true;  // never collide with a running `gpuwise sim`
+  auto server = StartCluster(g_demo);
+  if (!server.ok()) return Fail(server.status());
+  std::vector<std::string> urls;
+  for (const sim::Endpoint& e : (*server)->Endpoints()) {
+    if (e.kind == "dcgm-exporter") urls.push_back(e.url());
+  }
+  const sim::World& world = (*server)->world();
+  std::cerr << "gpuwise demo: simulated cluster '" << world.scenario.name << "' with " << world.nodes.size()
+            << " nodes; scraping its " << urls.size() << " dcgm-exporter endpoints\n";
   std::vector<prom::ScrapeResult> results;
   nlohmann::json endpoints;
-  auto telemetry = ScrapeAll(server.urls(), prom::ScrapeOptions{}, &results, &endpoints);
+  auto telemetry = ScrapeAll(urls, prom::ScrapeOptions{}, &results, &endpoints);
   if (!telemetry.ok()) return Fail(telemetry.status());
   Table table = TelemetryTable(*telemetry);
   table.notes = SignalHealthNotes(*telemetry);
@@ -423,11 +537,22 @@ int RunDemo(const GlobalFlags& g) {
   doc["simulated"] = true;
   int rc = EmitOrFail(g, "ScrapeReport", doc, table);
   if (rc != kExitOk || !g_demo.serve) return rc;
-  std::cerr << "serving until interrupted (Ctrl-C); try: gpuwise scrape " << server.urls().front() << "\n";
-  std::signal(SIGINT, [](int) { g_stop = 1; });
-  std::signal(SIGTERM, [](int) { g_stop = 1; });
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::cerr << "serving until interrupted (Ctrl-C); try: gpuwise scrape " << urls.front() << "\n";
+  WaitForInterrupt(g_demo.run_for);
+  (*server)->Stop();
   return kExitOk;
+}
+
+void AddScenarioFlags(CLI::App* app, SimArgs* a) {
+  app->add_option("--scenario", a->scenario, "demo, synthetic (with --gpus), openb (with --data), or a scenario YAML file")
+      ->capture_default_str();
+  app->add_option("--gpus", a->gpus, "GPUs of the synthetic scenario")->capture_default_str();
+  app->add_option("--data", a->data_dir, "The shared data folder holding openb/ (default ../shared/data)");
+  app->add_option("--seed", a->seed, "Override the scenario's seed (same scenario + seed = same bytes)");
+  app->add_option("--start", a->start, "Simulated time to start at, after day 0 (a Monday) 00:00, e.g. 7d14h")
+      ->capture_default_str();
+  app->add_option("--speed", a->speed, "Simulated seconds per wall-clock second")->capture_default_str();
+  app->add_option("--for", a->run_for, "Stop after this long (wall clock), e.g. 10m; default: until interrupted");
 }
 
 }  // namespace
@@ -440,18 +565,35 @@ int Fail(const base::Status& status, int code) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
-      {"demo", "Simulate a small GPU fleet, serve its dcgm-exporter pages on loopback, scrape them and report",
-       "Starts simulated dcgm-exporter endpoints on 127.0.0.1 (the real wire format, modelled values), scrapes them\n"
-       "through the same client a real cluster uses, prints the per-GPU summary and exits.\n\n"
-       "Example:\n  gpuwise demo --gpus 16\n  gpuwise demo --serve      # keep the endpoints up for other tools",
+      {"demo", "Start the simulated GPU cluster in-process, read it through gpuwise's real clients, report, exit",
+       "Builds the built-in demo cluster (64 GPUs on 10 nodes: H100 with MIG, A100 80GB, A100 40GB with a HAMi-like\n"
+       "backend, time-sliced L4s; inference, training, notebooks, batch, a forgotten endpoint), serves each pod's\n"
+       "endpoint on its own loopback address, scrapes the dcgm-exporter pods with the same client a real cluster\n"
+       "uses and prints the per-GPU summary. The values are a model: no GPU is measured.\n\n"
+       "Example:\n  gpuwise demo\n  gpuwise demo -o json\n  gpuwise demo --serve      # keep the cluster up for other tools",
        [](CLI::App* app) {
-         app->add_option("--gpus", g_demo.gpus, "GPUs to simulate (8 per node)")->capture_default_str();
-         app->add_option("--mig-gpus-per-node", g_demo.mig_gpus_per_node, "GPUs per node partitioned 7x1g.10gb")->capture_default_str();
-         app->add_option("--seed", g_demo.seed, "Seed of the simulated fleet")->capture_default_str();
-         app->add_flag("--sm-active", g_demo.sm_active, "Export DCGM_FI_PROF_SM_ACTIVE (off by default, as in dcgm-exporter)");
-         app->add_flag("--serve", g_demo.serve, "Keep serving the simulated endpoints until interrupted");
+         AddScenarioFlags(app, &g_demo);
+         app->add_flag("--serve", g_demo.serve, "Keep serving the simulated cluster until interrupted");
        },
        RunDemo},
+      {"sim", "Serve a simulated GPU cluster: dcgm-exporter, vLLM and kube-state-metrics endpoints on loopback",
+       "Lays out a scenario's nodes and pods, gives every pod its own loopback address (dcgm-exporter pods on\n"
+       "127.1.x.y:9400, vLLM pods on 127.2.x.y:8000, kube-state-metrics on 127.4.0.1:8080), prints the endpoints\n"
+       "and serves them until interrupted. Pods start and end as the scenario says (rollouts, Job runs), and their\n"
+       "endpoints open and close with them. Same scenario and seed, same bytes.\n\n"
+       "Example:\n  gpuwise sim --scenario demo\n  gpuwise sim --scenario synthetic --gpus 10000 --ephemeral-ports\n"
+       "  gpuwise sim --scenario my-cluster.yaml --speed 60 --prometheus-config prom.yml",
+       [](CLI::App* app) {
+         AddScenarioFlags(app, &g_sim);
+         app->add_flag("--ephemeral-ports", g_sim.ephemeral_ports,
+                       "Let the OS pick each endpoint's port (several sims at once); the endpoint list has them");
+         app->add_option("--address-block", g_sim.address_block,
+                         "Second octet of the loopback blocks (127.<b>.x.y exporters, <b+1> serving pods, ...)")
+             ->capture_default_str();
+         app->add_option("--prometheus-config", g_sim.prometheus_config,
+                         "Write a Prometheus scrape config for the endpoints to this file");
+       },
+       RunSim},
       {"scrape", "Scrape dcgm-exporter endpoints: normalised values per GPU and MIG instance, and signal health",
        "Fetches each endpoint (host:port or a URL), parses the page and prints one row per GPU or MIG instance in\n"
        "canonical units. Compute activity names its source: SM_ACTIVE, else GR_ENGINE_ACTIVE (upper bound), else\n"

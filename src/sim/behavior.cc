@@ -53,6 +53,7 @@ constexpr double kActivationBaseMib = 1536;
 constexpr double kActivationWeightShare = 0.02;
 constexpr int kBlockSize = 16;      // vLLM CacheConfig.DEFAULT_BLOCK_SIZE (facts 4.2)
 constexpr double kMaxNumSeqs = 256; // vLLM max_num_seqs default
+constexpr int kMaxModelLen = 8192;  // --max-model-len the simulated servers run with. GUESS.
 // Encoder server memory: weights plus CUDA context and workspace. MIGProfiler: bert-base (0.22 GiB of fp16
 // weights) holds 1,524-1,920 MiB at batch <= 8 on every profile, so ~1.3 GiB beyond its weights.
 constexpr double kEncoderOverheadMib = 1300;
@@ -106,20 +107,14 @@ double Noise(std::uint64_t key, std::uint64_t step, std::uint64_t stream, double
 
 double HoursOfDay(double t) { return std::fmod(t / 3600.0 + 240000.0, 24.0); }
 
-const std::vector<double> kTtftBuckets = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
-                                          1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
-const std::vector<double> kE2eBuckets = {0.3,  0.5,  0.8,  1.0,   1.5,   2.0,   2.5,    5.0,    10.0,   15.0,
-                                         20.0, 30.0, 40.0, 50.0,  60.0,  120.0, 240.0,  480.0,  960.0,  1920.0,
-                                         7680.0};
-const std::vector<double> kItlBuckets = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4,  0.5,
-                                         0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
-const std::vector<double> kQueueBuckets = kE2eBuckets;
-
-void Observe(const std::vector<double>& bounds, double v, double n, std::vector<double>* counts, double* sum) {
-  if (counts->size() != bounds.size() + 1) counts->assign(bounds.size() + 1, 0);
-  const auto it = std::lower_bound(bounds.begin(), bounds.end(), v);  // le: v <= bound
-  (*counts)[static_cast<std::size_t>(it - bounds.begin())] += n;
-  *sum += v * n;
+// n observations of `value` at once (prometheus_client semantics, cumulative buckets).
+void ObserveN(VllmHistogram* h, double value, std::uint64_t n) {
+  if (n == 0) return;
+  for (std::size_t k = 0; k < h->upper_bounds.size(); ++k) {
+    if (value <= h->upper_bounds[k]) h->counts[k] += n;
+  }
+  h->count += n;
+  h->sum += value * static_cast<double>(n);
 }
 
 // Crash loop timing: kubelet restarts after crash_backoff_s, doubling up to 300 s (kubelet's CrashLoopBackOff).
@@ -258,6 +253,7 @@ struct PodStatic {
   double restart_at = kForever;
   bool started = false;
   double carry = 0;  // fractional served requests
+  VllmVersion version;
 };
 
 }  // namespace
@@ -314,6 +310,9 @@ Simulator::Simulator(const World& world, SimulatorOptions options)
     const bool serving = w.kind == WorkloadKind::kInference || w.kind == WorkloadKind::kForgotten;
     if (serving && w.engine == EngineKind::kVllm) {
       st.plan = PlanVllmMemory(w, st.device_mib);
+      const base::Result<VllmVersion> version = ParseVllmVersion(w.engine_version);
+      if (version.ok()) st.version = *version;
+      ResetEngine(i);
       st.need_mib = st.plan.budget_mib;
       if (!st.plan.failure.empty()) {
         st.static_failure = Failure::kEngineStartFailure;
@@ -335,6 +334,18 @@ Simulator::Simulator(const World& world, SimulatorOptions options)
       st.failure_message = "";  // the kernel's OOM killer writes nothing to the container log
     }
   }
+}
+
+void Simulator::ResetEngine(std::size_t i) {
+  const PodStatic& st = state_->statics[i];
+  const SimPod& pod = world_.pods[i];
+  PodRuntime& rt = pods_[i];
+  // A fresh process: counters and histograms start at zero (Prometheus sees a counter reset).
+  rt.vllm = MakeVllmState(st.spec->model.name, kMaxModelLen, st.version);
+  rt.vllm.cache_config.gpu_memory_utilization = st.spec->gpu_memory_utilization;
+  rt.vllm.cache_config.num_gpu_blocks = st.plan.num_gpu_blocks;
+  rt.vllm.created_unix_s = world_.options.epoch_unix_s + std::max(pod.start_s, rt.container.started_s) + 30;
+  rt.queue = 0;
 }
 
 int Simulator::UnitIndex(int node, int gpu, int mig) const {
@@ -417,12 +428,13 @@ void Simulator::StepPod(int index, double t, double dt) {
       const GpuBinding& b = pod.gpus.front();
       const SimGpu& gpu = world_.nodes[static_cast<std::size_t>(b.node)].gpus[static_cast<std::size_t>(b.gpu)];
       if (b.replica >= 0) {
+        // What the other processes on the device hold now (pods earlier in order: this step; later: the last).
         double others = 0;
         for (std::size_t j = 0; j < world_.pods.size(); ++j) {
           const SimPod& o = world_.pods[j];
-          if (static_cast<int>(j) == index || o.gpus.empty() || !o.alive(at) || o.start_s > pod.start_s) continue;
+          if (static_cast<int>(j) == index || o.gpus.empty() || !o.alive(at)) continue;
           const GpuBinding& ob = o.gpus.front();
-          if (ob.node == b.node && ob.gpu == b.gpu) others += state_->statics[j].need_mib;
+          if (ob.node == b.node && ob.gpu == b.gpu) others += pods_[j].gpu_memory_mib;
         }
         if (others + st.need_mib > gpu.memory_mib * 0.994) {
           f = Failure::kCudaOomShared;
@@ -467,6 +479,7 @@ void Simulator::StepPod(int index, double t, double dt) {
     if (st.restart_at <= t) {
       ++c.restarts;
       begin_attempt(st.restart_at);
+      if (st.plan.budget_mib > 0) ResetEngine(static_cast<std::size_t>(index));
       continue;
     }
     break;
@@ -536,57 +549,75 @@ void Simulator::StepPod(int index, double t, double dt) {
     const double arrive_rate = n / dt;
     const double denom = 1 - arrive_rate * O * cb;
     const double b_need = denom > 0 ? arrive_rate * (prefill + O * a) / denom : 1e9;
-    EngineStats& es = rt.engine;
+    VllmState& vs = rt.vllm;
     const double per_req_at_cap = prefill + O * (a + cb * b_cap);
     const double mu = b_cap / per_req_at_cap;  // max completions per second
     double batch = b_need, served = n;
     const bool kv_limited = kv_seqs < kMaxNumSeqs;
-    if (b_need > b_cap || es.waiting > 0) {
+    if (b_need > b_cap || rt.queue > 0) {
       // Saturated (or draining a queue): the batch is full and the backlog moves at mu.
-      const double backlog = es.waiting + n;
-      served = std::min(backlog, mu * dt + st.carry);
+      const double backlog = rt.queue + n;
+      served = std::floor(std::min(backlog, mu * dt + st.carry));
+      st.carry = std::min(1.0, std::max(0.0, mu * dt + st.carry - served));
       batch = b_need > b_cap ? b_cap : std::min(b_cap, b_need + (served - n) * per_req_at_cap / dt);
-      st.carry = std::min(1.0, mu * dt + st.carry - std::floor(mu * dt + st.carry));
-      served = std::floor(served);
-      es.waiting = backlog - served;
+      rt.queue = backlog - served;
       if (kv_limited && b_need > b_cap) {
         // KV cache full: the scheduler preempts running sequences to admit others (recompute). GUESS: the
         // overflow fraction of this step's admissions is preempted once.
-        es.preemptions += std::floor(n * std::min(1.0, b_need / b_cap - 1) + 0.5);
+        vs.num_preemptions += static_cast<std::uint64_t>(std::floor(n * std::min(1.0, b_need / b_cap - 1) + 0.5));
         rt.failure = Failure::kKvPreemption;
       }
     } else {
-      es.waiting = 0;
+      rt.queue = 0;
     }
-    es.running = std::floor(batch + 0.5);
-    es.kv_usage = std::min(1.0, batch * ctx / std::max(1.0, plan.kv_tokens));
-    if (kv_limited && b_need > b_cap) es.kv_usage = std::min(1.0, 0.97 + 0.03 * Unit(Hash3(key, step, 2)));
+    vs.num_requests_running = std::floor(batch + 0.5);
+    vs.num_requests_waiting = std::floor(rt.queue);
+    vs.kv_cache_usage = std::min(1.0, batch * ctx / std::max(1.0, plan.kv_tokens));
+    if (kv_limited && b_need > b_cap) vs.kv_cache_usage = std::min(1.0, 0.97 + 0.03 * Unit(Hash3(key, step, 2)));
     const double itl = a + cb * batch;
-    const double queue_wait = es.waiting > 0 ? es.waiting / std::max(mu, 1e-9) : 0;
+    const double queue_wait = rt.queue > 0 ? rt.queue / std::max(mu, 1e-9) : 0;
     const double pf_frac = std::min(1.0, served / dt * prefill);
-    const double ttft_mean = prefill * (1 + pf_frac) + queue_wait + (rt.failure == Failure::kKvPreemption ? prefill * 2 : 0);
-    rt.ttft_p99_s = ttft_mean * 3;
-    // Per-request observations: up to 32 drawn individually, the rest share their weight.
-    const int draws = static_cast<int>(std::min(served, 32.0));
-    for (int k = 0; k < draws; ++k) {
-      const double weight = served / draws;
-      const double z = std::clamp(rng.Normal(), -3.0, 3.0);
-      const double ttft = ttft_mean * std::exp(0.5 * z - 0.125);
-      const double out = std::max(1.0, O * std::exp(0.6 * std::clamp(rng.Normal(), -3.0, 3.0) - 0.18));
-      Observe(kTtftBuckets, ttft, weight, &es.ttft_buckets, &es.ttft_sum);
-      Observe(kE2eBuckets, ttft + out * itl, weight, &es.e2e_buckets, &es.e2e_sum);
-      Observe(kQueueBuckets, queue_wait, weight, &es.queue_buckets, &es.queue_sum);
+    const double ttft_mean =
+        prefill * (1 + pf_frac) + queue_wait + (rt.failure == Failure::kKvPreemption ? prefill * 2 : 0);
+    rt.ttft_mean_s = ttft_mean;
+    // Per-request observations (lognormal spread around the means). GUESS: sigma 0.5 for TTFT, 0.6 for lengths.
+    std::uint64_t prompt_total = 0, output_total = 0, length_capped = 0;
+    const auto count = static_cast<std::uint64_t>(served);
+    for (std::uint64_t k = 0; k < count; ++k) {
+      const double ttft = ttft_mean * std::exp(0.5 * std::clamp(rng.Normal(), -3.0, 3.0) - 0.125);
+      const double prompt = std::max(1.0, std::round(P * std::exp(0.6 * std::clamp(rng.Normal(), -3.0, 3.0) - 0.18)));
+      double out = std::max(1.0, std::round(O * std::exp(0.6 * std::clamp(rng.Normal(), -3.0, 3.0) - 0.18)));
+      if (out >= 4 * O) {  // max_tokens reached: finished_reason "length"
+        out = std::round(4 * O);
+        ++length_capped;
+      }
+      prompt_total += static_cast<std::uint64_t>(prompt);
+      output_total += static_cast<std::uint64_t>(out);
+      AddObservation(&vs.time_to_first_token_s, ttft);
+      AddObservation(&vs.e2e_request_latency_s, ttft + out * itl);
+      AddObservation(&vs.request_queue_time_s, queue_wait);
+      AddObservation(&vs.request_prefill_time_s, prefill);
+      AddObservation(&vs.request_decode_time_s, out * itl);
+      AddObservation(&vs.request_inference_time_s, prefill + out * itl);
+      AddObservation(&vs.request_prompt_tokens, prompt);
+      AddObservation(&vs.request_generation_tokens, out);
+      AddObservation(&vs.request_params_n, 1);
+      AddObservation(&vs.request_params_max_tokens, std::round(4 * O));
+      AddObservation(&vs.request_max_num_generation_tokens, std::round(4 * O));
+      ObserveN(&vs.inter_token_latency_s, itl, static_cast<std::uint64_t>(out) - 1);
     }
-    if (served > 0) {
-      Observe(kItlBuckets, itl, served * O, &es.itl_buckets, &es.itl_sum);
-      es.itl_count += served * O;
+    vs.prompt_tokens += prompt_total;
+    vs.generation_tokens += output_total;
+    vs.request_success.length += length_capped;
+    vs.request_success.stop += count - length_capped;
+    // Prefix cache: a third of prompt tokens hit (shared system prompts). GUESS.
+    vs.prefix_cache_queries += prompt_total;
+    vs.prefix_cache_hits += prompt_total / 3;
+    if (count > 0) {
+      // Engine steps this interval: one per decode iteration while busy.
+      const auto iterations = static_cast<std::uint64_t>(std::max(1.0, (1 - std::exp(-batch)) * dt / itl));
+      ObserveN(&vs.iteration_tokens, std::max(1.0, batch), iterations);
     }
-    es.requests += served;
-    es.prompt_tokens += std::floor(served * P * Noise(key, step, 3, 0.05) + 0.5);
-    es.generation_tokens += std::floor(served * O * Noise(key, step, 4, 0.05) + 0.5);
-    const double length = std::floor(served * 0.15 + Unit(Hash3(key, step, 5)));  // 15% hit max_tokens. GUESS.
-    es.success_length += std::min(length, served);
-    es.success_stop += served - std::min(length, served);
     // Activity. Busy fraction: P(at least one sequence running). While busy, GR and SM rise with the batch
     // (shape from MIGProfiler: bert-base on 7g.80gb, GR 0.41 at batch 1 to 0.90 at batch 32); prefill is compute
     // bound and fills the SMs. GUESS beyond those shapes.
@@ -611,7 +642,7 @@ void Simulator::StepPod(int index, double t, double dt) {
       if (loading) return;
       const double target = w.usage.sm_active > 0 ? w.usage.sm_active : 0.9;
       // Hourly checkpoint: ~2 minutes of near-idle GPU while the state is written. GUESS.
-      const bool checkpoint = std::fmod(t - c.started_s, 3600.0) < 120;
+      const bool checkpoint = std::fmod(t - c.started_s + Uniform(key, 0, 3600), 3600.0) < 120;
       rt.sm = std::clamp((checkpoint ? 0.05 : target) * Noise(key, step, 7, 0.02), 0.0, 1.0);
       rt.gr = std::min(1.0, rt.sm / 0.95);
       rt.tensor = rt.sm * 0.6;
@@ -758,10 +789,5 @@ NodeSpec Simulator::DcgmNode(int node_index) const {
   }
   return spec;
 }
-
-const std::vector<double>& Simulator::TtftBuckets() { return kTtftBuckets; }
-const std::vector<double>& Simulator::E2eBuckets() { return kE2eBuckets; }
-const std::vector<double>& Simulator::ItlBuckets() { return kItlBuckets; }
-const std::vector<double>& Simulator::QueueBuckets() { return kQueueBuckets; }
 
 }  // namespace gpuwise::sim

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sim/dcgm_page.h"
+#include "sim/vllm_page.h"
 #include "sim/world.h"
 
 namespace gpuwise::sim {
@@ -76,16 +77,6 @@ enum class Failure {
 };
 std::string_view FailureName(Failure f);
 
-// Serving engine counters and gauges, accumulated by the simulator (what vLLM's /metrics reports).
-struct EngineStats {
-  double running = 0, waiting = 0, kv_usage = 0;
-  double prompt_tokens = 0, generation_tokens = 0, preemptions = 0;
-  double success_stop = 0, success_length = 0;
-  std::vector<double> ttft_buckets, e2e_buckets, itl_buckets, queue_buckets;  // non-cumulative counts
-  double ttft_sum = 0, e2e_sum = 0, itl_sum = 0, queue_sum = 0, itl_count = 0;
-  double requests = 0;          // finished requests (histogram counts)
-};
-
 struct PodRuntime {
   PodPhase phase = PodPhase::kPending;
   ContainerState container;
@@ -96,8 +87,9 @@ struct PodRuntime {
   double arrivals = 0;          // requests that arrived in the last step
   double gpu_memory_mib = 0;    // process memory on each bound device
   double gr = 0, sm = 0, tensor = 0, dram = 0;  // the pod's activity on its unit (unit-relative)
-  double ttft_p99_s = 0;        // model of the current TTFT p99
-  EngineStats engine;
+  double ttft_mean_s = 0;       // mean TTFT over the last step
+  double queue = 0;             // requests waiting (fractional backlog behind num_requests_waiting)
+  VllmState vllm;               // what the pod's vLLM /metrics reports (reset when the process restarts)
 };
 
 struct SimulatorOptions {
@@ -124,16 +116,11 @@ class Simulator {
   // The unit sample of a GPU (mig = -1) or MIG instance.
   const UnitSample& UnitAt(int node, int gpu, int mig) const;
 
-  // TTFT / e2e / inter-token histogram bucket bounds (vLLM's, nvidia-gpu-facts.md 4.3).
-  static const std::vector<double>& TtftBuckets();
-  static const std::vector<double>& E2eBuckets();
-  static const std::vector<double>& ItlBuckets();
-  static const std::vector<double>& QueueBuckets();
-
  private:
   void Step();
   void StepPod(int i, double t, double dt);
   void UpdateUnits(double t, double dt);
+  void ResetEngine(std::size_t pod);
   int UnitIndex(int node, int gpu, int mig) const;
 
   struct State;

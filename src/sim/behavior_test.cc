@@ -128,3 +128,138 @@ TEST(BehaviorRealism, DemoWeek) {
 
 }  // namespace
 }  // namespace gpuwise::sim
+
+namespace gpuwise::sim {
+namespace {
+
+// Each GPU memory failure mode, set up on purpose next to a control that differs only in the cause.
+constexpr char kFailures[] = R"(
+apiVersion: gpuwise.io/v1alpha1
+kind: Scenario
+name: failures
+seed: 5
+delays: {coldStartSeconds: 30, crashBackoffSeconds: 10}
+nodePools:
+  - name: a100
+    count: 2
+    gpuModel: NVIDIA A100-SXM4-80GB
+    gpusPerNode: 4
+    gpuMemoryGiB: 80
+  - name: l4
+    count: 3
+    gpuModel: NVIDIA L4
+    gpusPerNode: 1
+    gpuMemoryGiB: 24
+    sharing: {mode: timeslicing, replicas: 2}
+workloads:
+  - {name: budget-too-small, namespace: t, kind: inference, gpu: {count: 1}, nodePool: a100,
+     model: {name: m7b, weightsGiB: 13.5, layers: 32, kvHeads: 8, headDim: 128},
+     engine: {gpuMemoryUtilization: 0.1}, traffic: {peakRps: 1, troughRps: 1}}
+  - {name: budget-ok, namespace: t, kind: inference, gpu: {count: 1}, nodePool: a100,
+     model: {name: m7b, weightsGiB: 13.5, layers: 32, kvHeads: 8, headDim: 128},
+     engine: {gpuMemoryUtilization: 0.9}, traffic: {peakRps: 1, troughRps: 1}}
+  - {name: kv-starved, namespace: t, kind: inference, gpu: {count: 1}, nodePool: a100,
+     model: {name: m7b, weightsGiB: 13.5, layers: 32, kvHeads: 8, headDim: 128},
+     engine: {gpuMemoryUtilization: 0.2}, traffic: {peakRps: 6, troughRps: 6}}
+  - {name: kv-roomy, namespace: t, kind: inference, gpu: {count: 1}, nodePool: a100,
+     model: {name: m7b, weightsGiB: 13.5, layers: 32, kvHeads: 8, headDim: 128},
+     engine: {gpuMemoryUtilization: 0.9}, traffic: {peakRps: 6, troughRps: 6}}
+  - {name: host-hungry, namespace: t, kind: training, gpu: {count: 1}, nodePool: a100,
+     usage: {hostMemoryGiB: 40, hostMemoryLimitGiB: 32}}
+  - {name: host-ok, namespace: t, kind: training, gpu: {count: 1}, nodePool: a100,
+     usage: {hostMemoryGiB: 20, hostMemoryLimitGiB: 32}}
+  # Time-sliced L4s, two shares each, filled first-fit in this order: l4-0 runs encoder-a then encoder-b, l4-1
+  # nb-holder then nb-late, l4-2 nb-big then nb-small.
+  - {name: encoder-a, namespace: t, kind: inference, replicas: 1, gpu: {resource: nvidia.com/gpu}, nodePool: l4,
+     model: {name: enc, weightsGiB: 14}, engine: {name: encoder}, traffic: {peakRps: 1, troughRps: 1}}
+  - {name: encoder-b, namespace: t, kind: inference, replicas: 1, gpu: {resource: nvidia.com/gpu}, nodePool: l4,
+     model: {name: enc, weightsGiB: 14}, engine: {name: encoder}, traffic: {peakRps: 1, troughRps: 1}}
+  - {name: nb-holder, namespace: t, kind: notebook, gpu: {resource: nvidia.com/gpu}, nodePool: l4,
+     usage: {gpuMemoryGiB: 16}}
+  - {name: nb-late, namespace: t, kind: notebook, gpu: {resource: nvidia.com/gpu}, nodePool: l4,
+     usage: {gpuMemoryGiB: 10}}
+  - {name: nb-big, namespace: t, kind: notebook, gpu: {resource: nvidia.com/gpu}, nodePool: l4,
+     usage: {gpuMemoryGiB: 30}}
+  - {name: nb-small, namespace: t, kind: notebook, gpu: {resource: nvidia.com/gpu}, nodePool: l4,
+     usage: {gpuMemoryGiB: 8}}
+)";
+
+TEST(BehaviorFailures, EachModeAppearsWhenItsCauseIsSetUpAndOnlyThen) {
+  auto scenario = ParseScenario(kFailures, "failures");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+  auto world = BuildWorld(*scenario);
+  ASSERT_TRUE(world.ok()) << world.status().ToString();
+  // Start after every pod started (warm), run two simulated hours.
+  Simulator sim(*world, {.step_s = 15, .start_s = 3600});
+  std::map<std::string, Failure> seen;
+  std::map<std::string, PodRuntime> last;
+  for (double t = 3600; t < 3 * 3600; t += 15) {
+    sim.AdvanceTo(t);
+    for (std::size_t i = 0; i < world->pods.size(); ++i) {
+      const SimPod& pod = world->pods[i];
+      if (pod.workload < 0 || !pod.alive(t)) continue;
+      const std::string name = world->scenario.workloads[static_cast<std::size_t>(pod.workload)].name;
+      const PodRuntime& rt = sim.pod(static_cast<int>(i));
+      if (rt.failure != Failure::kNone) seen[name] = rt.failure;
+      last[name] = rt;
+    }
+  }
+  const std::map<std::string, Failure> expected = {
+      {"budget-too-small", Failure::kEngineStartFailure}, {"kv-starved", Failure::kKvPreemption},
+      {"host-hungry", Failure::kHostOomKilled},           {"encoder-b", Failure::kCudaOomShared},
+      {"nb-late", Failure::kNotebookKernelDeath},         {"nb-big", Failure::kNotebookKernelDeath}};
+  for (const auto& [name, rt] : last) {
+    auto it = expected.find(name);
+    const Failure want = it == expected.end() ? Failure::kNone : it->second;
+    const Failure got = seen.count(name) ? seen[name] : Failure::kNone;
+    EXPECT_EQ(FailureName(got), FailureName(want)) << name;
+  }
+  // Start failure: exit 1, CrashLoopBackOff, the engine's message in the log; never OOMKilled.
+  const PodRuntime& small = last["budget-too-small"];
+  EXPECT_GT(small.container.restarts, 3);
+  EXPECT_EQ(small.container.last_exit_code, 1);
+  EXPECT_EQ(small.container.last_reason, "Error");
+  ASSERT_FALSE(small.container.log.empty());
+  EXPECT_NE(small.container.log.back().find("CUDA out of memory"), std::string::npos) << small.container.log.back();
+  EXPECT_EQ(last["budget-ok"].container.restarts, 0);
+  // KV starvation: up and serving, preempting, KV cache near full, TTFT well above the roomy twin's.
+  const PodRuntime& starved = last["kv-starved"];
+  const PodRuntime& roomy = last["kv-roomy"];
+  EXPECT_TRUE(starved.serving);
+  EXPECT_EQ(starved.container.restarts, 0);
+  EXPECT_GT(starved.vllm.num_preemptions, 0u);
+  EXPECT_EQ(roomy.vllm.num_preemptions, 0u);
+  EXPECT_GE(starved.vllm.kv_cache_usage, 0.95);
+  EXPECT_GT(starved.ttft_mean_s, 3 * roomy.ttft_mean_s);
+  // Host memory: OOMKilled, exit 137.
+  EXPECT_EQ(last["host-hungry"].container.last_reason, "OOMKilled");
+  EXPECT_EQ(last["host-hungry"].container.last_exit_code, 137);
+  EXPECT_EQ(last["host-ok"].container.restarts, 0);
+  // Shared GPU: the second server's allocation fails with CUDA OOM, exit 1; the first keeps serving.
+  EXPECT_EQ(last["encoder-b"].container.last_exit_code, 1);
+  EXPECT_NE(last["encoder-b"].container.last_reason, "OOMKilled");
+  EXPECT_TRUE(last["encoder-a"].serving);
+  // Notebooks: the kernel dies, the pod stays Running with no restart and no OOMKilled.
+  for (const char* nb : {"nb-big", "nb-late"}) {
+    const PodRuntime& rt = last[nb];
+    EXPECT_EQ(rt.phase, PodPhase::kRunning) << nb;
+    EXPECT_TRUE(rt.kernel_dead) << nb;
+    EXPECT_EQ(rt.container.restarts, 0) << nb;
+    EXPECT_TRUE(rt.container.last_reason.empty()) << nb;
+  }
+  EXPECT_FALSE(last["nb-holder"].kernel_dead);
+  EXPECT_FALSE(last["nb-small"].kernel_dead);
+}
+
+TEST(BehaviorFailures, DemoIsHealthy) {
+  const World world = Demo();
+  Simulator sim(world, {.step_s = 15, .start_s = 7 * 86400.0});
+  sim.AdvanceTo(7 * 86400.0 + 6 * 3600);
+  for (std::size_t i = 0; i < world.pods.size(); ++i) {
+    EXPECT_EQ(FailureName(sim.pod(static_cast<int>(i)).failure), "none") << world.pods[i].meta.name;
+    EXPECT_TRUE(world.pods[i].workload < 0 || !world.pods[i].node.empty()) << world.pods[i].meta.name << " pending";
+  }
+}
+
+}  // namespace
+}  // namespace gpuwise::sim

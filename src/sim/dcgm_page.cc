@@ -556,7 +556,13 @@ std::string Render(const std::vector<const NodeSpec*>& nodes, const PageOptions&
 // Fleet
 // ---------------------------------------------------------------------------------------------------------
 
-std::string KubeSuffix(Rng& rng, int n) { return sim::KubeSuffix(rng.Next(), n); }
+// Kubernetes random suffix drawn from the fleet's generator (one draw per character).
+std::string KubeSuffix(Rng& rng, int n) {
+  constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxz2456789";
+  std::string s;
+  for (int i = 0; i < n; ++i) s.push_back(kAlphabet[rng.Next() % kAlphabet.size()]);
+  return s;
+}
 
 struct ServingApp {
   std::string_view name, ns, container;

@@ -603,6 +603,7 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
         }
         for (int r = 0; r < slots; ++r) {
           const bool extra = r >= spec.replicas;
+          if (extra && !slot_reason[static_cast<std::size_t>(r)].empty()) continue;  // no room: never scaled out
           const double end1 = extra ? scale_in : (rollout < horizon ? rollout : kForever);
           make_pod(rs1.name + "-" + KubeSuffix(Hash3(key, 10, static_cast<std::uint64_t>(r)), 5), rs1, r, kLongAgoS,
                    end1, false, {{"pod-template-hash", h1}});

@@ -1,0 +1,195 @@
+#include "sim/cluster_server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "sim/behavior.h"
+#include "sim/endpoints.h"
+
+namespace gpuwise::sim {
+namespace {
+
+constexpr std::string_view kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
+
+struct Listener {
+  Endpoint endpoint;
+  int pod = -1;
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+};
+
+}  // namespace
+
+struct ClusterServer::Impl {
+  World world;
+  ClusterServerOptions options;
+  base::Clock* clock = nullptr;
+  std::unique_ptr<Simulator> sim;
+  std::mutex mu;  // guards sim and page rendering
+  std::int64_t wall_start_ms = 0;
+
+  mutable std::mutex listeners_mu;
+  std::map<int, Listener> listeners;  // by pod index
+  std::thread reconciler;
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+
+  double Now() const {
+    return options.start_s +
+           options.speed * static_cast<double>(clock->NowUnixMillis() - wall_start_ms) / 1000.0;
+  }
+
+  std::optional<Endpoint> EndpointOf(int i) const {
+    const SimPod& pod = world.pods[static_cast<std::size_t>(i)];
+    if (pod.port == 0 || pod.ip.empty()) return std::nullopt;
+    Endpoint e;
+    e.kind = std::string(EndpointJob(pod));
+    e.namespace_name = pod.meta.namespace_name;
+    e.pod = pod.meta.name;
+    e.node = pod.node;
+    e.address = pod.ip;
+    e.port = options.ephemeral_ports ? 0 : pod.port;
+    return e;
+  }
+
+  // Renders pod i's page at the current simulated time. Caller holds mu.
+  std::string Render(int i, int* status) {
+    sim->AdvanceTo(Now());
+    bool up = false;
+    std::string page = RenderEndpoint(*sim, i, &up);
+    *status = up ? 200 : 503;
+    return page;
+  }
+
+  base::Status Open(int i) {
+    std::optional<Endpoint> e = EndpointOf(i);
+    if (!e) return base::Status::Ok();
+    Listener l;
+    l.pod = i;
+    l.endpoint = *e;
+    l.server = std::make_unique<httplib::Server>();
+    const int threads = options.threads_per_endpoint;
+    l.server->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+    l.server->Get("/metrics", [this, i](const httplib::Request&, httplib::Response& res) {
+      int status = 200;
+      std::string body;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        body = Render(i, &status);
+      }
+      res.status = status;
+      if (status == 200) res.set_content(body, std::string(kTextFormat));
+    });
+    int port = e->port;
+    if (port == 0) {
+      port = l.server->bind_to_any_port(e->address);
+      if (port <= 0) return base::Unavailable("cannot bind a port on " + e->address + " for pod " + e->pod);
+    } else if (!l.server->bind_to_port(e->address, port)) {
+      return base::Unavailable("cannot bind " + e->address + ":" + std::to_string(port) + " for pod " +
+                               e->namespace_name + "/" + e->pod +
+                               " (in use? another simulated cluster may be running; use --ephemeral-ports)");
+    }
+    l.endpoint.port = port;
+    httplib::Server* srv = l.server.get();
+    l.thread = std::thread([srv] { srv->listen_after_bind(); });
+    while (!srv->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    listeners.emplace(i, std::move(l));
+    return base::Status::Ok();
+  }
+
+  void Close(int i) {
+    auto it = listeners.find(i);
+    if (it == listeners.end()) return;
+    it->second.server->stop();
+    if (it->second.thread.joinable()) it->second.thread.join();
+    listeners.erase(it);
+  }
+
+  // Opens listeners of pods alive now, closes those of pods that ended.
+  base::Status Reconcile() {
+    const double t = Now();
+    std::lock_guard<std::mutex> lock(listeners_mu);
+    for (std::size_t i = 0; i < world.pods.size(); ++i) {
+      const bool alive = world.pods[i].alive(t) && !world.pods[i].node.empty();
+      const bool open = listeners.count(static_cast<int>(i)) > 0;
+      if (alive && !open) RETURN_IF_ERROR(Open(static_cast<int>(i)));
+      if (!alive && open) Close(static_cast<int>(i));
+    }
+    return base::Status::Ok();
+  }
+};
+
+ClusterServer::ClusterServer(World world, ClusterServerOptions options, base::Clock& clock)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->world = std::move(world);
+  impl_->options = options;
+  impl_->clock = &clock;
+}
+
+ClusterServer::~ClusterServer() { Stop(); }
+
+base::Status ClusterServer::Start() {
+  Impl& s = *impl_;
+  s.wall_start_ms = s.clock->NowUnixMillis();
+  s.sim = std::make_unique<Simulator>(s.world, SimulatorOptions{.step_s = 15, .start_s = s.options.start_s});
+  s.stopping = false;
+  base::Status st = s.Reconcile();
+  if (!st.ok()) {
+    Stop();
+    return st;
+  }
+  s.reconciler = std::thread([&s] {
+    std::unique_lock<std::mutex> lock(s.stop_mu);
+    while (!s.stop_cv.wait_for(lock, std::chrono::milliseconds(200), [&s] { return s.stopping; })) {
+      lock.unlock();
+      (void)s.Reconcile();  // a bind failure for a pod that starts later leaves it without an endpoint
+      lock.lock();
+    }
+  });
+  return base::Status::Ok();
+}
+
+void ClusterServer::Stop() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.stop_mu);
+    s.stopping = true;
+  }
+  s.stop_cv.notify_all();
+  if (s.reconciler.joinable()) s.reconciler.join();
+  std::lock_guard<std::mutex> lock(s.listeners_mu);
+  std::vector<int> open;
+  for (const auto& [i, l] : s.listeners) open.push_back(i);
+  for (int i : open) s.Close(i);
+}
+
+std::vector<Endpoint> ClusterServer::Endpoints() const {
+  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
+  std::vector<Endpoint> out;
+  for (const auto& [i, l] : impl_->listeners) out.push_back(l.endpoint);
+  return out;
+}
+
+double ClusterServer::SimulatedNow() const { return impl_->Now(); }
+const World& ClusterServer::world() const { return impl_->world; }
+
+std::string ClusterServer::RenderFor(const Endpoint& endpoint) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (std::size_t i = 0; i < impl_->world.pods.size(); ++i) {
+    const SimPod& pod = impl_->world.pods[i];
+    if (pod.meta.name == endpoint.pod && pod.meta.namespace_name == endpoint.namespace_name) {
+      int status = 0;
+      return impl_->Render(static_cast<int>(i), &status);
+    }
+  }
+  return "";
+}
+
+}  // namespace gpuwise::sim
