@@ -42,12 +42,12 @@ void ExpectConforms(const std::string& kind, const std::string& text) {
 }
 
 TEST(CliSchemaTest, DemoJsonIsAScrapeReportAndEveryGpuIsSeen) {
-  Output o = RunGpuwise("--output json demo --gpus 24 --mig-gpus-per-node 2 --sm-active");
+  Output o = RunGpuwise("--output json demo");
   ASSERT_EQ(o.code, 0);
   ExpectConforms("ScrapeReport", o.out);
   auto doc = nlohmann::json::parse(o.out);
-  // 24 GPUs on 3 nodes, 2 per node partitioned 7 ways: 18 whole GPUs + 42 instances.
-  EXPECT_EQ(doc["gpus"].size(), 60u);
+  // The demo cluster: 64 GPUs; on each of the 2 H100 nodes 2 GPUs carry 4 MIG instances: 60 whole GPUs + 16.
+  EXPECT_EQ(doc["gpus"].size(), 76u);
   for (const auto& g : doc["gpus"]) EXPECT_EQ(g["compute"]["source"], "sm_active");
   EXPECT_EQ(doc["stats"]["badLines"], 0);
 }
@@ -95,13 +95,13 @@ TEST(CliSchemaTest, VersionAndUsageErrors) {
 }
 
 TEST(CliSchemaTest, CsvAndYamlOutputs) {
-  Output csv = RunGpuwise("-o csv demo --gpus 8 --mig-gpus-per-node 0");
+  Output csv = RunGpuwise("-o csv demo");
   ASSERT_EQ(csv.code, 0);
   EXPECT_EQ(csv.out.rfind("NODE,GPU,MIG,MODEL,POD,COMPUTE,SOURCE,FB USED,FB TOTAL,DRAM,POWER\r\n", 0), 0u) << csv.out;
   std::size_t rows = 0;
   for (char c : csv.out) rows += c == '\n';
-  EXPECT_EQ(rows, 9u);  // header + 8 GPUs
-  Output yaml = RunGpuwise("demo --gpus 8 -o yaml");  // global flags may follow the command
+  EXPECT_EQ(rows, 77u);  // header + 76 GPUs and MIG instances
+  Output yaml = RunGpuwise("demo -o yaml");  // global flags may follow the command
   ASSERT_EQ(yaml.code, 0);
   EXPECT_NE(yaml.out.find("apiVersion: \"gpuwise.io/v1alpha1\""), std::string::npos);
   EXPECT_NE(yaml.out.find("kind: \"ScrapeReport\""), std::string::npos);
