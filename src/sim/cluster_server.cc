@@ -139,6 +139,7 @@ base::Status ClusterServer::Start() {
   Impl& s = *impl_;
   s.wall_start_ms = s.clock->NowUnixMillis();
   s.sim = std::make_unique<Simulator>(s.world, SimulatorOptions{.step_s = 15, .start_s = s.options.start_s});
+  s.sim->AdvanceTo(s.options.start_s + 1);  // one step: pages show the last completed step
   s.stopping = false;
   base::Status st = s.Reconcile();
   if (!st.ok()) {
