@@ -207,6 +207,11 @@ double TrueGpuMemoryNeedMib(const WorkloadSpec& w, double device_mib) {
   }
 }
 
+EncoderPerformance EncoderOnSlices(double compute_slices) {
+  const EncoderPoint e = EncoderAt(compute_slices);
+  return {e.latency1_ms / 1000, e.per_sample_ms / 1000, e.gr1, e.gr_sat};
+}
+
 std::string_view PodPhaseName(PodPhase phase) {
   switch (phase) {
     case PodPhase::kPending: return "Pending";
@@ -514,7 +519,8 @@ void Simulator::StepPod(int index, double t, double dt) {
     rt.arrivals = n;
     const double P = PromptTokens(w), O = OutputTokens(w);
     if (w.engine == EngineKind::kEncoder) {
-      const EncoderPoint e = EncoderAt(st.compute_slices);
+      const EncoderPerformance perf = EncoderOnSlices(st.compute_slices);
+      const EncoderPoint e{st.compute_slices, perf.latency1_s * 1000, perf.per_sample_s * 1000, perf.gr1, perf.gr_saturated};
       const double work = std::max(1.0, w.model.weights_gib / kBertBaseWeightsGib) * P / kEncoderTokens;
       const double ps = e.per_sample_ms * work / 1000, l1 = std::max(e.latency1_ms / 1000, ps);
       const double rate = n / dt;

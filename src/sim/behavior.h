@@ -50,6 +50,14 @@ VllmMemoryPlan PlanVllmMemory(const WorkloadSpec& w, double device_mib);
 // concurrency uses, for vLLM; the configured use for others), MiB: the ground truth for right-sizing tests.
 double TrueGpuMemoryNeedMib(const WorkloadSpec& w, double device_mib);
 
+// An encoder server (one forward pass per request) on `compute_slices` of 7 (a MIG profile's g, or 7 x a
+// share): latency at batch 1, per-sample time when batching (both for a bert-base request of 64 tokens), and GR
+// activity at batch 1 and saturated. Interpolated from MIGProfiler's A100 BERT runs (behavior.cc).
+struct EncoderPerformance {
+  double latency1_s = 0, per_sample_s = 0, gr1 = 0, gr_saturated = 0;
+};
+EncoderPerformance EncoderOnSlices(double compute_slices);
+
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
 std::string_view PodPhaseName(PodPhase phase);
 

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <cstdlib>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 
 namespace gpuwise::sim {
 namespace {
@@ -258,6 +261,86 @@ TEST(BehaviorFailures, DemoIsHealthy) {
   for (std::size_t i = 0; i < world.pods.size(); ++i) {
     EXPECT_EQ(FailureName(sim.pod(static_cast<int>(i)).failure), "none") << world.pods[i].meta.name;
     EXPECT_TRUE(world.pods[i].workload < 0 || !world.pods[i].node.empty()) << world.pods[i].meta.name << " pending";
+  }
+}
+
+}  // namespace
+}  // namespace gpuwise::sim
+
+namespace gpuwise::sim {
+namespace {
+
+// Calibration against the MIGProfiler A100 runs (../shared/data/migprofiler-a100). The model keeps BERT's batch-1
+// and batch-32 points; these checks use the points it did not keep: BERT at other batch sizes and ViT, a
+// different model, for how throughput scales with the slice.
+struct MigRow {
+  std::string model, profile;
+  int batch = 0;
+  double latency_ms = 0, gract = 0;
+};
+
+std::vector<MigRow> ReadMigProfiler(const std::string& path) {
+  std::vector<MigRow> rows;
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::string> header;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) f.push_back(cell);
+    if (header.empty()) {
+      header = f;
+      continue;
+    }
+    auto col = [&](const char* name) -> std::string {
+      for (std::size_t i = 0; i < header.size() && i < f.size(); ++i) {
+        if (header[i] == name) return f[i];
+      }
+      return "";
+    };
+    MigRow r;
+    r.model = col("model_name");
+    r.profile = col("mig_profile");
+    r.batch = std::stoi(col("batch_size"));
+    r.latency_ms = std::stod(col("latency"));
+    r.gract = std::stod(col("gract_mean"));
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+double SlicesOf(const std::string& profile) { return std::stod(profile.substr(0, profile.find('g'))); }
+
+TEST(BehaviorCalibration, EncoderModelPredictsHeldOutMigProfilerRuns) {
+  const char* shared = std::getenv("GPUWISE_SHARED");
+  if (shared == nullptr) GTEST_SKIP() << "GPUWISE_SHARED not set";
+  const std::string dir = std::string(shared) + "/data/migprofiler-a100/A100-80g/infer/";
+  const auto bert = ReadMigProfiler(dir + "nlp/integrated_result_bsz.csv");
+  const auto cv = ReadMigProfiler(dir + "cv/integrated_result.csv");
+  if (bert.empty() || cv.empty()) GTEST_SKIP() << "no MIGProfiler data under " << dir;
+  // BERT latency at batches 8-256 (held out): L(b) = max(L1, b x per-sample), within 25%.
+  int checked = 0;
+  for (const MigRow& r : bert) {
+    if (r.batch < 8 || r.batch == 32) continue;
+    const EncoderPerformance p = EncoderOnSlices(SlicesOf(r.profile));
+    const double predicted_ms = 1000 * std::max(p.latency1_s, r.batch * p.per_sample_s);
+    EXPECT_NEAR(predicted_ms / r.latency_ms, 1.0, 0.25) << r.profile << " batch " << r.batch;
+    EXPECT_NEAR(p.gr_saturated, r.gract, 0.1) << r.profile << " batch " << r.batch;
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+  // ViT at batch 64 (held-out model): throughput relative to 7g.80gb scales as the model says, within 15%.
+  std::map<std::string, double> vit_latency;
+  for (const MigRow& r : cv) {
+    if (r.model == "vision_transformer" && r.batch == 64) vit_latency[r.profile] = r.latency_ms;
+  }
+  ASSERT_EQ(vit_latency.size(), 4u);
+  const double full = EncoderOnSlices(7).per_sample_s;
+  for (const auto& [profile, latency] : vit_latency) {
+    const double measured = vit_latency["7g.80gb"] / latency;  // throughput ratio to the full GPU
+    const double predicted = full / EncoderOnSlices(SlicesOf(profile)).per_sample_s;
+    EXPECT_NEAR(predicted / measured, 1.0, 0.15) << profile << " measured " << measured << " predicted " << predicted;
   }
 }
 
