@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "prometheus_process.h"
 #include "schema_check.h"
 #include "base/time_parse.h"
 #include "observe/prom/dcgm_telemetry.h"
@@ -50,31 +51,6 @@ const std::vector<std::string> kFamilies = {"DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DC
                                             "DCGM_FI_DEV_SM_CLOCK"};
 constexpr std::int64_t kStepMs = 30'000;
 constexpr std::int64_t kBlockMs = 2 * 3600 * 1000;
-
-std::string Which(const std::string& tool) {
-  for (const char* dir : {"/usr/bin/", "/usr/local/bin/", "/bin/"}) {
-    std::string p = std::string(dir) + tool;
-    if (access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
-
-// A port free on 127.0.0.1 right now (bind port 0, read it back, close).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 struct Truth {
   // entity key -> profile metric -> raw canonical values
@@ -139,13 +115,6 @@ Truth WriteHistory(const fs::path& dir, std::int64_t start_ms, std::int64_t end_
   return truth;
 }
 
-int RunCommand(const std::vector<std::string>& args, const fs::path& log) {
-  std::string cmd;
-  for (const auto& a : args) cmd += "'" + a + "' ";
-  cmd += "> '" + log.string() + "' 2>&1";
-  return std::system(cmd.c_str());
-}
-
 double ExactQuantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   return v[static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1)))];
@@ -163,8 +132,8 @@ double InterpolatedQuantile(std::vector<double> v, double q) {
 class PrometheusIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    promtool_ = Which("promtool");
-    prometheus_ = Which("prometheus");
+    promtool_ = testing::Which("promtool");
+    prometheus_ = testing::Which("prometheus");
     ASSERT_FALSE(promtool_.empty() || prometheus_.empty())
         << "needs Debian's prometheus package (promtool + prometheus); scripts/install-deps test installs it";
     dir_ = fs::temp_directory_path() / ("gpuwise-prom-it-" + std::to_string(getpid()));
@@ -173,53 +142,19 @@ class PrometheusIntegrationTest : public ::testing::Test {
     fs::create_directories(dir_ / "tsdb");
   }
   void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int st;
-      waitpid(pid_, &st, 0);
-    }
+    prometheus_process_.Stop();
     fs::remove_all(dir_);
   }
 
   void StartPrometheus() {
-    {
-      std::ofstream cfg(dir_ / "prometheus.yml");
-      cfg << "global:\n  scrape_interval: 30s\nscrape_configs: []\n";
-    }
-    port_ = FreePort();
-    std::vector<std::string> args = {prometheus_, "--config.file=" + (dir_ / "prometheus.yml").string(),
-                                     "--storage.tsdb.path=" + (dir_ / "tsdb").string(),
-                                     "--storage.tsdb.retention.time=100y",
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    const std::string log = (dir_ / "prometheus.log").string();
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    ASSERT_EQ(posix_spawn(&pid_, prometheus_.c_str(), &fa, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    httplib::Client client("127.0.0.1", port_);
-    for (int i = 0; i < 600; ++i) {
-      auto res = client.Get("/-/ready");
-      if (res && res->status == 200) return;
-      int st;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;  // exited: show its log
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    std::ifstream in(log);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    FAIL() << "prometheus did not become ready; log:\n" << text.substr(0, 4000);
+    const std::string error = prometheus_process_.Start(dir_, "global:\n  scrape_interval: 30s\nscrape_configs: []\n");
+    ASSERT_TRUE(error.empty()) << error;
+    port_ = prometheus_process_.port();
   }
 
+  testing::PrometheusProcess prometheus_process_;
   std::string promtool_, prometheus_;
   fs::path dir_;
-  pid_t pid_ = -1;
   int port_ = 0;
 };
 
@@ -235,7 +170,7 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
   for (const auto& f : fs::directory_iterator(dir_ / "om")) files.push_back(f.path());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    ASSERT_EQ(RunCommand({promtool_, "tsdb", "create-blocks-from", "openmetrics", f.string(), (dir_ / "tsdb").string()},
+    ASSERT_EQ(testing::RunCommand({promtool_, "tsdb", "create-blocks-from", "openmetrics", f.string(), (dir_ / "tsdb").string()},
                   dir_ / "promtool.log"),
               0)
         << "promtool failed on " << f << ": see " << (dir_ / "promtool.log");
@@ -328,7 +263,7 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
 
   // 3) The command a user runs, at the scrape interval.
   const fs::path out = dir_ / "query.json";
-  ASSERT_EQ(RunCommand({GPUWISE_BINARY, "--output", "json", "query", "--prometheus", url, "--window",
+  ASSERT_EQ(testing::RunCommand({GPUWISE_BINARY, "--output", "json", "query", "--prometheus", url, "--window",
                  std::to_string(hours) + "h", "--end", base::FormatTime(end_ms), "--step", "30s"},
                 out),
             0);
