@@ -212,6 +212,51 @@ EncoderPerformance EncoderOnSlices(double compute_slices) {
   return {e.latency1_ms / 1000, e.per_sample_ms / 1000, e.gr1, e.gr_sat};
 }
 
+namespace {
+
+double BindingShare(const World& world, const GpuBinding& b) {
+  const SimNode& node = world.nodes[static_cast<std::size_t>(b.node)];
+  const SimGpu& gpu = node.gpus[static_cast<std::size_t>(b.gpu)];
+  const Sharing& sh = world.scenario.node_pools[static_cast<std::size_t>(node.pool)].sharing;
+  if (b.mig >= 0) return gpu.mig[static_cast<std::size_t>(b.mig)].compute_slices / 7.0;
+  if (b.replica >= 0) return 1.0 / std::max(1, sh.replicas);
+  if (sh.mode == SharingMode::kHami) return std::max(b.memory_limit_mib / gpu.memory_mib, b.compute_share);
+  return 1.0;
+}
+
+}  // namespace
+
+WorkloadTruth TruthOf(const World& world, int workload, double t) {
+  WorkloadTruth truth;
+  const WorkloadSpec& w = world.scenario.workloads[static_cast<std::size_t>(workload)];
+  for (const SimPod& pod : world.pods) {
+    if (pod.workload != workload || !pod.alive(t) || pod.gpus.empty()) continue;
+    ++truth.pods;
+    for (const GpuBinding& b : pod.gpus) {
+      const double share = BindingShare(world, b);
+      truth.gpus_held += share;
+      truth.cost_micro_usd_per_hour += std::llround(share * static_cast<double>(GpuHourPrice(world, b.node).value));
+    }
+    const double device = pod.gpus.front().memory_limit_mib;
+    const bool vllm = (w.kind == WorkloadKind::kInference || w.kind == WorkloadKind::kForgotten) &&
+                      w.engine == EngineKind::kVllm;
+    truth.memory_held_mib += vllm ? PlanVllmMemory(w, device).budget_mib : TrueGpuMemoryNeedMib(w, device);
+    truth.memory_need_mib += TrueGpuMemoryNeedMib(w, device);
+  }
+  return truth;
+}
+
+double GpuShareHeld(const World& world, int node, int gpu, double t) {
+  double held = 0;
+  for (const SimPod& pod : world.pods) {
+    if (!pod.alive(t)) continue;
+    for (const GpuBinding& b : pod.gpus) {
+      if (b.node == node && b.gpu == gpu) held += BindingShare(world, b);
+    }
+  }
+  return std::min(1.0, held);
+}
+
 std::string_view PodPhaseName(PodPhase phase) {
   switch (phase) {
     case PodPhase::kPending: return "Pending";

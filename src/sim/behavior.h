@@ -58,6 +58,21 @@ struct EncoderPerformance {
 };
 EncoderPerformance EncoderOnSlices(double compute_slices);
 
+// Ground truth of one workload at simulated time t, for tests that check gpuwise's conclusions. A device share
+// counts as a fraction of the GPU: a MIG instance compute_slices/7, a time-slicing or MPS share 1/replicas, a
+// HAMi request max(gpumem/device memory, gpucores/100); a whole GPU 1.
+struct WorkloadTruth {
+  int pods = 0;                          // alive and placed
+  double gpus_held = 0;                  // GPU equivalents
+  std::int64_t cost_micro_usd_per_hour = 0;  // sum over its devices of share x the GPU's hourly price
+  double memory_held_mib = 0;            // per pod and device: what the process reserves (vLLM: its budget)
+  double memory_need_mib = 0;            // per pod and device: what it truly needs
+};
+WorkloadTruth TruthOf(const World& world, int workload, double t);
+
+// The share of GPU `gpu` of `node` that pods alive at t hold (0..1), computed per device from the bindings.
+double GpuShareHeld(const World& world, int node, int gpu, double t);
+
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
 std::string_view PodPhaseName(PodPhase phase);
 

@@ -266,6 +266,31 @@ TEST(SimCluster, GroundTruthCostAddsUpToTheNodePrices) {
   // Integer division leaves at most one micro-dollar per GPU unassigned.
   EXPECT_LE(node_sum - gpu_sum, 64);
   EXPECT_GE(node_sum - gpu_sum, 0);
+  // Workloads + unallocated = the GPU cost, each side computed on its own (workloads from their pods' bindings,
+  // unallocated from each device's free share); rounding is at most 1 micro-dollar per binding and device.
+  const double t = 7 * 86400.0 + 14 * 3600;
+  std::int64_t workloads = 0, unallocated = 0, bindings = 0;
+  for (std::size_t w = 0; w < world.scenario.workloads.size(); ++w) {
+    const WorkloadTruth truth = TruthOf(world, static_cast<int>(w), t);
+    workloads += truth.cost_micro_usd_per_hour;
+    bindings += static_cast<std::int64_t>(std::ceil(truth.gpus_held)) + 4 * truth.pods;
+  }
+  for (std::size_t n = 0; n < world.nodes.size(); ++n) {
+    for (const SimGpu& gpu : world.nodes[n].gpus) {
+      const double free = 1 - GpuShareHeld(world, static_cast<int>(n), gpu.index, t);
+      unallocated += std::llround(free * static_cast<double>(GpuHourPrice(world, static_cast<int>(n)).value));
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(workloads + unallocated), static_cast<double>(gpu_sum),
+              static_cast<double>(bindings + 64));
+  // The demo plants waste: vLLM servers hold their whole budget whatever their traffic needs.
+  for (std::size_t w = 0; w < world.scenario.workloads.size(); ++w) {
+    if (world.scenario.workloads[w].name != "mistral-7b-ads") continue;
+    const WorkloadTruth truth = TruthOf(world, static_cast<int>(w), t);
+    EXPECT_EQ(truth.pods, 3);
+    EXPECT_DOUBLE_EQ(truth.gpus_held, 3);
+    EXPECT_LT(truth.memory_need_mib, 0.5 * truth.memory_held_mib);
+  }
 }
 
 }  // namespace
