@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "sim/vllm_page.h"
+
 namespace gpuwise::sim {
 namespace {
 
@@ -375,6 +377,9 @@ base::Status ValidateScenario(const Scenario& s) {
     if (w.kind == WorkloadKind::kInference && w.engine == EngineKind::kVllm && w.tensor_parallel > w.gpu.count &&
         w.gpu.gpumem_mib == 0) {
       return Invalid(where + ": tensorParallel " + std::to_string(w.tensor_parallel) + " needs gpu.count >= it");
+    }
+    if (!ParseVllmVersion(w.engine_version).ok()) {
+      return Invalid(where + ": engine.version '" + w.engine_version + "' is not a vLLM version such as 0.10.1");
     }
     const UsageSpec& u = w.usage;
     for (double v : {u.gpu_memory_gib, u.run_hours, u.host_memory_gib, u.host_memory_limit_gib, w.traffic.prompt_tokens,

@@ -128,7 +128,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"weightsGiB: 16", "weightsGiB: 0", "needs model.weightsGiB"},
         BadCase{"  - name: l4", "  - name: h100", "two node pools are named 'h100'"},
         BadCase{"kind: Scenario", "kind: Cluster", "expected apiVersion: gpuwise.io/v1alpha1 and kind: Scenario"},
-        BadCase{"seed: 7\n", "seed: 7\n  oops: [\n", "not valid YAML"}));
+        BadCase{"seed: 7\n", "seed: 7\n  oops: [\n", "not valid YAML"},
+        BadCase{"gpuMemoryUtilization: 0.9}", "gpuMemoryUtilization: 0.9, version: latest}",
+                "engine.version 'latest' is not a vLLM version"},
+        BadCase{"gpuMemoryUtilization: 0.9}", "gpuMemoryUtilization: 0.9, name: tgi}",
+                "engine.name: unknown value 'tgi' (one of: vllm, encoder)"},
+        BadCase{"troughRps: 2}", "troughRps: 2, promptTokens: -5}", "token and memory figures must be >= 0"}));
 
 }  // namespace
 }  // namespace gpuwise::sim
