@@ -133,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "engine.version 'latest' is not a vLLM version"},
         BadCase{"gpuMemoryUtilization: 0.9}", "gpuMemoryUtilization: 0.9, name: tgi}",
                 "engine.name: unknown value 'tgi' (one of: vllm, encoder)"},
-        BadCase{"troughRps: 2}", "troughRps: 2, promptTokens: -5}", "token and memory figures must be >= 0"}));
+        BadCase{"troughRps: 2,", "troughRps: 2, promptTokens: -5,", "token and memory figures must be >= 0"}));
 
 }  // namespace
 }  // namespace gpuwise::sim
