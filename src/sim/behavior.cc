@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "sim/mig_profiles.h"
+#include "sim/scenario_gen.h"
 
 namespace gpuwise::sim {
 namespace {
@@ -331,6 +332,33 @@ Simulator::Simulator(const World& world, SimulatorOptions options)
   pods_.assign(world_.pods.size(), PodRuntime{});
   serving_replicas_.assign(world_.scenario.workloads.size(), 0);
   state_->statics.resize(world_.pods.size());
+  // Traces: per-minute arrival counts, normalised to mean 1, shape the daily curve (burstiness from a real
+  // service, level and daily shape from the scenario).
+  trace_factor_.resize(world_.scenario.workloads.size());
+  trace_prompt_.assign(world_.scenario.workloads.size(), 0);
+  trace_output_.assign(world_.scenario.workloads.size(), 0);
+  for (std::size_t wi = 0; wi < world_.scenario.workloads.size(); ++wi) {
+    const std::string& trace = world_.scenario.workloads[wi].traffic.trace;
+    if (trace.empty()) continue;
+    const std::string path = (options_.data_dir.empty() ? std::string("../shared/data") : options_.data_dir) + "/" + trace;
+    ArrivalTraceOptions to;
+    to.max_duration_s = 7 * 86400.0;
+    base::Result<ArrivalTrace> loaded = LoadArrivalTrace(path, to);
+    if (!loaded.ok() || loaded->arrival_s.empty() || loaded->duration_s < 60) {
+      notes_.push_back("workload " + world_.scenario.workloads[wi].name + ": trace '" + path +
+                       "' not used, the daily curve alone drives it (" +
+                       (loaded.ok() ? std::string("fewer than 60 s of arrivals") : loaded.status().message()) + ")");
+      continue;
+    }
+    const std::size_t minutes = static_cast<std::size_t>(std::ceil(loaded->duration_s / 60));
+    std::vector<double> bins(minutes, 0);
+    for (double a : loaded->arrival_s) bins[std::min(minutes - 1, static_cast<std::size_t>(a / 60))] += 1;
+    const double mean = static_cast<double>(loaded->arrival_s.size()) / static_cast<double>(minutes);
+    for (double& b : bins) b /= mean;
+    trace_factor_[wi] = std::move(bins);
+    trace_prompt_[wi] = loaded->mean_prompt_tokens.value_or(0);
+    trace_output_[wi] = loaded->mean_output_tokens.value_or(0);
+  }
   for (std::size_t i = 0; i < world_.pods.size(); ++i) {
     const SimPod& pod = world_.pods[i];
     PodStatic& st = state_->statics[i];
@@ -396,6 +424,14 @@ void Simulator::ResetEngine(std::size_t i) {
   rt.vllm.cache_config.num_gpu_blocks = st.plan.num_gpu_blocks;
   rt.vllm.created_unix_s = world_.options.epoch_unix_s + std::max(pod.start_s, rt.container.started_s) + 30;
   rt.queue = 0;
+}
+
+double Simulator::TraceFactor(int workload, double t) const {
+  const std::vector<double>& bins = trace_factor_[static_cast<std::size_t>(workload)];
+  if (bins.empty()) return 1;
+  const auto minute = static_cast<long long>(std::floor(t / 60));
+  const long long n = static_cast<long long>(bins.size());
+  return bins[static_cast<std::size_t>(((minute % n) + n) % n)];
 }
 
 int Simulator::UnitIndex(int node, int gpu, int mig) const {
@@ -557,12 +593,17 @@ void Simulator::StepPod(int index, double t, double dt) {
     }
     rt.serving = true;
     const double replicas = std::max(1, serving_replicas_[static_cast<std::size_t>(pod.workload)]);
-    const double lambda = ArrivalRate(w, t) / replicas;
+    const double lambda = ArrivalRate(w, t) * TraceFactor(pod.workload, t) / replicas;
     Rng rng(Hash3(key, step, 1));
     const double n = static_cast<double>(rng.Poisson(lambda * dt));
     rt.rps = lambda;
     rt.arrivals = n;
-    const double P = PromptTokens(w), O = OutputTokens(w);
+    const auto wi = static_cast<std::size_t>(pod.workload);
+    // Token means: the scenario's, else the trace's, else the defaults.
+    const double P = w.traffic.prompt_tokens == 0 && trace_prompt_[wi] > 0 ? trace_prompt_[wi] : PromptTokens(w);
+    const double O = w.traffic.output_tokens == 0 && trace_output_[wi] > 0 && w.engine == EngineKind::kVllm
+                         ? trace_output_[wi]
+                         : OutputTokens(w);
     if (w.engine == EngineKind::kEncoder) {
       const EncoderPerformance perf = EncoderOnSlices(st.compute_slices);
       const EncoderPoint e{st.compute_slices, perf.latency1_s * 1000, perf.per_sample_s * 1000, perf.gr1, perf.gr_saturated};

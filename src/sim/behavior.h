@@ -118,6 +118,9 @@ struct PodRuntime {
 struct SimulatorOptions {
   double step_s = 15;           // one step; DCGM's 30 s collect interval spans two
   double start_s = 0;           // simulated time the simulator starts at (pods alive then are warm)
+  // Where traffic.trace paths are read from (../shared/data). A trace that cannot be read leaves the daily curve
+  // alone, with a note in Simulator::notes().
+  std::string data_dir;
 };
 
 class Simulator {
@@ -131,6 +134,11 @@ class Simulator {
   void AdvanceTo(double t);
   double now() const { return now_; }
   const World& world() const { return world_; }
+  // What the simulator could not do as asked (a trace file missing), for the user to see.
+  const std::vector<std::string>& notes() const { return notes_; }
+  // The rate multiplier a workload's trace applies at t (1 without a trace): the trace's per-minute arrival
+  // count over its mean, repeated over the trace's length.
+  double TraceFactor(int workload, double t) const;
 
   const PodRuntime& pod(int i) const { return pods_[static_cast<std::size_t>(i)]; }
   // The node's GPUs as dcgm-exporter sees them now: unit samples, pod labels (one pod per shared GPU, the last
@@ -156,6 +164,9 @@ class Simulator {
   std::vector<UnitSample> units_;
   std::vector<std::vector<int>> unit_offset_;  // [node][gpu] -> first unit index (whole GPU or instance 0)
   std::vector<int> serving_replicas_;          // per workload, ready pods this step
+  std::vector<std::vector<double>> trace_factor_;  // per workload: per-minute multipliers (empty = none)
+  std::vector<double> trace_prompt_, trace_output_;  // per workload: the trace's mean tokens (0 = none)
+  std::vector<std::string> notes_;
 };
 
 }  // namespace gpuwise::sim

@@ -346,3 +346,59 @@ TEST(BehaviorCalibration, EncoderModelPredictsHeldOutMigProfilerRuns) {
 
 }  // namespace
 }  // namespace gpuwise::sim
+
+namespace gpuwise::sim {
+namespace {
+
+constexpr char kTraced[] = R"(
+apiVersion: gpuwise.io/v1alpha1
+kind: Scenario
+name: traced
+nodePools:
+  - {name: h100, count: 1, gpuModel: NVIDIA H100 80GB HBM3, gpusPerNode: 8, gpuMemoryGiB: 80}
+workloads:
+  - {name: chat, namespace: t, kind: inference, gpu: {count: 1},
+     model: {name: m8b, weightsGiB: 15, layers: 32, kvHeads: 8, headDim: 128},
+     traffic: {peakRps: 20, troughRps: 20, trace: azure-llm-2023/AzureLLMInferenceTrace_conv.csv}}
+)";
+
+TEST(BehaviorTraffic, TraceShapesArrivalsMinuteByMinute) {
+  auto scenario = ParseScenario(kTraced, "traced");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+  auto world = BuildWorld(*scenario);
+  ASSERT_TRUE(world.ok());
+  const char* shared = std::getenv("GPUWISE_SHARED");
+  {
+    // Without the data the daily curve alone drives it, and the simulator says so.
+    Simulator sim(*world, {.step_s = 15, .start_s = 0, .data_dir = "/nonexistent"});
+    ASSERT_EQ(sim.notes().size(), 1u);
+    EXPECT_NE(sim.notes()[0].find("not used"), std::string::npos);
+    EXPECT_EQ(sim.TraceFactor(0, 1234), 1.0);
+  }
+  if (shared == nullptr) GTEST_SKIP() << "GPUWISE_SHARED not set";
+  Simulator sim(*world, {.step_s = 15, .start_s = 0, .data_dir = std::string(shared) + "/data"});
+  ASSERT_TRUE(sim.notes().empty()) << sim.notes()[0];
+  int pod = -1;
+  for (std::size_t i = 0; i < world->pods.size(); ++i) {
+    if (world->pods[i].workload == 0 && world->pods[i].alive(0)) pod = static_cast<int>(i);
+  }
+  ASSERT_GE(pod, 0);
+  std::vector<double> arrivals, factor;
+  double minute = 0;
+  for (int s = 1; s <= 4 * 60; ++s) {  // one simulated hour: the length of the Azure conversation trace
+    sim.AdvanceTo(s * 15.0);
+    minute += sim.pod(pod).arrivals;
+    if (s % 4 == 0) {
+      arrivals.push_back(minute);
+      factor.push_back(sim.TraceFactor(0, s * 15.0 - 1));
+      minute = 0;
+    }
+  }
+  double mean = 0;
+  for (double f : factor) mean += f / static_cast<double>(factor.size());
+  EXPECT_NEAR(mean, 1.0, 0.05);  // the trace's own mean over its length
+  EXPECT_GE(Pearson(arrivals, factor), 0.8);
+}
+
+}  // namespace
+}  // namespace gpuwise::sim
