@@ -445,8 +445,10 @@ base::Result<std::unique_ptr<sim::ClusterServer>> StartCluster(const SimArgs& a)
   co.start_s = start_s;
   co.speed = a.speed;
   co.ephemeral_ports = a.ephemeral_ports;
+  co.data_dir = a.data_dir.empty() ? "../shared/data" : a.data_dir;
   auto server = std::make_unique<sim::ClusterServer>(std::move(world), co);
   RETURN_IF_ERROR(server->Start());
+  for (const std::string& note : server->Notes()) std::cerr << "gpuwise: note: " << note << "\n";
   return server;
 }
 
@@ -547,7 +549,8 @@ void AddScenarioFlags(CLI::App* app, SimArgs* a) {
   app->add_option("--scenario", a->scenario, "demo, synthetic (with --gpus), openb (with --data), or a scenario YAML file")
       ->capture_default_str();
   app->add_option("--gpus", a->gpus, "GPUs of the synthetic scenario")->capture_default_str();
-  app->add_option("--data", a->data_dir, "The shared data folder holding openb/ (default ../shared/data)");
+  app->add_option("--data", a->data_dir,
+                  "The shared data folder holding openb/ and the traffic traces (default ../shared/data)");
   app->add_option("--seed", a->seed, "Override the scenario's seed (same scenario + seed = same bytes)");
   app->add_option("--start", a->start, "Simulated time to start at, after day 0 (a Monday) 00:00, e.g. 7d14h")
       ->capture_default_str();

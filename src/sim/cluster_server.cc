@@ -138,7 +138,7 @@ ClusterServer::~ClusterServer() { Stop(); }
 base::Status ClusterServer::Start() {
   Impl& s = *impl_;
   s.wall_start_ms = s.clock->NowUnixMillis();
-  s.sim = std::make_unique<Simulator>(s.world, SimulatorOptions{.step_s = 15, .start_s = s.options.start_s});
+  s.sim = std::make_unique<Simulator>(s.world, SimulatorOptions{.step_s = 15, .start_s = s.options.start_s, .data_dir = s.options.data_dir});
   s.sim->AdvanceTo(s.options.start_s + 1);  // one step: pages show the last completed step
   s.stopping = false;
   base::Status st = s.Reconcile();
@@ -179,6 +179,11 @@ std::vector<Endpoint> ClusterServer::Endpoints() const {
 }
 
 double ClusterServer::SimulatedNow() const { return impl_->Now(); }
+
+std::vector<std::string> ClusterServer::Notes() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->sim ? impl_->sim->notes() : std::vector<std::string>{};
+}
 const World& ClusterServer::world() const { return impl_->world; }
 
 std::string ClusterServer::RenderFor(const Endpoint& endpoint) {

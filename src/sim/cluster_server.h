@@ -24,6 +24,7 @@ struct ClusterServerOptions {
   // Off: the well-known ports (9400, 8000, 8080), as in a cluster; two sims on one block then collide.
   bool ephemeral_ports = false;
   int threads_per_endpoint = 2;
+  std::string data_dir;  // where traffic traces are read from (SimulatorOptions::data_dir)
 };
 
 struct Endpoint {
@@ -49,6 +50,8 @@ class ClusterServer {
   // Endpoints listening now, in pod order.
   std::vector<Endpoint> Endpoints() const;
   double SimulatedNow() const;
+  // The simulator's notes (a trace that could not be read), after Start.
+  std::vector<std::string> Notes() const;
   const World& world() const;
 
   // The page an endpoint serves at the current simulated time (also used by tests without HTTP).
