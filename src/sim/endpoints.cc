@@ -1,6 +1,7 @@
 #include "sim/endpoints.h"
 
 #include "sim/dcgm_page.h"
+#include "sim/ksm_page.h"
 #include "sim/vllm_page.h"
 
 namespace gpuwise::sim {
@@ -32,9 +33,16 @@ std::string RenderEndpoint(const Simulator& sim, int i, bool* up) {
       *up = true;
       return RenderPage(sim.DcgmNode(node), page);
     }
-    case PodRole::kKubeStateMetrics:
+    case PodRole::kKubeStateMetrics: {
+      // As commonly deployed for cost tools: every label of pods, namespaces and nodes
+      // (--metric-labels-allowlist=pods=[*],namespaces=[*],nodes=[*]).
+      KsmOptions options;
+      options.pod_label_allowlist = {"*"};
+      options.namespace_label_allowlist = {"*"};
+      options.node_label_allowlist = {"*"};
       *up = true;
-      return "";
+      return RenderKsmPage(sim, options);
+    }
     case PodRole::kWorkload: {
       const PodRuntime& rt = sim.pod(i);
       if (!rt.serving) return "";  // loading or crash-looping: the server is not up

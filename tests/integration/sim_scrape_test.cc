@@ -85,6 +85,7 @@ TEST(SimScrape, PrometheusScrapesEveryEndpointAndSeesEverySeries) {
   for (const auto& [job, n] : expected) EXPECT_EQ(seen[job], n) << job;
   EXPECT_GE(expected["dcgm-exporter"], 1000);
   EXPECT_GE(expected["vllm"], 100);
+  EXPECT_GE(expected["kube-state-metrics"], 500);
   prometheus.Stop();
   cluster.Stop();
   fs::remove_all(dir);
