@@ -46,6 +46,7 @@ struct WeekSeries {
   std::map<int, std::vector<double>> sm;
   std::map<int, std::vector<double>> sm5, arrivals5, hourly;
   std::map<int, std::vector<double>> fb_fraction;  // notebooks: framebuffer used / GPU memory
+  double fleet_sm_mean = 0, fleet_gpus = 0;        // serving workloads (inference and forgotten)
 };
 
 WeekSeries RunWeek(const World& world) {
@@ -54,8 +55,22 @@ WeekSeries RunWeek(const World& world) {
   std::map<int, double> sm_acc, arr_acc, hour_acc;
   std::map<int, int> sm_n, hour_n;
   const int steps = 7 * 86400 / 15;
+  double share_sum = 0, weighted_sm = 0;
   for (int s = 0; s < steps; ++s) {
     sim.AdvanceTo((s + 1) * 15.0);
+    // Serving workloads' devices: activity weighted by the share of the GPU each binding holds.
+    for (std::size_t wi = 0; wi < world.scenario.workloads.size(); ++wi) {
+      const WorkloadKind kind = world.scenario.workloads[wi].kind;
+      if (kind != WorkloadKind::kInference && kind != WorkloadKind::kForgotten) continue;
+      for (std::size_t i = 0; i < world.pods.size(); ++i) {
+        const SimPod& pod = world.pods[i];
+        if (pod.workload != static_cast<int>(wi) || !pod.alive(sim.now() - 15)) continue;
+        const WorkloadTruth truth = TruthOf(world, static_cast<int>(wi), sim.now() - 15);
+        const double share = truth.gpus_held / std::max(1, truth.pods);
+        share_sum += share;
+        weighted_sm += share * sim.pod(static_cast<int>(i)).sm;
+      }
+    }
     for (std::size_t i = 0; i < world.pods.size(); ++i) {
       const SimPod& pod = world.pods[i];
       if (pod.workload < 0 || !pod.alive(sim.now() - 15)) continue;
@@ -83,6 +98,10 @@ WeekSeries RunWeek(const World& world) {
       sm_acc.clear();
       arr_acc.clear();
       sm_n.clear();
+    }
+    if (s + 1 == steps) {
+      out.fleet_sm_mean = weighted_sm / share_sum;
+      out.fleet_gpus = share_sum / steps;
     }
     if ((s + 1) % 240 == 0) {  // 1 hour
       for (auto& [w, v] : hour_acc) out.hourly[w].push_back(v / std::max(1, hour_n[w]));
@@ -127,6 +146,11 @@ TEST(BehaviorRealism, DemoWeek) {
   }
   EXPECT_GE(inference, 4);
   EXPECT_GE(notebooks, 2);
+  // Production inference runs at 5-20% GPU utilisation (brief): the SM activity of every GPU-equivalent that
+  // serving workloads hold, averaged over the week, weighted by the share held.
+  std::printf("inference fleet: mean SM %.3f over %.2f GPU-equivalents\n", week.fleet_sm_mean, week.fleet_gpus);
+  EXPECT_GE(week.fleet_sm_mean, 0.05);
+  EXPECT_LE(week.fleet_sm_mean, 0.20);
 }
 
 }  // namespace
