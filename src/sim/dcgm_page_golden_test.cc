@@ -51,8 +51,8 @@ TEST(DcgmPageGoldenTest, H100MigInstancesMatchTheIssue512Capture) {
   gpu.model_name = "NVIDIA H100 80GB HBM3";
   gpu.memory_gib = 80;
   MigInstanceSpec a{"1g.10gb", 7, 1, 9.75, "text-embedding-predictor-00008-deployment-57946f6c67-vdtjl",
-                    "model-playground-stg", "kserve-container", PatternKind::kIdle};
-  MigInstanceSpec b{"1g.10gb", 8, 1, 9.75, "", "", "", PatternKind::kIdle};
+                    "model-playground-stg", "kserve-container", PatternKind::kIdle, std::nullopt};
+  MigInstanceSpec b{"1g.10gb", 8, 1, 9.75, "", "", "", PatternKind::kIdle, std::nullopt};
   gpu.mig = {a, b};
   node.gpus = {gpu};
   const std::string page = RenderPage(node, {});
@@ -90,7 +90,7 @@ TEST(DcgmPageGoldenTest, LowercaseHostnameAndNoDriverLabelMatchThePr736Capture) 
   a30.model_name = "NVIDIA A30";
   a30.memory_gib = 24;
   a30.mig = {MigInstanceSpec{"1g.6gb", 3, 1, 5.75, "triton-server-f7cb5d77-95xcf", "default", "triton-server",
-                             PatternKind::kInference}};
+                             PatternKind::kInference, std::nullopt}};
   node.gpus = {ada, a30};
   PageOptions options;
   options.lowercase_hostname_label = true;
