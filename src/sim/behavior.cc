@@ -626,7 +626,6 @@ void Simulator::StepPod(int index, double t, double dt) {
       rt.tensor = 0.35 * rt.gr;  // GUESS
       rt.dram = 0.30 * rt.gr;    // GUESS
       rt.gpu_memory_mib = st.need_mib + busy * 64;  // + activations of the batch in flight. GUESS.
-      (void)busy;
       return;
     }
     // vLLM: continuous batching; decode bandwidth bound, prefill compute bound.

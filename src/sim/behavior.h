@@ -103,7 +103,7 @@ std::string_view FailureName(Failure f);
 struct PodRuntime {
   PodPhase phase = PodPhase::kPending;
   ContainerState container;
-  Failure failure = Failure::kNone;
+  Failure failure = Failure::kNone;  // shown since the process started (kKvPreemption stays once it happened)
   bool serving = false;         // ready and taking traffic
   bool kernel_dead = false;     // notebook
   double rps = 0;               // true arrival rate to this pod (requests/s) over the last step

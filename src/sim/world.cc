@@ -250,7 +250,6 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
   };
 
   // Nodes and their GPUs.
-  int exporter_index = 0;
   for (std::size_t p = 0; p < scenario.node_pools.size(); ++p) {
     const NodePool& pool = scenario.node_pools[p];
     const Family& fam = FamilyOf(pool.gpu_model);
@@ -370,7 +369,6 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
           }
         }
         node.exporter_pod = "nvidia-dcgm-exporter-" + KubeSuffix(Hash3(seed, HashString(node.meta.name), 5), 5);
-        ++exporter_index;
       }
       w.nodes.push_back(std::move(node));
     }
