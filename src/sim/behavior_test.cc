@@ -50,7 +50,7 @@ struct WeekSeries {
 };
 
 WeekSeries RunWeek(const World& world) {
-  Simulator sim(world, {.step_s = 15, .start_s = 0});
+  Simulator sim(world, {.step_s = 15, .start_s = 0, .data_dir = ""});
   WeekSeries out;
   std::map<int, double> sm_acc, arr_acc, hour_acc;
   std::map<int, int> sm_n, hour_n;
@@ -217,7 +217,7 @@ TEST(BehaviorFailures, EachModeAppearsWhenItsCauseIsSetUpAndOnlyThen) {
   auto world = BuildWorld(*scenario);
   ASSERT_TRUE(world.ok()) << world.status().ToString();
   // Start after every pod started (warm), run two simulated hours.
-  Simulator sim(*world, {.step_s = 15, .start_s = 3600});
+  Simulator sim(*world, {.step_s = 15, .start_s = 3600, .data_dir = ""});
   std::map<std::string, Failure> seen;
   std::map<std::string, PodRuntime> last;
   for (double t = 3600; t < 3 * 3600; t += 15) {
@@ -280,7 +280,7 @@ TEST(BehaviorFailures, EachModeAppearsWhenItsCauseIsSetUpAndOnlyThen) {
 
 TEST(BehaviorFailures, DemoIsHealthy) {
   const World world = Demo();
-  Simulator sim(world, {.step_s = 15, .start_s = 7 * 86400.0});
+  Simulator sim(world, {.step_s = 15, .start_s = 7 * 86400.0, .data_dir = ""});
   sim.AdvanceTo(7 * 86400.0 + 6 * 3600);
   for (std::size_t i = 0; i < world.pods.size(); ++i) {
     EXPECT_EQ(FailureName(sim.pod(static_cast<int>(i)).failure), "none") << world.pods[i].meta.name;

@@ -33,7 +33,7 @@ World DemoWorld(std::uint64_t seed = 1) {
 
 // Every endpoint's page at simulated time t, concatenated in pod order.
 std::string AllPages(const World& world, double t) {
-  Simulator sim(world, {.step_s = 15, .start_s = t - 3600});
+  Simulator sim(world, {.step_s = 15, .start_s = t - 3600, .data_dir = ""});
   sim.AdvanceTo(t);
   std::string out;
   for (std::size_t i = 0; i < world.pods.size(); ++i) {
@@ -114,7 +114,7 @@ TEST(SimCluster, EveryPodHasItsOwnLoopbackAddress) {
 
 TEST(SimCluster, DcgmPagesHaveTheExportersShape) {
   const World world = DemoWorld();
-  Simulator sim(world, {.step_s = 15, .start_s = 7 * 86400.0});
+  Simulator sim(world, {.step_s = 15, .start_s = 7 * 86400.0, .data_dir = ""});
   sim.AdvanceTo(7 * 86400.0 + 600);
   const prom::DcgmCatalog& catalog = prom::DcgmCatalog::Default();
   int shared_gpus = 0, mig_series = 0, idle_series = 0;
@@ -171,7 +171,7 @@ TEST(SimCluster, NewerExportersWriteLowercaseHostname) {
   for (NodePool& p : s->node_pools) p.dcgm_exporter_version = "4.6.1-4.7.1-ubuntu22.04";
   auto world = BuildWorld(*s);
   ASSERT_TRUE(world.ok());
-  Simulator sim(*world, {.step_s = 15, .start_s = 0});
+  Simulator sim(*world, {.step_s = 15, .start_s = 0, .data_dir = ""});
   sim.AdvanceTo(60);
   for (std::size_t i = 0; i < world->pods.size(); ++i) {
     if (world->pods[i].role != PodRole::kDcgmExporter) continue;
