@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "observe/prom/dcgm_catalog.h"
-#include "observe/prom/exposition_parser.h"
 #include "observe/prom/scraper.h"
 #include "sim/behavior.h"
 #include "sim/cluster_server.h"
 #include "sim/endpoints.h"
+#include "sim/parsed_page_for_test.h"
 #include "sim/world.h"
 
 namespace gpuwise::sim {
@@ -43,38 +43,7 @@ std::string AllPages(const World& world, double t) {
   return out;
 }
 
-// A parsed sample that owns its strings (the parser's views live only until its next call).
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string, std::less<>> labels;
-  double value = 0;
-};
-
-std::vector<Sample> Samples(const std::string& page, std::vector<std::string>* errors) {
-  prom::ExpositionParser parser(page, {});
-  std::vector<Sample> out;
-  prom::Entry e;
-  while (true) {
-    base::Status s = parser.Next(&e);
-    if (!s.ok()) {
-      errors->push_back(s.ToString());
-      continue;
-    }
-    if (e.kind == prom::EntryKind::kEof) break;
-    if (e.kind != prom::EntryKind::kSample) continue;
-    Sample x;
-    x.name = std::string(e.sample.name);
-    for (const prom::Label& l : e.sample.labels) x.labels.emplace(std::string(l.name), std::string(l.value));
-    x.value = e.sample.value;
-    out.push_back(std::move(x));
-  }
-  return out;
-}
-
-std::string LabelOf(const Sample& s, std::string_view name) {
-  auto it = s.labels.find(name);
-  return it == s.labels.end() ? "" : it->second;
-}
+std::string LabelOf(const PageSample& s, const std::string& name) { return s.Label(name); }
 
 TEST(SimCluster, SameScenarioAndSeedGiveTheSameBytes) {
   const double t = 7 * 86400.0 + 14 * 3600;
@@ -123,11 +92,11 @@ TEST(SimCluster, DcgmPagesHaveTheExportersShape) {
     bool up = false;
     const std::string page = RenderEndpoint(sim, static_cast<int>(i), &up);
     ASSERT_TRUE(up);
-    std::vector<std::string> errors;
-    const auto samples = Samples(page, &errors);
-    EXPECT_TRUE(errors.empty()) << errors.front();
+    const ParsedPage parsed = ParsePage(page);
+    const std::vector<PageSample>& samples = parsed.samples;
+    EXPECT_EQ(parsed.errors, 0) << parsed.first_error;
     const int node = world.NodeIndex(world.pods[i].node);
-    for (const Sample& s : samples) {
+    for (const PageSample& s : samples) {
       const prom::CatalogRow* row = catalog.Find(s.name);
       ASSERT_NE(row, nullptr) << s.name;
       EXPECT_TRUE(row->confirmed) << "the sim emitted a name the catalog only infers: " << s.name;
@@ -154,7 +123,7 @@ TEST(SimCluster, DcgmPagesHaveTheExportersShape) {
       if (on.size() < 2) continue;
       ++shared_gpus;
       std::set<std::string> labelled;
-      for (const Sample& s : samples) {
+      for (const PageSample& s : samples) {
         if (LabelOf(s, "UUID") == gpu.uuid && !LabelOf(s, "pod").empty()) labelled.insert(LabelOf(s, "pod"));
       }
       EXPECT_EQ(labelled.size(), 1u) << gpu.uuid << ": dcgm-exporter labels one pod of a shared GPU";
@@ -203,9 +172,9 @@ TEST(SimCluster, ServesEachPodOnItsAddressAtTheSimulatedSpeed) {
   prom::Scraper scraper({});
   for (const prom::ScrapeResult& r : scraper.Scrape(urls)) {
     EXPECT_TRUE(r.status.ok()) << r.url << ": " << r.status.ToString();
-    std::vector<std::string> errors;
-    EXPECT_FALSE(Samples(r.body, &errors).empty()) << r.url;
-    EXPECT_TRUE(errors.empty()) << r.url;
+    const ParsedPage parsed = ParsePage(r.body);
+    EXPECT_FALSE(parsed.samples.empty()) << r.url;
+    EXPECT_EQ(parsed.errors, 0) << r.url << ": " << parsed.first_error;
   }
   // 10 wall seconds at speed 60 are 10 simulated minutes.
   const double before = server.SimulatedNow();

@@ -1,5 +1,6 @@
 // Tests for the simulated dcgm-exporter page: parsed back with gpuwise's own exposition parser.
 #include "sim/dcgm_page.h"
+#include "sim/parsed_page_for_test.h"
 
 #include <gtest/gtest.h>
 
@@ -22,61 +23,12 @@ using observe::prom::EntryKind;
 using observe::prom::ExpositionParser;
 using observe::prom::ParserOptions;
 
-struct ParsedSample {
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> labels;  // page order
-  double value = 0;
-
-  std::string Label(const std::string& key) const {
-    for (const auto& [k, v] : labels) {
-      if (k == key) return v;
-    }
-    return "";
-  }
-  bool Has(const std::string& key) const {
-    for (const auto& kv : labels) {
-      if (kv.first == key) return true;
-    }
-    return false;
-  }
-  // The entity: a GPU or a MIG instance.
-  std::string Entity() const { return Label("Hostname") + Label("hostname") + "/" + Label("UUID") + "/" + Label("GPU_I_ID"); }
-};
-
-struct ParsedPage {
-  std::vector<ParsedSample> samples;
-  std::vector<std::string> help_families;  // in page order
-  std::map<std::string, std::string> help, type;
-  int errors = 0;
-  std::string first_error;
-};
-
-ParsedPage Parse(const std::string& page) {
-  ParsedPage out;
-  ExpositionParser parser(page, ParserOptions{});
-  Entry entry;
-  while (true) {
-    base::Status st = parser.Next(&entry);
-    if (!st.ok()) {
-      if (out.errors++ == 0) out.first_error = st.ToString();
-      continue;
-    }
-    if (entry.kind == EntryKind::kEof) break;
-    if (entry.kind == EntryKind::kHelp) {
-      out.help_families.emplace_back(entry.family);
-      out.help[std::string(entry.family)] = std::string(entry.text);
-    } else if (entry.kind == EntryKind::kType) {
-      out.type[std::string(entry.family)] = std::string(entry.text);
-    } else if (entry.kind == EntryKind::kSample) {
-      ParsedSample s;
-      s.name = std::string(entry.sample.name);
-      for (const auto& l : entry.sample.labels) s.labels.emplace_back(std::string(l.name), std::string(l.value));
-      s.value = entry.sample.value;
-      out.samples.push_back(std::move(s));
-    }
-  }
-  return out;
+using ParsedSample = PageSample;
+// The entity: a GPU or a MIG instance.
+std::string Entity(const PageSample& s) {
+  return s.Label("Hostname") + s.Label("hostname") + "/" + s.Label("UUID") + "/" + s.Label("GPU_I_ID");
 }
+ParsedPage Parse(const std::string& page) { return ParsePage(page); }
 
 const std::set<std::string> kGpuOnly = {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_MEM_COPY_UTIL", "DCGM_FI_DEV_ENC_UTIL",
                                         "DCGM_FI_DEV_DEC_UTIL"};
@@ -93,12 +45,12 @@ TEST(DcgmPage, ParsesWithZeroErrors) {
       for (const NodeSpec& node : fleet) {
         ParsedPage p = Parse(RenderPage(node, o));
         EXPECT_EQ(p.errors, 0) << p.first_error;
-        EXPECT_EQ(p.help_families.size(), sm ? 26u : 25u);
+        EXPECT_EQ(p.families.size(), sm ? 26u : 25u);
         EXPECT_FALSE(p.samples.empty());
       }
       ParsedPage all = Parse(RenderFleetPage(fleet, o));
       EXPECT_EQ(all.errors, 0) << all.first_error;
-      EXPECT_EQ(all.help_families.size(), sm ? 26u : 25u);  // HELP once per family on a fleet page
+      EXPECT_EQ(all.families.size(), sm ? 26u : 25u);  // HELP once per family on a fleet page
     }
   }
 }
@@ -224,8 +176,8 @@ TEST(DcgmPage, FramebufferSumsToMemorySize) {
     for (const ParsedSample& s : p.samples) {
       if (s.name == "DCGM_FI_DEV_FB_USED" || s.name == "DCGM_FI_DEV_FB_FREE" || s.name == "DCGM_FI_DEV_FB_RESERVED") {
         EXPECT_GE(s.value, 0) << s.name;
-        sum[s.Entity()] += static_cast<std::int64_t>(s.value);
-        ++parts[s.Entity()];
+        sum[Entity(s)] += static_cast<std::int64_t>(s.value);
+        ++parts[Entity(s)];
       }
       if (s.name == "DCGM_FI_DEV_FB_RESERVED" && !s.Has("GPU_I_ID")) {
         EXPECT_NEAR(s.value, 487, 4) << "~0.6% of an 80 GB card";
@@ -334,8 +286,8 @@ TEST(DcgmPage, ValuesAreRealistic) {
     ASSERT_EQ(p.errors, 0) << p.first_error;
     std::map<std::string, double> gr, sm;
     for (const ParsedSample& s : p.samples) {
-      if (s.name == "DCGM_FI_PROF_GR_ENGINE_ACTIVE") gr[s.Entity()] = s.value;
-      if (s.name == "DCGM_FI_PROF_SM_ACTIVE") sm[s.Entity()] = s.value;
+      if (s.name == "DCGM_FI_PROF_GR_ENGINE_ACTIVE") gr[Entity(s)] = s.value;
+      if (s.name == "DCGM_FI_PROF_SM_ACTIVE") sm[Entity(s)] = s.value;
       if (s.name == "DCGM_FI_DEV_POWER_USAGE") {
         const double tdp = model[s.Label("UUID")].find("H100") != std::string::npos ? 700 : 400;
         EXPECT_GE(s.value, 45) << s.Label("UUID");
@@ -435,7 +387,7 @@ TEST(DcgmPage, HelpAndTypeMatchTheDefaultCountersCsv) {
     rows[name] = {type, trim(line.substr(c2 + 1))};
   }
   ParsedPage p = Parse(RenderPage(MakeFleet(8, 0, 1)[0], PageOptions{}));
-  EXPECT_EQ(p.help_families, order);
+  EXPECT_EQ(p.families, order);
   for (const auto& [name, th] : rows) {
     EXPECT_EQ(p.type[name], th.first) << name;
     EXPECT_EQ(p.help[name], th.second) << name;

@@ -4,6 +4,7 @@
 // kubernetes/kube-state-metrics v2.13.0 internal/store/utils_test.go. The demo world's page is parsed back with
 // gpuwise's own exposition parser.
 #include "sim/ksm_page.h"
+#include "sim/parsed_page_for_test.h"
 
 #include <gtest/gtest.h>
 
@@ -29,58 +30,9 @@ using observe::prom::ParserOptions;
 
 // ---- helpers ----
 
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-  std::string Label(const std::string& k) const {
-    auto it = labels.find(k);
-    return it == labels.end() ? "" : it->second;
-  }
-};
-
-struct Parsed {
-  std::vector<Sample> samples;
-  std::vector<std::string> help_order;
-  std::map<std::string, int> help_count, type_count;
-  int errors = 0;
-  std::string first_error;
-
-  std::vector<Sample> Of(const std::string& name) const {
-    std::vector<Sample> out;
-    for (const Sample& s : samples) {
-      if (s.name == name) out.push_back(s);
-    }
-    return out;
-  }
-};
-
-Parsed Parse(const std::string& page) {
-  Parsed out;
-  ExpositionParser parser(page, ParserOptions{});
-  Entry entry;
-  while (true) {
-    base::Status st = parser.Next(&entry);
-    if (!st.ok()) {
-      if (out.errors++ == 0) out.first_error = st.ToString();
-      continue;
-    }
-    if (entry.kind == EntryKind::kEof) break;
-    if (entry.kind == EntryKind::kHelp) {
-      out.help_order.emplace_back(entry.family);
-      ++out.help_count[std::string(entry.family)];
-    } else if (entry.kind == EntryKind::kType) {
-      ++out.type_count[std::string(entry.family)];
-    } else if (entry.kind == EntryKind::kSample) {
-      Sample s;
-      s.name = std::string(entry.sample.name);
-      for (const auto& l : entry.sample.labels) s.labels[std::string(l.name)] = std::string(l.value);
-      s.value = entry.sample.value;
-      out.samples.push_back(std::move(s));
-    }
-  }
-  return out;
-}
+using Sample = PageSample;
+using Parsed = ParsedPage;
+Parsed Parse(const std::string& page) { return ParsePage(page); }
 
 std::vector<std::string> Lines(const std::string& page) {
   std::vector<std::string> out;
@@ -692,13 +644,13 @@ TEST(KsmPageTest, LabelAllowLists) {
                   k == "label_pod_template_hash")
           << k;
     }
-    with_hash += s.labels.count("label_pod_template_hash") ? 1 : 0;
+    with_hash += s.Has("label_pod_template_hash") ? 1 : 0;
   }
   EXPECT_GT(with_hash, 0);
   bool search_team = false;
   for (const Sample& s : p.Of("kube_namespace_labels")) {
     if (s.Label("namespace") == "search") search_team = s.Label("label_team") == "search";
-    EXPECT_EQ(s.labels.count("label_kubernetes_io_metadata_name"), 0u);
+    EXPECT_FALSE(s.Has("label_kubernetes_io_metadata_name"));
   }
   EXPECT_TRUE(search_team);
   std::set<std::string> products;

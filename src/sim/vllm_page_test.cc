@@ -12,6 +12,7 @@
 //   vLLM 0.6 (V0), model facebook/opt-125m: labels without engine.
 // - QwenLM/Qwen3-VL issue #55: vLLM 0.6 (V0) page head with cache_config_info, model qwenvl.
 #include "sim/vllm_page.h"
+#include "sim/parsed_page_for_test.h"
 
 #include <gtest/gtest.h>
 
@@ -339,53 +340,8 @@ VllmState BusyState(const VllmVersion& version) {
   return s;
 }
 
-struct Sample {
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> labels;  // page order
-  double value = 0;
-  std::string Label(const std::string& key) const {
-    for (const auto& [k, v] : labels) {
-      if (k == key) return v;
-    }
-    return "";
-  }
-};
-
-struct ParsedPage {
-  std::vector<Sample> samples;
-  std::vector<std::string> families;  // HELP order
-  std::map<std::string, std::string> help, type;
-  int errors = 0;
-  std::string first_error;
-  bool Has(const std::string& family) const { return type.count(family) > 0; }
-};
-
-ParsedPage Parse(const std::string& page) {
-  ParsedPage out;
-  ExpositionParser parser(page, ParserOptions{});
-  Entry entry;
-  while (true) {
-    base::Status st = parser.Next(&entry);
-    if (!st.ok()) {
-      if (out.errors++ == 0) out.first_error = st.ToString();
-      continue;
-    }
-    if (entry.kind == EntryKind::kEof) break;
-    if (entry.kind == EntryKind::kHelp) {
-      out.families.emplace_back(entry.family);
-      out.help[std::string(entry.family)] = std::string(entry.text);
-    } else if (entry.kind == EntryKind::kType) {
-      out.type[std::string(entry.family)] = std::string(entry.text);
-    } else if (entry.kind == EntryKind::kSample) {
-      Sample s;
-      s.name = std::string(entry.sample.name);
-      for (const auto& l : entry.sample.labels) s.labels.emplace_back(std::string(l.name), std::string(l.value));
-      s.value = entry.sample.value;
-      out.samples.push_back(std::move(s));
-    }
-  }
-  return out;
-}
+using Sample = PageSample;
+ParsedPage Parse(const std::string& page) { return ParsePage(page); }
 
 const std::vector<VllmVersion> kVersions = {{0, 6, 3},  {0, 7, 3},  {0, 8, 5},  {0, 9, 1}, {0, 9, 2},
                                             {0, 10, 1}, {0, 10, 2}, {0, 11, 0}, {0, 12, 0}, {0, 13, 0}};
