@@ -843,6 +843,16 @@ NodeSpec Simulator::DcgmNode(int node_index) const {
       if (label[u] == nullptr || label[u]->start_s <= pod.start_s) label[u] = &pod;
     }
   }
+  // A unit's sample and the pod it is labelled with, on a GpuSpec or a MigInstanceSpec.
+  auto fill = [&](auto& spec, int gpu, int mig) {
+    const auto u = static_cast<std::size_t>(UnitIndex(node_index, gpu, mig));
+    spec.sample = units_[u];
+    if (const SimPod* p = label[u]) {
+      spec.pod = p->meta.name;
+      spec.namespace_name = p->meta.namespace_name;
+      spec.container = p->container;
+    }
+  };
   for (std::size_t g = 0; g < node.gpus.size(); ++g) {
     const SimGpu& gpu = node.gpus[g];
     GpuSpec gs;
@@ -851,13 +861,7 @@ NodeSpec Simulator::DcgmNode(int node_index) const {
     gs.model_name = gpu.model_name;
     gs.memory_gib = gpu.memory_mib / kGiBInMiB;
     if (gpu.mig.empty()) {
-      const auto u = static_cast<std::size_t>(UnitIndex(node_index, static_cast<int>(g), -1));
-      gs.sample = units_[u];
-      if (const SimPod* p = label[u]) {
-        gs.pod = p->meta.name;
-        gs.namespace_name = p->meta.namespace_name;
-        gs.container = p->container;
-      }
+      fill(gs, static_cast<int>(g), -1);
     } else {
       for (std::size_t m = 0; m < gpu.mig.size(); ++m) {
         const MigSlice& slice = gpu.mig[m];
@@ -866,13 +870,7 @@ NodeSpec Simulator::DcgmNode(int node_index) const {
         ms.gi_id = slice.gi_id;
         ms.compute_slices = slice.compute_slices;
         ms.memory_gib = slice.memory_mib / kGiBInMiB;
-        const auto u = static_cast<std::size_t>(UnitIndex(node_index, static_cast<int>(g), static_cast<int>(m)));
-        ms.sample = units_[u];
-        if (const SimPod* p = label[u]) {
-          ms.pod = p->meta.name;
-          ms.namespace_name = p->meta.namespace_name;
-          ms.container = p->container;
-        }
+        fill(ms, static_cast<int>(g), static_cast<int>(m));
         gs.mig.push_back(std::move(ms));
       }
     }
