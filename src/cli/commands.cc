@@ -21,6 +21,7 @@
 #include "observe/prometheus_source.h"
 #include "observe/usage_profile.h"
 #include "sim/cluster_server.h"
+#include "sim/history.h"
 #include "sim/scenario_gen.h"
 
 namespace gpuwise::cli {
@@ -402,6 +403,9 @@ struct SimArgs {
   std::string prometheus_config;
   std::string run_for;
   bool serve = false;
+  std::string history_dir;
+  std::string history_days = "7d";
+  std::string scrape_interval = "15s";
 } g_sim, g_demo;
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -487,12 +491,61 @@ void WaitForInterrupt(const std::string& run_for) {
   }
 }
 
+// History mode: the scenario's past as OpenMetrics files, one per 2-hour window, for promtool.
+int RunSimHistory(const GlobalFlags& g) {
+  auto days = base::ParseDuration(g_sim.history_days);
+  if (!days.ok()) return Fail(days.status().Annotate("--days"), kExitUsage);
+  auto interval = base::ParseDuration(g_sim.scrape_interval);
+  if (!interval.ok()) return Fail(interval.status().Annotate("--scrape-interval"), kExitUsage);
+  auto start = base::ParseDuration(g_sim.start);
+  if (!start.ok()) return Fail(start.status().Annotate("--start"), kExitUsage);
+  auto scenario = LoadScenario(g_sim);
+  if (!scenario.ok()) return Fail(scenario.status(), kExitUsage);
+  const double end_s = std::chrono::duration<double>(*start).count();
+  sim::WorldOptions wo;
+  wo.address_block = g_sim.address_block;
+  wo.horizon_s = end_s + 86400;
+  auto world = sim::BuildWorld(*scenario, wo);
+  if (!world.ok()) return Fail(world.status(), kExitUsage);
+  sim::HistoryOptions ho;
+  ho.end_s = end_s;
+  ho.start_s = end_s - std::chrono::duration<double>(*days).count();
+  ho.scrape_interval_s = std::chrono::duration<double>(*interval).count();
+  ho.data_dir = g_sim.data_dir.empty() ? "../shared/data" : g_sim.data_dir;
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  int last_percent = -1;
+  ho.progress = [&](double done) {
+    const int percent = static_cast<int>(done * 100);
+    if (!tty || percent == last_percent) return;
+    last_percent = percent;
+    std::cerr << "\rgpuwise sim: writing history " << percent << "%" << std::flush;
+  };
+  auto stats = sim::WriteHistoryToDir(*world, ho, g_sim.history_dir);
+  if (tty) std::cerr << "\r\033[K";
+  if (!stats.ok()) return Fail(stats.status());
+  Table t;
+  t.columns = {"DIR", "WINDOWS", "SAMPLES", "SERIES", "BYTES", "SCRAPES", "FAILED SCRAPES"};
+  t.rows.push_back({g_sim.history_dir, std::to_string(stats->windows), std::to_string(stats->samples),
+                    std::to_string(stats->series), std::to_string(stats->bytes), std::to_string(stats->scrapes),
+                    std::to_string(stats->failed_scrapes)});
+  t.notes.push_back("load it: for f in " + g_sim.history_dir + "/*.om; do promtool tsdb create-blocks-from openmetrics \"$f\" DATA_DIR; done");
+  return EmitOrFail(g, "SimHistory",
+                    {{"dir", g_sim.history_dir}, {"windows", stats->windows}, {"samples", stats->samples},
+                     {"series", stats->series}, {"bytes", stats->bytes}, {"scrapes", stats->scrapes},
+                     {"failedScrapes", stats->failed_scrapes}},
+                    t);
+}
+
 int RunSim(const GlobalFlags& g) {
+  if (!g_sim.history_dir.empty()) return RunSimHistory(g);
   if (!g_sim.run_for.empty() && !base::ParseDuration(g_sim.run_for).ok()) {
     return Fail(base::InvalidArgument("--for: not a duration: '" + g_sim.run_for + "'"), kExitUsage);
   }
   auto server = StartCluster(g_sim);
-  if (!server.ok()) return Fail(server.status(), server.status().code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailure);
+  if (!server.ok()) {
+    const base::Code code = server.status().code();  // a bad scenario or flag is a usage error
+    return Fail(server.status(), code == base::Code::kInvalidArgument || code == base::Code::kNotFound ? kExitUsage : kExitFailure);
+  }
   const std::vector<sim::Endpoint> endpoints = (*server)->Endpoints();
   if (!g_sim.prometheus_config.empty()) {
     std::ofstream out(g_sim.prometheus_config);
@@ -584,8 +637,11 @@ const std::vector<Command>& Commands() {
        "127.1.x.y:9400, vLLM pods on 127.2.x.y:8000, kube-state-metrics on 127.4.0.1:8080), prints the endpoints\n"
        "and serves them until interrupted. Pods start and end as the scenario says (rollouts, Job runs), and their\n"
        "endpoints open and close with them. Same scenario and seed, same bytes.\n\n"
+       "With --history DIR it writes the scenario's past instead (dcgm, vLLM and kube-state-metrics series with\n"
+       "timestamps, one OpenMetrics file per 2-hour window) for `promtool tsdb create-blocks-from openmetrics`.\n\n"
        "Example:\n  gpuwise sim --scenario demo\n  gpuwise sim --scenario synthetic --gpus 10000 --ephemeral-ports\n"
-       "  gpuwise sim --scenario my-cluster.yaml --speed 60 --prometheus-config prom.yml",
+       "  gpuwise sim --scenario my-cluster.yaml --speed 60 --prometheus-config prom.yml\n"
+       "  gpuwise sim --scenario demo --history /tmp/history --days 2d",
        [](CLI::App* app) {
          AddScenarioFlags(app, &g_sim);
          app->add_flag("--ephemeral-ports", g_sim.ephemeral_ports,
@@ -595,6 +651,11 @@ const std::vector<Command>& Commands() {
              ->capture_default_str();
          app->add_option("--prometheus-config", g_sim.prometheus_config,
                          "Write a Prometheus scrape config for the endpoints to this file");
+         app->add_option("--history", g_sim.history_dir,
+                         "Instead of serving: write the --days before --start as OpenMetrics files (one per 2 h) here");
+         app->add_option("--days", g_sim.history_days, "History mode: how far back, e.g. 7d or 36h")->capture_default_str();
+         app->add_option("--scrape-interval", g_sim.scrape_interval, "History mode: time between scrapes")
+             ->capture_default_str();
        },
        RunSim},
       {"scrape", "Scrape dcgm-exporter endpoints: normalised values per GPU and MIG instance, and signal health",

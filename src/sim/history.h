@@ -36,6 +36,8 @@ struct HistoryOptions {
   double scrape_interval_s = 15;
   // One output file per window; 7200 matches promtool's default --max-block-duration (2h).
   double window_s = 7200;
+  // Where traffic traces are read from (SimulatorOptions::data_dir; empty = its default).
+  std::string data_dir;
   // Called after each scrape with the fraction of scrapes done, in (0, 1]. May be empty.
   std::function<void(double done_fraction)> progress;
 };
@@ -61,8 +63,8 @@ class WindowSink {
 };
 
 // Scrapes the world over [options.start_s, options.end_s) and hands each window's OpenMetrics text to `sink`.
-// Errors: InvalidArgument for an empty or non-finite range, a scrape interval or window that is not positive, or
-// a scrape time that is not a whole millisecond away from the world's epoch; what the sink returns.
+// Errors: InvalidArgument for an empty or non-finite range, a scrape interval or window under 1 ms, or more than
+// 2^32 - 2 scrapes; whatever the sink returns.
 base::Result<HistoryStats> WriteHistory(const World& world, const HistoryOptions& options, WindowSink& sink);
 
 // WriteHistory into `<dir>/<window-start-unix-seconds>.om` files (dir is created if missing; existing files of the

@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
 #include "schema_check.h"
 #include "sim/exporter_server.h"
 
@@ -77,6 +82,29 @@ TEST(CliSchemaTest, ScrapeDoctorExplainAgainstSimulatedExporters) {
   Output partial = RunGpuwise("-o json scrape " + server.urls()[0] + " http://127.0.0.1:1/metrics");
   EXPECT_EQ(partial.code, 3);
   ExpectConforms("ScrapeReport", partial.out);
+}
+
+TEST(CliSchemaTest, SimListsItsEndpointsAndWritesHistory) {
+  Output sim = RunGpuwise("-o json sim --scenario demo --ephemeral-ports --for 1s");
+  ASSERT_EQ(sim.code, 0);
+  ExpectConforms("SimEndpoints", sim.out);
+  auto doc = nlohmann::json::parse(sim.out);
+  std::map<std::string, int> kinds;
+  for (const auto& e : doc["endpoints"]) ++kinds[e["kind"].get<std::string>()];
+  EXPECT_EQ(kinds["dcgm-exporter"], 10);
+  EXPECT_EQ(kinds["kube-state-metrics"], 1);
+  EXPECT_GE(kinds["vllm"], 6);
+  const std::string dir = ::testing::TempDir() + "gpuwise-cli-history-" + std::to_string(getpid());
+  Output history = RunGpuwise("-o json sim --scenario demo --history " + dir + " --days 10m --scrape-interval 60s");
+  ASSERT_EQ(history.code, 0) << history.out;
+  ExpectConforms("SimHistory", history.out);
+  auto h = nlohmann::json::parse(history.out);
+  EXPECT_GE(h["windows"].get<int>(), 1);
+  EXPECT_GT(h["samples"].get<long long>(), 10000);
+  EXPECT_EQ(h["failedScrapes"], 0);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(RunGpuwise("sim --scenario nosuch").code, 2);
+  EXPECT_EQ(RunGpuwise("sim --history /tmp/x --days forever").code, 2);
 }
 
 TEST(CliSchemaTest, VersionAndUsageErrors) {
