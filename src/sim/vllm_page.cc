@@ -135,7 +135,8 @@ class PageWriter {
   }
 
   void Sample(std::string_view name, std::string_view suffix, Labels labels, double value) {
-    std::sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+    auto by_name = [](const Label& a, const Label& b) { return a.name < b.name; };
+    if (!std::is_sorted(labels.begin(), labels.end(), by_name)) std::sort(labels.begin(), labels.end(), by_name);
     *out_ += name;
     *out_ += suffix;
     if (!labels.empty()) {
@@ -405,6 +406,13 @@ std::string PythonFloatRepr(double value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   if (value == 0) return std::signbit(value) ? "-0.0" : "0.0";
   char buf[64];
+  if (std::fabs(value) < 1e16 && value == std::trunc(value)) {  // counts: repr is the integer and ".0"
+    const auto [iend, iec] = std::to_chars(buf, buf + sizeof(buf), static_cast<long long>(value));
+    CHECK(iec == std::errc()) << "to_chars failed for " << value;
+    std::string out(buf, iend);
+    out += ".0";
+    return out;
+  }
   const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::scientific);
   CHECK(ec == std::errc()) << "to_chars failed for " << value;
   std::string_view sci(buf, static_cast<std::size_t>(end - buf));  // "-1.2345e+06"
