@@ -46,6 +46,7 @@ struct WeekSeries {
   std::map<int, std::vector<double>> sm;
   std::map<int, std::vector<double>> sm5, arrivals5, hourly;
   std::map<int, std::vector<double>> fb_fraction;  // notebooks: framebuffer used / GPU memory
+  std::map<int, std::vector<double>> fb_held;      // every workload: framebuffer used / what the pod holds
   double fleet_sm_mean = 0, fleet_gpus = 0;        // serving workloads (inference and forgotten)
 };
 
@@ -83,6 +84,9 @@ WeekSeries RunWeek(const World& world) {
         arr_acc[pod.workload] += rt.arrivals;
         hour_acc[pod.workload] += rt.sm;
         ++hour_n[pod.workload];
+      }
+      if (rt.container.running && rt.container.ready && !pod.gpus.empty() && s % 40 == 0) {
+        out.fb_held[pod.workload].push_back(rt.gpu_memory_mib / pod.gpus.front().memory_limit_mib);
       }
       if (w.kind == WorkloadKind::kNotebook && rt.container.running && s % 2 == 1) {
         const SimGpu& gpu = world.nodes[static_cast<std::size_t>(pod.gpus.front().node)].gpus[static_cast<std::size_t>(pod.gpus.front().gpu)];
@@ -146,6 +150,21 @@ TEST(BehaviorRealism, DemoWeek) {
   }
   EXPECT_GE(inference, 4);
   EXPECT_GE(notebooks, 2);
+  // Framebuffer is planted far from thresholds too: <= 15% or >= 60% of what the pod holds (its GPU, MIG
+  // instance, HAMi gpumem), at the median of the week; and, as in Alibaba PAI's fleet where ~98% of tasks
+  // request more GPU than they use, no workload needs more memory than it holds.
+  for (const auto& [k, v] : week.fb_held) {
+    const std::string& name = world.scenario.workloads[static_cast<std::size_t>(k)].name;
+    const double median = Quantile(v, 0.5);
+    std::printf("%-22s FB %.2f of what it holds\n", name.c_str(), median);
+    EXPECT_TRUE(median <= 0.15 || median >= 0.60) << name << " " << median;
+  }
+  int over = 0;
+  for (std::size_t wi = 0; wi < world.scenario.workloads.size(); ++wi) {
+    const WorkloadTruth truth = TruthOf(world, static_cast<int>(wi), 7 * 86400.0 - 1);
+    over += truth.memory_need_mib > truth.memory_held_mib ? 1 : 0;
+  }
+  EXPECT_EQ(over, 0);
   // Production inference runs at 5-20% GPU utilisation (brief): the SM activity of every GPU-equivalent that
   // serving workloads hold, averaged over the week, weighted by the share held.
   std::printf("inference fleet: mean SM %.3f over %.2f GPU-equivalents\n", week.fleet_sm_mean, week.fleet_gpus);
