@@ -1,0 +1,123 @@
+#include "sim/kube_objects.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "base/time_parse.h"
+
+namespace gpuwise::sim {
+namespace {
+
+using nlohmann::json;
+
+std::string Rfc3339(const World& world, double t) {
+  const double unix_s = world.options.epoch_unix_s + std::floor(t);
+  return base::FormatTime(static_cast<std::int64_t>(unix_s) * 1000);
+}
+
+json Meta(const World& world, const ObjectMeta& m) {
+  json meta = {{"name", m.name}, {"uid", m.uid}, {"creationTimestamp", Rfc3339(world, m.created_s)}};
+  if (!m.namespace_name.empty()) meta["namespace"] = m.namespace_name;
+  if (!m.labels.empty()) meta["labels"] = m.labels;
+  if (!m.annotations.empty()) meta["annotations"] = m.annotations;
+  // One resourceVersion per object, stable for its life: the uid's hash (the API server of issue 4 versions
+  // changes).
+  meta["resourceVersion"] = std::to_string(HashString(m.uid) % 1000000000ULL + 1);
+  return meta;
+}
+
+json NodeObject(const Simulator& sim, int index) {
+  const World& world = sim.world();
+  const SimNode& node = world.nodes[static_cast<std::size_t>(index)];
+  json status = {{"capacity", node.capacity}, {"allocatable", node.capacity},
+                 {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
+                                              {"message", "kubelet is posting ready status"}}})},
+                 {"nodeInfo", {{"kubeletVersion", "v1.31.2"}, {"containerRuntimeVersion", "containerd://1.7.22"},
+                               {"operatingSystem", "linux"}, {"architecture", "amd64"}}}};
+  return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", Meta(world, node.meta)}, {"spec", json::object()},
+          {"status", status}};
+}
+
+json PodObject(const Simulator& sim, int index) {
+  const World& world = sim.world();
+  const SimPod& pod = world.pods[static_cast<std::size_t>(index)];
+  const PodRuntime& rt = sim.pod(index);
+  json meta = Meta(world, pod.meta);
+  meta["ownerReferences"] = json::array({{{"apiVersion", pod.owner.api_version},
+                                          {"kind", pod.owner.kind},
+                                          {"name", pod.owner.name},
+                                          {"uid", pod.owner.uid},
+                                          {"controller", true},
+                                          {"blockOwnerDeletion", true}}});
+  json container = {{"name", pod.container}, {"image", pod.image},
+                    {"resources", {{"requests", pod.requests}, {"limits", pod.limits}}}};
+  if (pod.port != 0) {
+    container["ports"] = json::array({{{"name", "metrics"}, {"containerPort", pod.port}, {"protocol", "TCP"}}});
+  }
+  json spec = {{"containers", json::array({container})}};
+  if (!pod.node.empty()) spec["nodeName"] = pod.node;
+  spec["restartPolicy"] = pod.owner.kind == "Job" ? "OnFailure" : "Always";
+
+  const ContainerState& c = rt.container;
+  json cs = {{"name", pod.container}, {"image", pod.image}, {"ready", c.ready}, {"restartCount", c.restarts},
+             {"started", c.running}};
+  if (c.running) {
+    cs["state"] = {{"running", {{"startedAt", Rfc3339(world, c.started_s)}}}};
+  } else if (!c.waiting_reason.empty()) {
+    cs["state"] = {{"waiting", {{"reason", c.waiting_reason}}}};
+  } else if (rt.phase == PodPhase::kSucceeded || rt.phase == PodPhase::kFailed) {
+    cs["state"] = {{"terminated", {{"exitCode", c.last_exit_code}, {"reason", c.last_reason},
+                                   {"finishedAt", Rfc3339(world, c.last_finished_s)}}}};
+  }
+  if (!c.last_reason.empty() && (c.running || !c.waiting_reason.empty())) {
+    cs["lastState"] = {{"terminated", {{"exitCode", c.last_exit_code}, {"reason", c.last_reason},
+                                       {"finishedAt", Rfc3339(world, c.last_finished_s)}}}};
+  }
+  json status = {{"phase", std::string(PodPhaseName(rt.phase))}};
+  if (!pod.node.empty()) {
+    status["podIP"] = pod.ip;
+    status["podIPs"] = json::array({{{"ip", pod.ip}}});
+    status["startTime"] = Rfc3339(world, pod.start_s);
+    status["containerStatuses"] = json::array({cs});
+    status["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "True"}},
+                                        {{"type", "Ready"}, {"status", c.ready ? "True" : "False"}}});
+  } else {
+    status["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"},
+                                         {"message", pod.pending_reason}}});
+  }
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}, {"status", status}};
+}
+
+}  // namespace
+
+std::string NamespaceJson(const World& world, int ns) {
+  const SimNamespace& n = world.namespaces[static_cast<std::size_t>(ns)];
+  return json({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", Meta(world, n.meta)},
+               {"status", {{"phase", "Active"}}}})
+      .dump();
+}
+
+std::string NodeJson(const Simulator& sim, int node) { return NodeObject(sim, node).dump(); }
+std::string PodJson(const Simulator& sim, int pod) { return PodObject(sim, pod).dump(); }
+
+std::string ListJson(const Simulator& sim, std::string_view kind) {
+  const World& world = sim.world();
+  json items = json::array();
+  if (kind == "PodList") {
+    for (std::size_t i = 0; i < world.pods.size(); ++i) {
+      if (world.pods[i].alive(sim.now())) items.push_back(PodObject(sim, static_cast<int>(i)));
+    }
+  } else if (kind == "NodeList") {
+    for (std::size_t i = 0; i < world.nodes.size(); ++i) items.push_back(NodeObject(sim, static_cast<int>(i)));
+  } else if (kind == "NamespaceList") {
+    for (std::size_t i = 0; i < world.namespaces.size(); ++i) {
+      items.push_back(json::parse(NamespaceJson(world, static_cast<int>(i))));
+    }
+  }
+  return json({{"apiVersion", "v1"}, {"kind", std::string(kind)},
+               {"metadata", {{"resourceVersion", std::to_string(static_cast<long long>(sim.now()))}}},
+               {"items", items}})
+      .dump();
+}
+
+}  // namespace gpuwise::sim

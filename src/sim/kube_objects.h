@@ -1,0 +1,24 @@
+// The simulated cluster's objects as the Kubernetes API serves them (JSON, apiVersion/kind/metadata/spec/status),
+// from the World and the Simulator's runtime state: the first piece of the API server of issue 4. Namespaces,
+// nodes (labels, capacity and allocatable, Ready and unschedulable) and pods (owner references, resources,
+// node, pod IP = the pod's loopback address, container ports, phase, container statuses with restarts, waiting
+// reasons and the last termination's exit code and reason).
+// Timestamps are RFC 3339 from World::options.epoch_unix_s. Thread-safety: reads its arguments only.
+#pragma once
+
+#include <string>
+
+#include "sim/behavior.h"
+#include "sim/world.h"
+
+namespace gpuwise::sim {
+
+// One object as JSON text. `sim` gives the runtime state at sim.now(); pod and node indices index the World.
+std::string NamespaceJson(const World& world, int ns);
+std::string NodeJson(const Simulator& sim, int node);
+std::string PodJson(const Simulator& sim, int pod);
+
+// A List ("PodList", "NodeList", "NamespaceList") of the objects alive at sim.now(), with a resourceVersion.
+std::string ListJson(const Simulator& sim, std::string_view kind);
+
+}  // namespace gpuwise::sim
