@@ -313,7 +313,6 @@ struct Simulator::State {
   std::vector<PodStatic> statics;
 };
 
-
 Simulator::~Simulator() = default;
 
 Simulator::Simulator(const World& world, SimulatorOptions options)
@@ -436,10 +435,6 @@ double Simulator::TraceFactor(int workload, double t) const {
 
 int Simulator::UnitIndex(int node, int gpu, int mig) const {
   return unit_offset_[static_cast<std::size_t>(node)][static_cast<std::size_t>(gpu)] + std::max(0, mig);
-}
-
-const UnitSample& Simulator::UnitAt(int node, int gpu, int mig) const {
-  return units_[static_cast<std::size_t>(UnitIndex(node, gpu, mig))];
 }
 
 void Simulator::AdvanceTo(double t) {

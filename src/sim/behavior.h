@@ -144,8 +144,6 @@ class Simulator {
   // The node's GPUs as dcgm-exporter sees them now: unit samples, pod labels (one pod per shared GPU, the last
   // started, as dcgm-exporter's pod mapping does without virtual-GPU mode).
   NodeSpec DcgmNode(int node) const;
-  // The unit sample of a GPU (mig = -1) or MIG instance.
-  const UnitSample& UnitAt(int node, int gpu, int mig) const;
 
  private:
   void Step();

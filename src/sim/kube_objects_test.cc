@@ -39,7 +39,9 @@ TEST(KubeObjects, PodsCarryTheirAddressOwnerRequestsAndStatus) {
     EXPECT_EQ(pod["status"]["phase"], "Running") << name;
     const json& requests = pod["spec"]["containers"][0]["resources"]["requests"];
     for (const auto& [k, v] : sp->requests) EXPECT_EQ(requests[k], v) << name << " " << k;
-    if (sp->port != 0) EXPECT_EQ(pod["spec"]["containers"][0]["ports"][0]["containerPort"], sp->port);
+    if (sp->port != 0) {
+      EXPECT_EQ(pod["spec"]["containers"][0]["ports"][0]["containerPort"], sp->port);
+    }
     for (const auto& [k, v] : requests.items()) gpu_pods += k.rfind("nvidia.com/", 0) == 0 ? 1 : 0;
   }
   EXPECT_GT(gpu_pods, 10);

@@ -240,7 +240,6 @@ base::Status Invalid(const std::string& what) { return base::InvalidArgument("sc
 std::string_view SharingModeName(SharingMode mode) { return NameOf(kSharingModes, mode); }
 std::string_view WorkloadKindName(WorkloadKind kind) { return NameOf(kWorkloadKinds, kind); }
 std::string_view OwnerKindName(OwnerKind kind) { return NameOf(kOwnerKinds, kind); }
-std::string_view EngineKindName(EngineKind kind) { return NameOf(kEngineKinds, kind); }
 
 base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view source) {
   Reader r(source);

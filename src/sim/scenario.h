@@ -101,7 +101,6 @@ struct TrafficSpec {
 // The serving engine: vLLM (continuous batching, memory reserved up front, nvidia-gpu-facts.md 4) or an
 // encoder server (Triton-like: a request is one forward pass; calibrated on MIGProfiler's BERT/ViT runs).
 enum class EngineKind { kVllm, kEncoder };
-std::string_view EngineKindName(EngineKind kind);
 
 // What a non-serving workload does with its GPU, and what every pod does with host memory. Zero = the
 // kind's default (sim/behavior.cc).

@@ -207,21 +207,6 @@ std::string LoopbackAddress(int second_octet, int index) {
          std::to_string(index % 250 + 1);
 }
 
-std::vector<int> World::PodsAt(double t) const {
-  std::vector<int> out;
-  for (std::size_t i = 0; i < pods.size(); ++i) {
-    if (pods[i].alive(t)) out.push_back(static_cast<int>(i));
-  }
-  return out;
-}
-
-const SimNode* World::FindNode(std::string_view name) const {
-  for (const SimNode& n : nodes) {
-    if (n.meta.name == name) return &n;
-  }
-  return nullptr;
-}
-
 int World::NodeIndex(std::string_view name) const {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].meta.name == name) return static_cast<int>(i);

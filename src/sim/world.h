@@ -136,9 +136,6 @@ struct World {
   std::vector<Controller> controllers;
   std::vector<SimPod> pods;
 
-  // Pods alive at t (indices into pods), in pod order.
-  std::vector<int> PodsAt(double t) const;
-  const SimNode* FindNode(std::string_view name) const;
   int NodeIndex(std::string_view name) const;
 };
 
