@@ -433,6 +433,21 @@ double Simulator::TraceFactor(int workload, double t) const {
   return bins[static_cast<std::size_t>(((minute % n) + n) % n)];
 }
 
+double Simulator::MemoryOthersHold(int index, double t) const {
+  // Pods earlier in order have this step's memory, later ones the last step's: a deterministic order of
+  // allocation among processes that start together.
+  const GpuBinding& b = world_.pods[static_cast<std::size_t>(index)].gpus.front();
+  double others = 0;
+  for (std::size_t j = 0; j < world_.pods.size(); ++j) {
+    const SimPod& o = world_.pods[j];
+    if (static_cast<int>(j) == index || !o.alive(t)) continue;
+    for (const GpuBinding& ob : o.gpus) {
+      if (ob.node == b.node && ob.gpu == b.gpu && ob.mig == b.mig) others += pods_[j].gpu_memory_mib;
+    }
+  }
+  return others;
+}
+
 int Simulator::UnitIndex(int node, int gpu, int mig) const {
   return unit_offset_[static_cast<std::size_t>(node)][static_cast<std::size_t>(gpu)] + std::max(0, mig);
 }
@@ -509,22 +524,16 @@ void Simulator::StepPod(int index, double t, double dt) {
       const GpuBinding& b = pod.gpus.front();
       const SimGpu& gpu = world_.nodes[static_cast<std::size_t>(b.node)].gpus[static_cast<std::size_t>(b.gpu)];
       if (b.replica >= 0) {
-        // What the other processes on the device hold now (pods earlier in order: this step; later: the last).
-        double others = 0;
-        for (std::size_t j = 0; j < world_.pods.size(); ++j) {
-          const SimPod& o = world_.pods[j];
-          if (static_cast<int>(j) == index || o.gpus.empty() || !o.alive(at)) continue;
-          const GpuBinding& ob = o.gpus.front();
-          if (ob.node == b.node && ob.gpu == b.gpu) others += pods_[j].gpu_memory_mib;
-        }
-        if (others + st.need_mib > gpu.memory_mib * 0.994) {
+        const double others = MemoryOthersHold(index, at);
+        const double free_mib = std::max(0.0, gpu.memory_mib * (1 - kFramebufferReservedFraction) - others);
+        if (st.need_mib > free_mib) {
           f = Failure::kCudaOomShared;
           char buf[256];
           std::snprintf(buf, sizeof buf,
                         "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate %.2f GiB. GPU 0 has a total "
                         "capacity of %.2f GiB of which %.2f GiB is free. Process has %.2f GiB memory in use.",
                         st.need_mib / kGiBInMiB, gpu.memory_mib / kGiBInMiB,
-                        std::max(0.0, gpu.memory_mib * 0.994 - others) / kGiBInMiB, 0.5);
+                        free_mib / kGiBInMiB, 0.5);
           st.failure_message = buf;
           st.exit_code = 1;
           st.exit_reason = "Error";
@@ -740,18 +749,11 @@ void Simulator::StepPod(int index, double t, double dt) {
       // weekday office hours (~1 in 50 samples). GUESS, shaped to "near-zero SM most of the day".
       if (rt.kernel_dead || age < 300) return;
       const GpuBinding& b = pod.gpus.front();
-      double others = 0;
-      for (std::size_t j = 0; j < world_.pods.size(); ++j) {
-        if (static_cast<int>(j) == index || world_.pods[j].gpus.empty()) continue;
-        const GpuBinding& ob = world_.pods[j].gpus.front();
-        if (ob.node == b.node && ob.gpu == b.gpu && ob.mig == b.mig && world_.pods[j].start_s <= pod.start_s &&
-            j < static_cast<std::size_t>(index)) {
-          others += pods_[j].gpu_memory_mib;
-        }
-      }
+      const double others = MemoryOthersHold(index, t);
       const SimGpu& gpu = world_.nodes[static_cast<std::size_t>(b.node)].gpus[static_cast<std::size_t>(b.gpu)];
       const double unit_mib = b.mig >= 0 ? gpu.mig[static_cast<std::size_t>(b.mig)].memory_mib : gpu.memory_mib;
-      if (st.static_failure == Failure::kNotebookKernelDeath || others + st.need_mib > unit_mib * 0.994) {
+      const double free_mib = std::max(0.0, unit_mib * (1 - kFramebufferReservedFraction) - others);
+      if (st.static_failure == Failure::kNotebookKernelDeath || st.need_mib > free_mib) {
         rt.kernel_dead = true;
         rt.failure = Failure::kNotebookKernelDeath;
         char buf[256];
@@ -759,7 +761,7 @@ void Simulator::StepPod(int index, double t, double dt) {
                       "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate %.2f GiB. GPU 0 has a total "
                       "capacity of %.2f GiB of which %.2f GiB is free.",
                       st.need_mib / kGiBInMiB, std::min(unit_mib, st.device_mib) / kGiBInMiB,
-                      std::max(0.0, std::min(unit_mib * 0.994 - others, st.device_mib)) / kGiBInMiB);
+                      std::min(free_mib, st.device_mib) / kGiBInMiB);
         c.log.push_back(buf);
         c.log.push_back("[I KernelRestarter] AsyncIOLoopKernelRestarter: restarting kernel (1/5), keep random ports");
         c.log.push_back("[W KernelRestarter] kernel died, the notebook's variables are lost");

@@ -150,6 +150,8 @@ class Simulator {
   void StepPod(int i, double t, double dt);
   void UpdateUnits(double t, double dt);
   void ResetEngine(std::size_t pod);
+  // GPU memory the other processes on pod `index`'s device (or MIG instance) hold at t, MiB.
+  double MemoryOthersHold(int index, double t) const;
   int UnitIndex(int node, int gpu, int mig) const;
 
   struct State;

@@ -24,9 +24,6 @@ constexpr double kCollectIntervalS = 30.0;
 constexpr double kDayS = 86400.0;
 // Inference traffic peaks mid-afternoon local time. GUESS (typical diurnal serving load).
 constexpr double kPeakHourOfDay = 14.0;
-// FB_RESERVED / total: 487 MiB of the 81559 MiB an H100 80GB HBM3 reports (brief's example). Applied to every
-// model and to MIG instances. GUESS beyond the H100 anchor.
-constexpr double kReservedFraction = 487.0 / 81559.0;
 // Power = idle + (TDP - idle) * kPowerSlope * load, load = GR-engine activity (instance-weighted on MIG).
 // 0.95: a ~93%-busy training GPU draws ~90% of TDP. GUESS.
 constexpr double kPowerSlope = 0.95;
@@ -176,6 +173,16 @@ struct DeviceState {
 
 std::int64_t MiB(double gib) { return std::llround(gib * 1024.0); }
 
+// Framebuffer in MiB: reserved by the driver, used by the workload (clamped to what is left), free = the rest.
+void SetFramebuffer(double memory_gib, double used_mib_or_fraction, bool is_fraction, UnitState* u) {
+  const std::int64_t total = MiB(memory_gib);
+  u->fb_reserved = std::llround(static_cast<double>(total) * kFramebufferReservedFraction);
+  const std::int64_t usable = total - u->fb_reserved;
+  const double used = is_fraction ? static_cast<double>(usable) * used_mib_or_fraction : used_mib_or_fraction;
+  u->fb_used = std::clamp<std::int64_t>(std::llround(used), 0, usable);
+  u->fb_free = usable - u->fb_used;
+}
+
 // The simulator's own values for a unit, printed as given.
 UnitState FromSample(const UnitSample& s, double memory_gib, double weight) {
   UnitState u;
@@ -190,11 +197,7 @@ UnitState FromSample(const UnitSample& s, double memory_gib, double weight) {
   u.load = weight * u.gr;
   u.load_integral = weight * s.activity_integral_s;
   u.xid = s.xid;
-  const std::int64_t total = MiB(memory_gib);
-  u.fb_reserved = std::llround(static_cast<double>(total) * kReservedFraction);
-  const std::int64_t usable = total - u.fb_reserved;
-  u.fb_used = std::clamp<std::int64_t>(s.fb_used_mib, 0, usable);
-  u.fb_free = usable - u.fb_used;
+  SetFramebuffer(memory_gib, static_cast<double>(s.fb_used_mib), false, &u);
   return u;
 }
 
@@ -219,10 +222,6 @@ UnitState SimulateUnit(PatternKind kind, bool has_pod, std::string_view identity
   u.load = weight * u.gr;
   u.load_integral = weight * SmoothIntegral(p, t);
 
-  // Framebuffer in MiB: used by the workload, reserved by the driver, free = the rest.
-  const std::int64_t total = MiB(memory_gib);
-  u.fb_reserved = std::llround(static_cast<double>(total) * kReservedFraction);
-  const std::int64_t usable = total - u.fb_reserved;
   double used_fraction = 0;
   switch (kind) {
     case PatternKind::kAuto:
@@ -238,8 +237,7 @@ UnitState SimulateUnit(PatternKind kind, bool has_pod, std::string_view identity
       used_fraction = Uniform(Hash3(key, 21, 0), 0.70, 0.96) + 0.005 * (2 * Unit(Hash3(key, bucket, 22)) - 1);
       break;
   }
-  u.fb_used = std::clamp<std::int64_t>(std::llround(static_cast<double>(usable) * used_fraction), 0, usable);
-  u.fb_free = usable - u.fb_used;
+  SetFramebuffer(memory_gib, used_fraction, true, &u);
   return u;
 }
 

@@ -32,6 +32,10 @@ enum class PatternKind {
   kTraining,   // 85-99% activity, high power, NVLink traffic
 };
 
+// FB_RESERVED / total: 487 MiB of the 81559 MiB an H100 80GB HBM3 reports (nvidia-gpu-facts.md 1.2 capture).
+// Applied to every model and MIG instance (GUESS beyond the H100 anchor); processes share what is left.
+inline constexpr double kFramebufferReservedFraction = 487.0 / 81559.0;
+
 // Activity the simulator computed for a GPU or MIG instance over the current collect interval. When set, it
 // replaces the built-in pattern (the values are printed as given, no noise is added).
 struct UnitSample {
