@@ -6,9 +6,11 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -406,6 +408,10 @@ struct SimArgs {
   std::string history_dir;
   std::string history_days = "7d";
   std::string scrape_interval = "15s";
+  bool kube_api = false;
+  std::string kubeconfig;
+  int kube_api_port = 0;
+  bool plain_http = false;
 } g_sim, g_demo;
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -436,6 +442,42 @@ base::Result<sim::Scenario> LoadScenario(const SimArgs& a) {
   return s;
 }
 
+// The admin token of a plain-HTTP simulated API server: random per process (never logged; it is in the
+// kubeconfig file only).
+const std::string& SimAdminToken() {
+  static const std::string token = [] {
+    std::random_device rd;
+    std::string t;
+    for (int i = 0; i < 32; ++i) t += "0123456789abcdef"[rd() % 16];
+    return t;
+  }();
+  return token;
+}
+
+// Writes the simulated API server's kubeconfig (a cluster-admin client certificate, or the admin token over plain
+// HTTP) to `path`, mode 0600, and returns the path.
+base::Result<std::string> WriteSimKubeconfig(sim::ClusterServer& server, const SimArgs& a) {
+  sim::KubeApiServer* api = server.KubeApi();
+  if (api == nullptr) return base::FailedPrecondition("the Kubernetes API is not served");
+  ASSIGN_OR_RETURN(std::string text, api->Kubeconfig("gpuwise-sim-admin", {"system:masters"},
+                                                    a.plain_http ? SimAdminToken() : ""));
+  std::string path = a.kubeconfig;
+  if (path.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    path = std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") + "/gpuwise-sim-" + std::to_string(::getpid()) + ".kubeconfig";
+  }
+  {
+    std::ofstream out(path, std::ios::trunc);
+    if (!out) return base::Unavailable("cannot write the kubeconfig to '" + path + "'");
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) return base::Unavailable("cannot write the kubeconfig to '" + path + "'");
+  return path;
+}
+
 base::Result<std::unique_ptr<sim::ClusterServer>> StartCluster(const SimArgs& a) {
   ASSIGN_OR_RETURN(sim::Scenario scenario, LoadScenario(a));
   ASSIGN_OR_RETURN(auto start, base::ParseDuration(a.start));
@@ -450,6 +492,13 @@ base::Result<std::unique_ptr<sim::ClusterServer>> StartCluster(const SimArgs& a)
   co.speed = a.speed;
   co.ephemeral_ports = a.ephemeral_ports;
   co.data_dir = a.data_dir.empty() ? "../shared/data" : a.data_dir;
+  co.kube_api = a.kube_api;
+  co.kube_api_options.port = a.kube_api_port;
+  co.kube_api_options.tls = !a.plain_http;
+  if (a.plain_http) {
+    // Plain HTTP has no client certificates: the kubeconfig carries a token of a cluster admin.
+    co.kube_api_options.tokens[SimAdminToken()] = {"gpuwise-sim-admin", {"system:masters"}};
+  }
   auto server = std::make_unique<sim::ClusterServer>(std::move(world), co);
   RETURN_IF_ERROR(server->Start());
   for (const std::string& note : server->Notes()) std::cerr << "gpuwise: note: " << note << "\n";
@@ -558,9 +607,16 @@ int RunSim(const GlobalFlags& g) {
   table.notes.push_back("scenario " + world.scenario.name + ": " + std::to_string(world.nodes.size()) + " nodes, " +
                         std::to_string(world.pods.size()) + " pods over the simulated window; simulated values, no GPU "
                         "was measured");
-  const int rc = EmitOrFail(g, "SimEndpoints",
-                            {{"scenario", world.scenario.name}, {"simulatedTime", (*server)->SimulatedNow()}, {"endpoints", list}},
-                            table);
+  nlohmann::json doc = {{"scenario", world.scenario.name}, {"simulatedTime", (*server)->SimulatedNow()}, {"endpoints", list}};
+  if (g_sim.kube_api) {
+    base::Result<std::string> path = WriteSimKubeconfig(**server, g_sim);
+    if (!path.ok()) return Fail(path.status());
+    doc["apiServer"] = (*server)->KubeApi()->url();
+    doc["kubeconfig"] = *path;
+    table.notes.push_back("Kubernetes API at " + (*server)->KubeApi()->url() + "; kubeconfig: " + *path +
+                          "  (try: KUBECONFIG=" + *path + " kubectl get pods -A)");
+  }
+  const int rc = EmitOrFail(g, "SimEndpoints", doc, table);
   if (rc != kExitOk) return rc;
   std::cout.flush();
   std::cerr << "serving the simulated cluster until interrupted (Ctrl-C)\n";
@@ -635,8 +691,10 @@ const std::vector<Command>& Commands() {
       {"sim", "Serve a simulated GPU cluster: dcgm-exporter, vLLM and kube-state-metrics endpoints on loopback",
        "Lays out a scenario's nodes and pods, gives every pod its own loopback address (dcgm-exporter pods on\n"
        "127.1.x.y:9400, vLLM pods on 127.2.x.y:8000, kube-state-metrics on 127.4.0.1:8080), prints the endpoints\n"
-       "and serves them until interrupted. Pods start and end as the scenario says (rollouts, Job runs), and their\n"
-       "endpoints open and close with them. Same scenario and seed, same bytes.\n\n"
+       "and serves them until interrupted, with a Kubernetes API server (HTTPS, generated CA) that kubectl works\n"
+       "against: it writes a kubeconfig and prints its path. Controllers and a scheduler make API changes happen:\n"
+       "scale a Deployment and pods start (after a model server's cold start), their endpoints open and the\n"
+       "telemetry follows. Same scenario and seed, same bytes.\n\n"
        "With --history DIR it writes the scenario's past instead (dcgm, vLLM and kube-state-metrics series with\n"
        "timestamps, one OpenMetrics file per 2-hour window) for `promtool tsdb create-blocks-from openmetrics`.\n\n"
        "Example:\n  gpuwise sim --scenario demo\n  gpuwise sim --scenario synthetic --gpus 10000 --ephemeral-ports\n"
@@ -656,6 +714,15 @@ const std::vector<Command>& Commands() {
          app->add_option("--days", g_sim.history_days, "History mode: how far back, e.g. 7d or 36h")->capture_default_str();
          app->add_option("--scrape-interval", g_sim.scrape_interval, "History mode: time between scrapes")
              ->capture_default_str();
+         g_sim.kube_api = true;
+         app->add_flag("!--no-kube-api", g_sim.kube_api,
+                       "Do not serve the Kubernetes API (by default it is served, with its controllers and scheduler)");
+         app->add_option("--kubeconfig", g_sim.kubeconfig,
+                         "Where to write the kubeconfig for the API (default: $TMPDIR/gpuwise-sim-<pid>.kubeconfig)");
+         app->add_option("--kube-api-port", g_sim.kube_api_port, "Port of the API server on 127.0.0.1 (0: the OS picks)")
+             ->capture_default_str();
+         app->add_flag("--plain-http", g_sim.plain_http,
+                       "Serve the API over plain HTTP with a bearer token instead of HTTPS with a generated CA");
        },
        RunSim},
       {"scrape", "Scrape dcgm-exporter endpoints: normalised values per GPU and MIG instance, and signal health",

@@ -317,20 +317,8 @@ Simulator::~Simulator() = default;
 
 Simulator::Simulator(const World& world, SimulatorOptions options)
     : world_(world), state_(std::make_unique<State>()), options_(options), now_(options.start_s) {
-  // Units: one per whole GPU, one per MIG instance.
-  int next = 0;
-  for (const SimNode& node : world_.nodes) {
-    std::vector<int> offsets;
-    for (const SimGpu& gpu : node.gpus) {
-      offsets.push_back(next);
-      next += gpu.mig.empty() ? 1 : static_cast<int>(gpu.mig.size());
-    }
-    unit_offset_.push_back(std::move(offsets));
-  }
-  units_.assign(static_cast<std::size_t>(next), UnitSample{});
-  pods_.assign(world_.pods.size(), PodRuntime{});
+  BuildUnits();
   serving_replicas_.assign(world_.scenario.workloads.size(), 0);
-  state_->statics.resize(world_.pods.size());
   // Traces: per-minute arrival counts, normalised to mean 1, shape the daily curve (burstiness from a real
   // service, level and daily shape from the scenario).
   trace_factor_.resize(world_.scenario.workloads.size());
@@ -358,58 +346,88 @@ Simulator::Simulator(const World& world, SimulatorOptions options)
     trace_prompt_[wi] = loaded->mean_prompt_tokens.value_or(0);
     trace_output_[wi] = loaded->mean_output_tokens.value_or(0);
   }
-  for (std::size_t i = 0; i < world_.pods.size(); ++i) {
-    const SimPod& pod = world_.pods[i];
-    PodStatic& st = state_->statics[i];
-    if (pod.workload < 0) continue;
-    st.spec = &world_.scenario.workloads[static_cast<std::size_t>(pod.workload)];
-    const WorkloadSpec& w = *st.spec;
-    if (!pod.gpus.empty()) {
-      const GpuBinding& b = pod.gpus.front();
-      const SimGpu& gpu = world_.nodes[static_cast<std::size_t>(b.node)].gpus[static_cast<std::size_t>(b.gpu)];
-      const GpuTraits& tr = TraitsOf(gpu.model_name);
-      st.device_mib = b.memory_limit_mib;
-      double mem_share = 1, comp_share = b.compute_share;
-      if (b.mig >= 0) {
-        const MigSlice& m = gpu.mig[static_cast<std::size_t>(b.mig)];
-        mem_share = m.memory_slices / 8.0;
-        comp_share = m.compute_slices / 7.0;
-        st.compute_slices = m.compute_slices;
-      } else {
-        st.compute_slices = 7 * b.compute_share;
-        st.compute_share = b.compute_share;
-      }
-      st.mem_bw = tr.mem_bw_bytes_s * mem_share * kBandwidthEfficiency;
-      st.flops = tr.bf16_flops * comp_share * kMfu * std::max(1, w.tensor_parallel);
-      // Encoder calibration is on A100s: other parts scale per-sample time by their FLOPS.
-      if (gpu.model_name.find("A100") == std::string::npos) st.compute_slices *= tr.bf16_flops / 312e12;
+  SyncWithWorld();
+}
+
+void Simulator::BuildUnits() {
+  // Units: one per whole GPU, one per MIG instance.
+  int next = 0;
+  unit_offset_.clear();
+  for (const SimNode& node : world_.nodes) {
+    std::vector<int> offsets;
+    for (const SimGpu& gpu : node.gpus) {
+      offsets.push_back(next);
+      next += gpu.mig.empty() ? 1 : static_cast<int>(gpu.mig.size());
     }
-    const bool serving = w.kind == WorkloadKind::kInference || w.kind == WorkloadKind::kForgotten;
-    if (serving && w.engine == EngineKind::kVllm) {
-      st.plan = PlanVllmMemory(w, st.device_mib);
-      const base::Result<VllmVersion> version = ParseVllmVersion(w.engine_version);
-      if (version.ok()) st.version = *version;
-      ResetEngine(i);
-      st.need_mib = st.plan.budget_mib;
-      if (!st.plan.failure.empty()) {
-        st.static_failure = Failure::kEngineStartFailure;
-        st.failure_message = st.plan.failure;
-        st.exit_code = 1;
-        st.exit_reason = "Error";
-      }
+    unit_offset_.push_back(std::move(offsets));
+  }
+  units_.assign(static_cast<std::size_t>(next), UnitSample{});
+}
+
+void Simulator::SyncWithWorld() {
+  // A MIG layout change renumbers the units (a repartitioned GPU starts its counters afresh, as after a reset).
+  std::size_t units = 0;
+  for (const SimNode& node : world_.nodes) {
+    for (const SimGpu& gpu : node.gpus) units += gpu.mig.empty() ? 1 : gpu.mig.size();
+  }
+  if (units != units_.size()) BuildUnits();
+  const std::size_t known = pods_.size();
+  pods_.resize(world_.pods.size());
+  state_->statics.resize(world_.pods.size());
+  for (std::size_t i = known; i < world_.pods.size(); ++i) InitPod(i);
+}
+
+void Simulator::InitPod(std::size_t i) {
+  const SimPod& pod = world_.pods[i];
+  PodStatic& st = state_->statics[i];
+  if (pod.workload < 0) return;
+  st.spec = &world_.scenario.workloads[static_cast<std::size_t>(pod.workload)];
+  const WorkloadSpec& w = *st.spec;
+  if (!pod.gpus.empty()) {
+    const GpuBinding& b = pod.gpus.front();
+    const SimGpu& gpu = world_.nodes[static_cast<std::size_t>(b.node)].gpus[static_cast<std::size_t>(b.gpu)];
+    const GpuTraits& tr = TraitsOf(gpu.model_name);
+    st.device_mib = b.memory_limit_mib;
+    double mem_share = 1, comp_share = b.compute_share;
+    if (b.mig >= 0) {
+      const MigSlice& m = gpu.mig[static_cast<std::size_t>(b.mig)];
+      mem_share = m.memory_slices / 8.0;
+      comp_share = m.compute_slices / 7.0;
+      st.compute_slices = m.compute_slices;
     } else {
-      st.need_mib = TrueGpuMemoryNeedMib(w, st.device_mib);
-      if (w.kind == WorkloadKind::kNotebook && st.need_mib > st.device_mib) {
-        st.static_failure = Failure::kNotebookKernelDeath;
-      }
+      st.compute_slices = 7 * b.compute_share;
+      st.compute_share = b.compute_share;
     }
-    if (w.usage.host_memory_limit_gib > 0 && w.usage.host_memory_gib > w.usage.host_memory_limit_gib &&
-        st.static_failure == Failure::kNone) {
-      st.static_failure = Failure::kHostOomKilled;
-      st.exit_code = 137;
-      st.exit_reason = "OOMKilled";
-      st.failure_message = "";  // the kernel's OOM killer writes nothing to the container log
+    st.mem_bw = tr.mem_bw_bytes_s * mem_share * kBandwidthEfficiency;
+    st.flops = tr.bf16_flops * comp_share * kMfu * std::max(1, w.tensor_parallel);
+    // Encoder calibration is on A100s: other parts scale per-sample time by their FLOPS.
+    if (gpu.model_name.find("A100") == std::string::npos) st.compute_slices *= tr.bf16_flops / 312e12;
+  }
+  const bool serving = w.kind == WorkloadKind::kInference || w.kind == WorkloadKind::kForgotten;
+  if (serving && w.engine == EngineKind::kVllm) {
+    st.plan = PlanVllmMemory(w, st.device_mib);
+    const base::Result<VllmVersion> version = ParseVllmVersion(w.engine_version);
+    if (version.ok()) st.version = *version;
+    ResetEngine(i);
+    st.need_mib = st.plan.budget_mib;
+    if (!st.plan.failure.empty()) {
+      st.static_failure = Failure::kEngineStartFailure;
+      st.failure_message = st.plan.failure;
+      st.exit_code = 1;
+      st.exit_reason = "Error";
     }
+  } else {
+    st.need_mib = TrueGpuMemoryNeedMib(w, st.device_mib);
+    if (w.kind == WorkloadKind::kNotebook && st.need_mib > st.device_mib) {
+      st.static_failure = Failure::kNotebookKernelDeath;
+    }
+  }
+  if (w.usage.host_memory_limit_gib > 0 && w.usage.host_memory_gib > w.usage.host_memory_limit_gib &&
+      st.static_failure == Failure::kNone) {
+    st.static_failure = Failure::kHostOomKilled;
+    st.exit_code = 137;
+    st.exit_reason = "OOMKilled";
+    st.failure_message = "";  // the kernel's OOM killer writes nothing to the container log
   }
 }
 

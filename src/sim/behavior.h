@@ -130,6 +130,9 @@ class Simulator {
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
+  // Takes in what changed in the world since the last call: pods appended (controllers started them) and MIG
+  // layouts changed (units renumbered). Pods are never removed: a deleted pod's end_s is set.
+  void SyncWithWorld();
   // Steps until now() >= t (never backwards).
   void AdvanceTo(double t);
   double now() const { return now_; }
@@ -150,6 +153,8 @@ class Simulator {
   void StepPod(int i, double t, double dt);
   void UpdateUnits(double t, double dt);
   void ResetEngine(std::size_t pod);
+  void BuildUnits();
+  void InitPod(std::size_t i);
   // GPU memory the other processes on pod `index`'s device (or MIG instance) hold at t, MiB.
   double MemoryOthersHold(int index, double t) const;
   int UnitIndex(int node, int gpu, int mig) const;

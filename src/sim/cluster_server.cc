@@ -11,6 +11,9 @@
 
 #include "sim/behavior.h"
 #include "sim/endpoints.h"
+#include "sim/kube_api.h"
+#include "sim/kube_cluster.h"
+#include "sim/kube_store.h"
 
 namespace gpuwise::sim {
 namespace {
@@ -31,7 +34,11 @@ struct ClusterServer::Impl {
   ClusterServerOptions options;
   base::Clock* clock = nullptr;
   std::unique_ptr<Simulator> sim;
-  std::mutex mu;  // guards sim and page rendering
+  std::mutex mu;  // guards world, sim, the control plane and page rendering
+  // The Kubernetes API (options.kube_api): the store, the controllers that act on the world, the HTTP server.
+  std::unique_ptr<KubeStore> store;
+  std::unique_ptr<KubeCluster> control;
+  std::unique_ptr<KubeApiServer> api;
   std::int64_t wall_start_ms = 0;
 
   mutable std::mutex listeners_mu;
@@ -68,9 +75,8 @@ struct ClusterServer::Impl {
     return page;
   }
 
-  base::Status Open(int i) {
-    std::optional<Endpoint> e = EndpointOf(i);
-    if (!e) return base::Status::Ok();
+  base::Status Open(int i, const Endpoint& endpoint) {
+    const Endpoint* e = &endpoint;
     Listener l;
     l.pod = i;
     l.endpoint = *e;
@@ -112,16 +118,35 @@ struct ClusterServer::Impl {
     listeners.erase(it);
   }
 
-  // Opens listeners of pods alive now, closes those of pods that ended.
+  // Runs the control plane to now, then opens listeners of pods alive now and closes those of pods that ended.
   base::Status Reconcile() {
     const double t = Now();
-    std::lock_guard<std::mutex> lock(listeners_mu);
-    for (std::size_t i = 0; i < world.pods.size(); ++i) {
-      const bool alive = world.pods[i].alive(t) && !world.pods[i].node.empty();
-      const bool open = listeners.count(static_cast<int>(i)) > 0;
-      if (alive && !open) RETURN_IF_ERROR(Open(static_cast<int>(i)));
-      if (!alive && open) Close(static_cast<int>(i));
+    std::vector<std::pair<int, std::optional<Endpoint>>> alive;  // pods that should listen
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (control) {
+        sim->AdvanceTo(t);
+        control->Reconcile();
+        sim->SyncWithWorld();
+      }
+      for (std::size_t i = 0; i < world.pods.size(); ++i) {
+        if (world.pods[i].alive(t) && !world.pods[i].node.empty()) {
+          std::optional<Endpoint> e = EndpointOf(static_cast<int>(i));
+          if (e) alive.emplace_back(static_cast<int>(i), std::move(e));
+        }
+      }
     }
+    std::lock_guard<std::mutex> lock(listeners_mu);
+    std::map<int, bool> keep;
+    for (const auto& [i, e] : alive) {
+      keep[i] = true;
+      if (listeners.count(i) == 0) RETURN_IF_ERROR(Open(i, *e));
+    }
+    std::vector<int> ended;
+    for (const auto& [i, l] : listeners) {
+      if (keep.count(i) == 0) ended.push_back(i);
+    }
+    for (int i : ended) Close(i);
     return base::Status::Ok();
   }
 };
@@ -141,6 +166,25 @@ base::Status ClusterServer::Start() {
   s.sim = std::make_unique<Simulator>(s.world, SimulatorOptions{.step_s = 15, .start_s = s.options.start_s, .data_dir = s.options.data_dir});
   s.sim->AdvanceTo(s.options.start_s + 1);  // one step: pages show the last completed step
   s.stopping = false;
+  if (s.options.kube_api) {
+    const double epoch = s.world.options.epoch_unix_s;
+    Impl* impl = &s;
+    s.store = std::make_unique<KubeStore>([impl, epoch] { return epoch + impl->Now(); });
+    s.control = std::make_unique<KubeCluster>(s.world, *s.sim, *s.store);
+    s.control->Seed();
+    s.control->Reconcile();
+    s.sim->SyncWithWorld();
+    KubeApiOptions api = s.options.kube_api_options;
+    s.api = std::make_unique<KubeApiServer>(*s.store, api, [impl, epoch] { return epoch + impl->Now(); });
+    s.api->SetPodLog([impl](std::string_view ns, std::string_view name, std::string_view) {
+      std::lock_guard<std::mutex> lock(impl->mu);
+      return impl->control->PodLog(ns, name);
+    });
+    if (base::Status st = s.api->Start(); !st.ok()) {
+      Stop();
+      return st;
+    }
+  }
   base::Status st = s.Reconcile();
   if (!st.ok()) {
     Stop();
@@ -165,6 +209,7 @@ void ClusterServer::Stop() {
   }
   s.stop_cv.notify_all();
   if (s.reconciler.joinable()) s.reconciler.join();
+  if (s.api) s.api->Stop();
   std::lock_guard<std::mutex> lock(s.listeners_mu);
   std::vector<int> open;
   for (const auto& [i, l] : s.listeners) open.push_back(i);
@@ -179,6 +224,12 @@ std::vector<Endpoint> ClusterServer::Endpoints() const {
 }
 
 double ClusterServer::SimulatedNow() const { return impl_->Now(); }
+
+KubeApiServer* ClusterServer::KubeApi() { return impl_->api.get(); }
+
+KubeStore* ClusterServer::Store() { return impl_->store.get(); }
+
+void ClusterServer::ReconcileNow() { (void)impl_->Reconcile(); }
 
 std::vector<std::string> ClusterServer::Notes() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -13,9 +13,12 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "sim/kube_api.h"
 #include "sim/world.h"
 
 namespace gpuwise::sim {
+
+class KubeStore;
 
 struct ClusterServerOptions {
   double start_s = 7 * 86400.0 + 14 * 3600.0;  // simulated time at start: day 7 (a Monday), 14:00
@@ -25,6 +28,9 @@ struct ClusterServerOptions {
   bool ephemeral_ports = false;
   int threads_per_endpoint = 2;
   std::string data_dir;  // where traffic traces are read from (SimulatorOptions::data_dir)
+  // Serve the Kubernetes API (kube_api.h) with the controllers and scheduler acting on the world (kube_cluster.h).
+  bool kube_api = false;
+  KubeApiOptions kube_api_options;
 };
 
 struct Endpoint {
@@ -54,6 +60,11 @@ class ClusterServer {
   std::vector<std::string> Notes() const;
   const World& world() const;
 
+  // The API server (nullptr unless options.kube_api), its store, and one control-plane pass now (tests: the
+  // reconciler runs every 200 ms of wall time on its own).
+  KubeApiServer* KubeApi();
+  KubeStore* Store();
+  void ReconcileNow();
   // The page an endpoint serves at the current simulated time (also used by tests without HTTP).
   std::string RenderFor(const Endpoint& endpoint);
 

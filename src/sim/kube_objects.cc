@@ -6,17 +6,18 @@
 #include "base/time_parse.h"
 
 namespace gpuwise::sim {
-namespace {
-
 using nlohmann::json;
 
-std::string Rfc3339(const World& world, double t) {
+std::string SimTimestamp(const World& world, double t) {
   const double unix_s = world.options.epoch_unix_s + std::floor(t);
   return base::FormatTime(static_cast<std::int64_t>(unix_s) * 1000);
 }
 
+namespace {
+
+
 json Meta(const World& world, const ObjectMeta& m) {
-  json meta = {{"name", m.name}, {"uid", m.uid}, {"creationTimestamp", Rfc3339(world, m.created_s)}};
+  json meta = {{"name", m.name}, {"uid", m.uid}, {"creationTimestamp", SimTimestamp(world, m.created_s)}};
   if (!m.namespace_name.empty()) meta["namespace"] = m.namespace_name;
   if (!m.labels.empty()) meta["labels"] = m.labels;
   if (!m.annotations.empty()) meta["annotations"] = m.annotations;
@@ -25,6 +26,8 @@ json Meta(const World& world, const ObjectMeta& m) {
   meta["resourceVersion"] = std::to_string(HashString(m.uid) % 1000000000ULL + 1);
   return meta;
 }
+
+}  // namespace
 
 json NodeObject(const Simulator& sim, int index) {
   const World& world = sim.world();
@@ -62,22 +65,22 @@ json PodObject(const Simulator& sim, int index) {
   json cs = {{"name", pod.container}, {"image", pod.image}, {"ready", c.ready}, {"restartCount", c.restarts},
              {"started", c.running}};
   if (c.running) {
-    cs["state"] = {{"running", {{"startedAt", Rfc3339(world, c.started_s)}}}};
+    cs["state"] = {{"running", {{"startedAt", SimTimestamp(world, c.started_s)}}}};
   } else if (!c.waiting_reason.empty()) {
     cs["state"] = {{"waiting", {{"reason", c.waiting_reason}}}};
   } else if (rt.phase == PodPhase::kSucceeded || rt.phase == PodPhase::kFailed) {
     cs["state"] = {{"terminated", {{"exitCode", c.last_exit_code}, {"reason", c.last_reason},
-                                   {"finishedAt", Rfc3339(world, c.last_finished_s)}}}};
+                                   {"finishedAt", SimTimestamp(world, c.last_finished_s)}}}};
   }
   if (!c.last_reason.empty() && (c.running || !c.waiting_reason.empty())) {
     cs["lastState"] = {{"terminated", {{"exitCode", c.last_exit_code}, {"reason", c.last_reason},
-                                       {"finishedAt", Rfc3339(world, c.last_finished_s)}}}};
+                                       {"finishedAt", SimTimestamp(world, c.last_finished_s)}}}};
   }
   json status = {{"phase", std::string(PodPhaseName(rt.phase))}};
   if (!pod.node.empty()) {
     status["podIP"] = pod.ip;
     status["podIPs"] = json::array({{{"ip", pod.ip}}});
-    status["startTime"] = Rfc3339(world, pod.start_s);
+    status["startTime"] = SimTimestamp(world, pod.start_s);
     status["containerStatuses"] = json::array({cs});
     status["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "True"}},
                                         {{"type", "Ready"}, {"status", c.ready ? "True" : "False"}}});
@@ -88,14 +91,13 @@ json PodObject(const Simulator& sim, int index) {
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}, {"status", status}};
 }
 
-}  // namespace
-
-std::string NamespaceJson(const World& world, int ns) {
+json NamespaceObject(const World& world, int ns) {
   const SimNamespace& n = world.namespaces[static_cast<std::size_t>(ns)];
-  return json({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", Meta(world, n.meta)},
-               {"status", {{"phase", "Active"}}}})
-      .dump();
+  return {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", Meta(world, n.meta)},
+          {"spec", {{"finalizers", json::array({"kubernetes"})}}}, {"status", {{"phase", "Active"}}}};
 }
+
+std::string NamespaceJson(const World& world, int ns) { return NamespaceObject(world, ns).dump(); }
 
 std::string NodeJson(const Simulator& sim, int node) { return NodeObject(sim, node).dump(); }
 std::string PodJson(const Simulator& sim, int pod) { return PodObject(sim, pod).dump(); }
@@ -111,7 +113,7 @@ std::string ListJson(const Simulator& sim, std::string_view kind) {
     for (std::size_t i = 0; i < world.nodes.size(); ++i) items.push_back(NodeObject(sim, static_cast<int>(i)));
   } else if (kind == "NamespaceList") {
     for (std::size_t i = 0; i < world.namespaces.size(); ++i) {
-      items.push_back(json::parse(NamespaceJson(world, static_cast<int>(i))));
+      items.push_back(NamespaceObject(world, static_cast<int>(i)));
     }
   }
   return json({{"apiVersion", "v1"}, {"kind", std::string(kind)},

@@ -6,12 +6,20 @@
 // Timestamps are RFC 3339 from World::options.epoch_unix_s. Thread-safety: reads its arguments only.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "sim/behavior.h"
 #include "sim/world.h"
 
 namespace gpuwise::sim {
+
+// One object as JSON (the API server's store is seeded from these).
+nlohmann::json NamespaceObject(const World& world, int ns);
+nlohmann::json NodeObject(const Simulator& sim, int node);
+nlohmann::json PodObject(const Simulator& sim, int pod);
+// RFC 3339 of simulated second t.
+std::string SimTimestamp(const World& world, double t);
 
 // One object as JSON text. `sim` gives the runtime state at sim.now(); pod and node indices index the World.
 std::string NamespaceJson(const World& world, int ns);

@@ -220,6 +220,90 @@ base::MicroUsd GpuHourPrice(const World& world, int node) {
   return {pool.price_per_node_hour.value / pool.gpus_per_node};
 }
 
+void ApplyNodeSharing(SimNode& node, const NodePool& pool, const Sharing& sh) {
+  node.sharing = sh;
+  auto& l = node.meta.labels;
+  const MigGpuTable* table = FindMigTable(pool.gpu_model);
+  for (auto it = node.capacity.begin(); it != node.capacity.end();) {
+    it = it->first.rfind("nvidia.com/", 0) == 0 ? node.capacity.erase(it) : std::next(it);
+  }
+  for (auto it = l.begin(); it != l.end();) {
+    const bool mig_count = it->first.rfind("nvidia.com/mig-", 0) == 0 && it->first.ends_with(".count");
+    it = mig_count || it->first == "nvidia.com/mig.strategy" ? l.erase(it) : std::next(it);
+  }
+  int mig_gpus = 0;
+  for (SimGpu& gpu : node.gpus) {
+    gpu.mig.clear();
+    if (sh.mode != SharingMode::kMig || (sh.mig_gpus >= 0 && gpu.index >= sh.mig_gpus)) continue;
+    ++mig_gpus;
+    int next_start = 0;
+    int gi_id = 1;  // NVML hands out GI ids in creation order from 1. GUESS (captures show 1..14).
+    for (const std::string& profile : sh.mig_layout) {
+      const MigProfileInfo* info = table != nullptr ? table->Find(profile) : nullptr;
+      MigSlice slice;
+      slice.profile = profile;
+      slice.gi_id = gi_id++;
+      slice.compute_slices = info != nullptr ? info->compute_slices : 1;
+      slice.memory_slices = info != nullptr ? info->memory_slices : 1;
+      slice.sms = info != nullptr ? info->sms : 0;
+      slice.memory_mib = info != nullptr ? info->memory_gib * 1024 : gpu.memory_mib / 7;
+      // First valid placement at or after the next free memory slice (placements are aligned to size).
+      const int size = slice.memory_slices;
+      slice.start = (next_start + size - 1) / size * size;
+      next_start = slice.start + size;
+      gpu.mig.push_back(slice);
+    }
+  }
+  const int gpus = static_cast<int>(node.gpus.size());
+  std::string product = GfdProduct(pool.gpu_model);
+  std::string strategy = "none";
+  int replicas = 1;
+  switch (sh.mode) {
+    case SharingMode::kTimeSlicing:
+    case SharingMode::kMps:
+      strategy = sh.mode == SharingMode::kMps ? "mps" : "time-slicing";
+      replicas = sh.replicas;
+      if (!sh.rename) product += "-SHARED";
+      break;
+    case SharingMode::kMig:
+      l["nvidia.com/mig.strategy"] = sh.mig_strategy == MigStrategy::kSingle ? "single" : "mixed";
+      if (sh.mig_strategy == MigStrategy::kSingle && !sh.mig_layout.empty()) product += "-MIG-" + sh.mig_layout.front();
+      break;
+    default: break;
+  }
+  l["nvidia.com/gpu.product"] = product;
+  l["nvidia.com/gpu.sharing-strategy"] = strategy;
+  l["nvidia.com/gpu.replicas"] = std::to_string(replicas);
+  // Capacity the device plugin advertises.
+  if (sh.mode == SharingMode::kMig) {
+    std::map<std::string, int> per_profile;
+    for (const SimGpu& gpu : node.gpus) {
+      for (const MigSlice& m : gpu.mig) ++per_profile[m.profile];
+    }
+    if (sh.mig_strategy == MigStrategy::kSingle) {
+      int n = 0;
+      for (const auto& [k, v] : per_profile) n += v;
+      node.capacity["nvidia.com/gpu"] = std::to_string(n + gpus - mig_gpus);
+    } else {
+      for (const auto& [k, v] : per_profile) {
+        node.capacity["nvidia.com/mig-" + k] = std::to_string(v);
+        l["nvidia.com/mig-" + k + ".count"] = std::to_string(v);
+      }
+      if (gpus > mig_gpus) node.capacity["nvidia.com/gpu"] = std::to_string(gpus - mig_gpus);
+    }
+  } else if (sh.mode == SharingMode::kTimeSlicing || sh.mode == SharingMode::kMps) {
+    node.capacity[sh.rename ? "nvidia.com/gpu.shared" : "nvidia.com/gpu"] = std::to_string(gpus * sh.replicas);
+  } else {
+    node.capacity["nvidia.com/gpu"] = std::to_string(gpus);
+    if (sh.mode == SharingMode::kHami) {
+      const long long total = node.gpus.empty() ? 0 : static_cast<long long>(std::llround(node.gpus.front().memory_mib));
+      node.capacity["nvidia.com/gpumem"] = std::to_string(total * gpus);
+      node.capacity["nvidia.com/gpucores"] = std::to_string(100 * gpus);
+      l["gpu"] = "on";  // HAMi schedules onto nodes labelled gpu=on (HAMi README)
+    }
+  }
+}
+
 base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& options) {
   RETURN_IF_ERROR(ValidateScenario(scenario));
   if (options.address_block < 1 || options.address_block > 251) {
@@ -260,8 +344,6 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
       if (pool.gpus_per_node > 0) {
         const MigGpuTable* table = FindMigTable(pool.gpu_model);
         const double total_mib = DeviceMemoryMib(pool.gpu_model, pool.gpu_memory_gib);
-        const Sharing& sh = pool.sharing;
-        int mig_gpus = 0;
         for (int g = 0; g < pool.gpus_per_node; ++g) {
           SimGpu gpu;
           gpu.index = g;
@@ -269,26 +351,6 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
           gpu.model_name = pool.gpu_model;
           gpu.memory_mib = total_mib;
           gpu.sms = table != nullptr ? table->full_sms : 0;
-          if (sh.mode == SharingMode::kMig && (sh.mig_gpus < 0 || g < sh.mig_gpus)) {
-            ++mig_gpus;
-            int next_start = 0;
-            int gi_id = 1;  // NVML hands out GI ids in creation order from 1. GUESS (captures show 1..14).
-            for (const std::string& profile : sh.mig_layout) {
-              const MigProfileInfo* info = table != nullptr ? table->Find(profile) : nullptr;
-              MigSlice slice;
-              slice.profile = profile;
-              slice.gi_id = gi_id++;
-              slice.compute_slices = info != nullptr ? info->compute_slices : 1;
-              slice.memory_slices = info != nullptr ? info->memory_slices : 1;
-              slice.sms = info != nullptr ? info->sms : 0;
-              slice.memory_mib = info != nullptr ? info->memory_gib * 1024 : total_mib / 7;
-              // First valid placement at or after the next free memory slice (placements are aligned to size).
-              const int size = slice.memory_slices;
-              slice.start = (next_start + size - 1) / size * size;
-              next_start = slice.start + size;
-              gpu.mig.push_back(slice);
-            }
-          }
           node.gpus.push_back(std::move(gpu));
         }
         l["nvidia.com/gpu.present"] = "true";
@@ -303,56 +365,11 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
           l["nvidia.com/cuda.driver-version.full"] = pool.driver_version;
           l["nvidia.com/cuda.driver-version.major"] = pool.driver_version.substr(0, pool.driver_version.find('.'));
         }
-        std::string product = GfdProduct(pool.gpu_model);
-        std::string strategy = "none";
-        int replicas = 1;
-        switch (sh.mode) {
-          case SharingMode::kTimeSlicing:
-          case SharingMode::kMps:
-            strategy = sh.mode == SharingMode::kMps ? "mps" : "time-slicing";
-            replicas = sh.replicas;
-            if (!sh.rename) product += "-SHARED";
-            break;
-          case SharingMode::kMig:
-            l["nvidia.com/mig.strategy"] = sh.mig_strategy == MigStrategy::kSingle ? "single" : "mixed";
-            l["nvidia.com/mig.config"] = "custom-" + pool.name;
-            l["nvidia.com/mig.config.state"] = "success";
-            if (sh.mig_strategy == MigStrategy::kSingle) product += "-MIG-" + sh.mig_layout.front();
-            break;
-          default: break;
+        if (pool.sharing.mode == SharingMode::kMig) {
+          l["nvidia.com/mig.config"] = "custom-" + pool.name;
+          l["nvidia.com/mig.config.state"] = "success";
         }
-        l["nvidia.com/gpu.product"] = product;
-        l["nvidia.com/gpu.sharing-strategy"] = strategy;
-        l["nvidia.com/gpu.replicas"] = std::to_string(replicas);
-        // Capacity the device plugin advertises.
-        if (sh.mode == SharingMode::kMig) {
-          std::map<std::string, int> per_profile;
-          for (const SimGpu& gpu : node.gpus) {
-            for (const MigSlice& m : gpu.mig) ++per_profile[m.profile];
-          }
-          if (sh.mig_strategy == MigStrategy::kSingle) {
-            int n = 0;
-            for (const auto& [k, v] : per_profile) n += v;
-            node.capacity["nvidia.com/gpu"] = std::to_string(n + pool.gpus_per_node - mig_gpus);
-          } else {
-            for (const auto& [k, v] : per_profile) {
-              node.capacity["nvidia.com/mig-" + k] = std::to_string(v);
-              l["nvidia.com/mig-" + k + ".count"] = std::to_string(v);
-            }
-            if (pool.gpus_per_node > mig_gpus) node.capacity["nvidia.com/gpu"] = std::to_string(pool.gpus_per_node - mig_gpus);
-          }
-        } else if (sh.mode == SharingMode::kTimeSlicing || sh.mode == SharingMode::kMps) {
-          node.capacity[sh.rename ? "nvidia.com/gpu.shared" : "nvidia.com/gpu"] =
-              std::to_string(pool.gpus_per_node * sh.replicas);
-        } else {
-          node.capacity["nvidia.com/gpu"] = std::to_string(pool.gpus_per_node);
-          if (sh.mode == SharingMode::kHami) {
-            node.capacity["nvidia.com/gpumem"] =
-                std::to_string(static_cast<long long>(std::llround(total_mib)) * pool.gpus_per_node);
-            node.capacity["nvidia.com/gpucores"] = std::to_string(100 * pool.gpus_per_node);
-            l["gpu"] = "on";  // HAMi schedules onto nodes labelled gpu=on (HAMi README)
-          }
-        }
+        ApplyNodeSharing(node, pool, pool.sharing);
         node.exporter_pod = "nvidia-dcgm-exporter-" + KubeSuffix(Hash3(seed, HashString(node.meta.name), 5), 5);
       }
       w.nodes.push_back(std::move(node));

@@ -77,6 +77,7 @@ struct SimNode {
   int pool = 0;                  // index into Scenario::node_pools
   std::vector<SimGpu> gpus;
   std::map<std::string, std::string> capacity;  // "cpu", "memory", "nvidia.com/gpu", "nvidia.com/mig-1g.10gb", ...
+  Sharing sharing;               // how the device plugin and MIG manager have set the node up now
   std::string exporter_pod;      // name of this node's dcgm-exporter pod
   bool lowercase_hostname = false;  // dcgm-exporter 4.6-4.8 writes "hostname"
 };
@@ -142,6 +143,10 @@ struct World {
 // Lays out the world. Errors: a scenario that fails validation. Pods that do not fit stay Pending with a
 // reason (as in a cluster), they are not an error.
 base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& options = {});
+
+// Sets a GPU node up for `sharing` as the MIG manager and the device plugin would: MIG instances on each
+// GPU (creation order, first valid placement), the nvidia.com/* capacity, and the GFD sharing/product/MIG labels.
+void ApplyNodeSharing(SimNode& node, const NodePool& pool, const Sharing& sharing);
 
 // GPU cost per hour of one device of the node (node price / GPUs), micro-dollars: the ground truth for cost.
 base::MicroUsd GpuHourPrice(const World& world, int node);

@@ -1,0 +1,220 @@
+// The real kubectl against the simulated cluster's API server, over HTTPS with a client certificate: the output a
+// user sees must be what a real server gives (server-side Tables), and changes made with kubectl must happen in
+// the world (pods start, telemetry follows, nodes reconfigure). Runs with the preinstalled kubectl (1.32) and,
+// when present, Debian's kubernetes-client 1.20 (GPUWISE_KUBECTL_120, unpacked by scripts/install-deps).
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "prometheus_process.h"
+#include "sim/behavior.h"
+#include "sim/cluster_server.h"
+#include "sim/kube_store.h"
+
+namespace gpuwise {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Output {
+  int code = -1;
+  std::string out;
+};
+
+// A kubectl binary and the cluster it talks to.
+class KubectlTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    auto scenario = sim::BuiltinScenario("demo");
+    ASSERT_TRUE(scenario.ok());
+    auto world = sim::BuildWorld(*scenario);
+    ASSERT_TRUE(world.ok());
+    sim::ClusterServerOptions options;
+    options.ephemeral_ports = true;
+    options.speed = 60;  // a simulated minute per second: cold starts take seconds
+    options.kube_api = true;
+    options.kube_api_options.tokens["viewer-token"] = {"viewer", {"viewers"}};
+    options.kube_api_options.rbac.push_back({"viewers", true, "", {{{"get", "list", "watch"}, {""}, {"pods"}, {}, {}}}});
+    cluster_ = new sim::ClusterServer(std::move(*world), options);
+    base::Status st = cluster_->Start();
+    ASSERT_TRUE(st.ok()) << st.message();
+    dir_ = new fs::path(fs::path(::testing::TempDir()) / ("kubectl-" + std::to_string(::getpid())));
+    fs::create_directories(*dir_);
+    base::Result<std::string> admin = cluster_->KubeApi()->Kubeconfig("admin", {"system:masters"});
+    ASSERT_TRUE(admin.ok());
+    std::ofstream(*dir_ / "admin") << *admin;
+    // The viewer uses a token; the kubeconfig is the admin's with the user swapped.
+    std::string viewer = *admin;
+    viewer = std::regex_replace(viewer, std::regex("    client-certificate-data: .*\n    client-key-data: .*\n"),
+                                "    token: viewer-token\n");
+    std::ofstream(*dir_ / "viewer") << viewer;
+  }
+
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+    delete dir_;
+  }
+
+  std::string Binary() const {
+    if (GetParam() == "1.32") return testing::Which("kubectl");
+    const char* env = std::getenv("GPUWISE_KUBECTL_120");
+    return env != nullptr && fs::exists(env) ? env : "";
+  }
+
+  void SetUp() override {
+    if (Binary().empty()) GTEST_SKIP() << "kubectl " << GetParam() << " is not installed";
+  }
+
+  Output Kubectl(const std::string& args, const std::string& user = "admin") const {
+    const std::string cmd = "KUBECONFIG=" + (*dir_ / user).string() + " " + Binary() + " --cache-dir=" +
+                            (*dir_ / ("cache-" + GetParam())).string() + " " + args + " 2>&1";
+    Output r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  static std::vector<std::string> Lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+
+  static std::vector<std::string> Words(const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+  }
+
+  // Waits (wall time) until `pred` holds, reconciling the control plane meanwhile.
+  static bool Eventually(const std::function<bool()>& pred, double seconds = 30) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return pred();
+  }
+
+  static sim::ClusterServer* cluster_;
+  static fs::path* dir_;
+};
+
+sim::ClusterServer* KubectlTest::cluster_ = nullptr;
+fs::path* KubectlTest::dir_ = nullptr;
+
+TEST_P(KubectlTest, GetPodsAllNamespacesPrintsTheServerColumns) {
+  Output r = Kubectl("get pods -A");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_GT(lines.size(), 20u) << r.out;
+  EXPECT_EQ(Words(lines[0]), (std::vector<std::string>{"NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"}));
+  bool dcgm = false, chat_running = false;
+  for (const std::string& l : lines) {
+    std::vector<std::string> w = Words(l);
+    if (w.size() < 5) continue;
+    dcgm = dcgm || (w[0] == "gpu-operator" && w[1].rfind("nvidia-dcgm-exporter-", 0) == 0 && w[2] == "1/1" && w[3] == "Running");
+    chat_running = chat_running || (w[0] == "search" && w[1].rfind("llama-3-70b-chat-", 0) == 0 && w[3] == "Running");
+  }
+  EXPECT_TRUE(dcgm) << r.out;
+  EXPECT_TRUE(chat_running) << r.out;
+}
+
+TEST_P(KubectlTest, GetWideShowsPodIpsAndNodes) {
+  Output r = Kubectl("get pods -n gpu-operator -o wide");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(Words(lines[0]), (std::vector<std::string>{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                                       "NOMINATED", "NODE", "READINESS", "GATES"}));
+  std::vector<std::string> first = Words(lines[1]);
+  ASSERT_GE(first.size(), 7u);
+  EXPECT_EQ(first[5].rfind("127.1.", 0), 0u) << "the pod IP is the exporter's loopback address: " << lines[1];
+}
+
+TEST_P(KubectlTest, GetJsonListsEveryPodTheStoreHolds) {
+  Output r = Kubectl("get pods -A -o json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  json doc = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << r.out.substr(0, 500);
+  const std::size_t stored = cluster_->Store()->List(*sim::FindResourceByKey("pods"), "").items.size();
+  EXPECT_EQ(doc["items"].size(), stored);
+  EXPECT_EQ(doc["items"][0]["kind"], "Pod");
+}
+
+TEST_P(KubectlTest, GetNodesAndDeployments) {
+  Output nodes = Kubectl("get nodes");
+  ASSERT_EQ(nodes.code, 0) << nodes.out;
+  std::vector<std::string> lines = Lines(nodes.out);
+  EXPECT_EQ(Words(lines[0]), (std::vector<std::string>{"NAME", "STATUS", "ROLES", "AGE", "VERSION"}));
+  EXPECT_EQ(lines.size(), 1 + cluster_->world().nodes.size());
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> w = Words(lines[i]);
+    ASSERT_EQ(w.size(), 5u) << lines[i];
+    EXPECT_TRUE(w[1] == "Ready" || w[1] == "Ready,SchedulingDisabled") << lines[i];
+    EXPECT_EQ(w[4], "v1.31.2");
+  }
+  Output deploy = Kubectl("get deploy -n ads");
+  ASSERT_EQ(deploy.code, 0) << deploy.out;
+  lines = Lines(deploy.out);
+  EXPECT_EQ(Words(lines[0]), (std::vector<std::string>{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(Words(lines[1])[1], "3/3") << deploy.out;
+}
+
+TEST_P(KubectlTest, DescribePodShowsItsNodeIpAndEvents) {
+  Output list = Kubectl("get pods -n ads -o name");
+  ASSERT_EQ(list.code, 0) << list.out;
+  const std::string pod = Lines(list.out).at(0);
+  Output r = Kubectl("describe -n ads " + pod);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("Namespace:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Node:"), std::string::npos);
+  EXPECT_NE(r.out.find("IP:           127.2."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nvidia.com/gpu:"), std::string::npos);
+  EXPECT_NE(r.out.find("Events:"), std::string::npos);
+}
+
+TEST_P(KubectlTest, LogsAndAuthCanI) {
+  Output list = Kubectl("get pods -n search -o name -l app.kubernetes.io/name=llama-3-70b-chat");
+  ASSERT_EQ(list.code, 0) << list.out;
+  Output logs = Kubectl("logs -n search " + Lines(list.out).at(0));
+  EXPECT_EQ(logs.code, 0) << logs.out;
+  EXPECT_EQ(Kubectl("auth can-i list pods -A").out, "yes\n");
+  EXPECT_EQ(Kubectl("auth can-i list pods -n search", "viewer").out, "yes\n");
+  Output no = Kubectl("auth can-i delete pods -n search", "viewer");
+  EXPECT_EQ(no.out, "no\n");
+  EXPECT_NE(no.code, 0);
+  Output forbidden = Kubectl("get nodes", "viewer");
+  EXPECT_NE(forbidden.code, 0);
+  EXPECT_NE(forbidden.out.find("Error from server (Forbidden): nodes is forbidden: User \"viewer\" cannot list "
+                               "resource \"nodes\" in API group \"\" at the cluster scope"),
+            std::string::npos)
+      << forbidden.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, KubectlTest, ::testing::Values("1.32", "1.20"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           return "kubectl_" + std::regex_replace(p.param, std::regex("\\."), "_");
+                         });
+
+}  // namespace
+}  // namespace gpuwise
