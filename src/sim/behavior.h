@@ -73,6 +73,11 @@ WorkloadTruth TruthOf(const World& world, int workload, double t);
 // The share of GPU `gpu` of `node` that pods alive at t hold (0..1), computed per device from the bindings.
 double GpuShareHeld(const World& world, int node, int gpu, double t);
 
+// Scheduled -> serving: image pull (the pod Pending, ContainerCreating) then engine start (Running, not Ready;
+// delays.cold_start_s, or 45 s + the weights at 1 GiB/s for model servers and 20 s for other pods when unset).
+double EngineStartSeconds(const Scenario& scenario, const WorkloadSpec& w);
+double ColdStartSeconds(const Scenario& scenario, const WorkloadSpec& w);
+
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
 std::string_view PodPhaseName(PodPhase phase);
 

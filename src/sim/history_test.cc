@@ -309,7 +309,7 @@ TEST(HistoryTest, RolloutOldAndNewPodsAppearInDisjointTimeRanges) {
   ASSERT_GT(old_vllm_last, 0);
   EXPECT_LT(old_vllm_last, UnixMs(world, rollout));
   // The new server loads its weights first (cold start): up = 0 until it serves.
-  EXPECT_GE(new_vllm_first, UnixMs(world, rollout + world.scenario.delays.cold_start_s));
+  EXPECT_GE(new_vllm_first, UnixMs(world, rollout + ColdStartSeconds(world.scenario, world.scenario.workloads[static_cast<std::size_t>(new_pod->workload)])));
   EXPECT_GT(new_up0, 0);
   EXPECT_GT(new_up1, 0);
 }
@@ -340,8 +340,10 @@ TEST(HistoryTest, CronJobRunPodsAppearOnlyDuringTheirRuns) {
   ASSERT_EQ(seen.size(), 1u);
   const SimPod& run = *runs.at(seen.begin()->first);
   EXPECT_EQ(run.start_s, kDay + 2 * kHour);
-  EXPECT_GE(seen.begin()->second.first, UnixMs(world, run.start_s));
-  EXPECT_LE(seen.begin()->second.first, UnixMs(world, run.start_s + kInterval));
+  // The GPU gets its pod label once the container runs, after the image pull.
+  const double running = run.start_s + world.scenario.delays.image_pull_s;
+  EXPECT_GE(seen.begin()->second.first, UnixMs(world, running));
+  EXPECT_LE(seen.begin()->second.first, UnixMs(world, running + kInterval));
   // dcgm-exporter labels a GPU with the pod running during the collect step that ends at the scrape.
   EXPECT_LE(seen.begin()->second.second, UnixMs(world, run.end_s + 15));
   EXPECT_GE(seen.begin()->second.second, UnixMs(world, run.end_s - kInterval));

@@ -655,6 +655,9 @@ KubeResponse Handler::Watch(const Target& t) {
   KubeApiServer::Impl* impl = &s_;
   const std::string ns = t.ns;
   KubeResponse resp;
+  // The stream parameter keeps the transport from gzip-buffering the events (clients parse the media type and
+  // ignore parameters).
+  resp.content_type = "application/json;stream=watch";
   resp.stream = [impl, &type, ns, initial, from, bookmarks, timeout_s, table, include, cut_after,
                  ls = *labels, fs = *fields](const std::function<bool(std::string_view)>& write,
                                              const std::atomic<bool>& stopping) {

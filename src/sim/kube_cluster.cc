@@ -153,8 +153,9 @@ struct KubeCluster::Impl {
   double unix_now() const { return world.options.epoch_unix_s + sim.now(); }
   std::string Now() const { return SimTimestamp(world, sim.now()); }
 
+  // Seed writes: objects the cluster had before the simulation starts date from when the cluster was built.
   void Put(const ResourceType& t, json obj) {
-    // Seed writes: the object is new.
+    if (!obj["metadata"].contains("creationTimestamp")) obj["metadata"]["creationTimestamp"] = SimTimestamp(world, -30 * 86400.0);
     (void)store.Create(t, std::move(obj));
   }
 
@@ -242,6 +243,10 @@ struct KubeCluster::Impl {
       const std::string hash = c.meta.labels.count("pod-template-hash") ? c.meta.labels.at("pod-template-hash") : "";
       tmpl["metadata"]["labels"]["pod-template-hash"] = hash;
       match["pod-template-hash"] = hash;
+      // A ReplicaSet that came later came from a rollout (`kubectl rollout restart` stamps the template).
+      if (c.meta.created_s > -30 * 86400.0) {
+        tmpl["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] = SimTimestamp(world, c.meta.created_s);
+      }
       obj["spec"] = {{"replicas", 0}, {"selector", {{"matchLabels", match}}}, {"template", tmpl}};
     } else if (c.kind == "StatefulSet") {
       obj["spec"] = {{"replicas", c.replicas}, {"selector", {{"matchLabels", match}}}, {"template", tmpl},
@@ -277,6 +282,34 @@ struct KubeCluster::Impl {
                      {"startupPolicy", "LeaderCreated"}};
     }
     return obj;
+  }
+
+  // A Job's status from its pods in the laid-out world: finished runs are Complete, running ones active.
+  json SeedJobStatus(const Controller& c) const {
+    const double now = sim.now();
+    int active = 0, succeeded = 0;
+    double start = kForever, done = -kForever;
+    for (const SimPod& p : world.pods) {
+      if (p.owner.uid != c.meta.uid) continue;
+      start = std::min(start, p.start_s);
+      if (p.succeeds && p.end_s <= now) {
+        ++succeeded;
+        done = std::max(done, p.end_s);
+      } else if (p.start_s <= now) {
+        ++active;
+      }
+    }
+    json st = json::object();
+    if (start < kForever) st["startTime"] = SimTimestamp(world, start);
+    if (active > 0) st["active"] = active;
+    if (succeeded > 0) st["succeeded"] = succeeded;
+    if (active == 0 && succeeded > 0) {
+      st["completionTime"] = SimTimestamp(world, done);
+      st["conditions"] = json::array({{{"type", "Complete"}, {"status", "True"}, {"lastProbeTime", SimTimestamp(world, done)},
+                                       {"lastTransitionTime", SimTimestamp(world, done)}, {"reason", "CompletionsReached"},
+                                       {"message", "Reached expected number of succeeded pods"}}});
+    }
+    return st;
   }
 
   void SeedAll() {
@@ -344,6 +377,15 @@ struct KubeCluster::Impl {
             }
           }
           obj["spec"]["replicas"] = newest == &c ? c.replicas : 0;
+          // Revisions count the Deployment's ReplicaSets in creation order.
+          int revision = 1;
+          for (const Controller& o : world.controllers) {
+            if (o.kind == "ReplicaSet" && !o.owners.empty() && !c.owners.empty() && o.owners[0].uid == c.owners[0].uid &&
+                o.meta.created_s < c.meta.created_s) {
+              ++revision;
+            }
+          }
+          obj["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = std::to_string(revision);
           // The Deployment's template is its newest ReplicaSet's, so that the hashes agree.
           if (newest == &c && !c.owners.empty()) {
             const std::string hash = obj["spec"]["template"]["metadata"]["labels"].value("pod-template-hash", "");
@@ -351,11 +393,21 @@ struct KubeCluster::Impl {
             dtmpl["metadata"]["labels"].erase("pod-template-hash");
             (void)store.Mutate(Type("deployments.apps"), c.meta.namespace_name, c.owners[0].name, [&](json& d) {
               d["spec"]["template"] = dtmpl;
-              d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "1";
-              d["metadata"]["annotations"]["gpuwise.io/sim-template-hash"] = hash;
+              d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = std::to_string(revision);
               return base::Status::Ok();
             });
           }
+        }
+        if (kind == "Job") obj["status"] = SeedJobStatus(c);
+        if (kind == "CronJob") {
+          // The last run the laid-out world started.
+          double last = -kForever;
+          for (const Controller& j : world.controllers) {
+            if (j.kind == "Job" && !j.owners.empty() && j.owners[0].uid == c.meta.uid && j.meta.created_s <= now) {
+              last = std::max(last, j.meta.created_s);
+            }
+          }
+          if (last > -kForever) obj["status"] = {{"lastScheduleTime", SimTimestamp(world, last)}};
         }
         Put(*t, std::move(obj));
       }
@@ -837,11 +889,14 @@ struct KubeCluster::Impl {
     const int block = sp.role == PodRole::kDcgmExporter ? 0 : serving ? 1 : 2;
     sp.ip = LoopbackAddress(world.options.address_block + block, next_ip[block]++);
     sp.start_s = sim.now();
-    sp.succeeds = Str(Field(pod, "spec", "restartPolicy")) != "Always" && sp.workload >= 0 &&
-                  world.scenario.workloads[static_cast<std::size_t>(sp.workload)].kind == WorkloadKind::kBatch;
-    if (sp.succeeds) {
+    if (sp.workload >= 0 && Str(Field(pod, "spec", "restartPolicy")) != "Always") {
+      // Batch work finishes: its run time (as the world lays runs out) after the image pull.
       const WorkloadSpec& w = world.scenario.workloads[static_cast<std::size_t>(sp.workload)];
-      sp.end_s = sim.now() + (w.usage.run_hours > 0 ? w.usage.run_hours : 1.5) * 3600;
+      if (w.kind == WorkloadKind::kBatch || w.kind == WorkloadKind::kCronBatch) {
+        const double run_h = w.usage.run_hours > 0 ? w.usage.run_hours : (w.kind == WorkloadKind::kBatch ? 24 : 1.5);
+        sp.succeeds = true;
+        sp.end_s = sim.now() + std::max(0.0, world.scenario.delays.image_pull_s) + run_h * 3600;
+      }
     }
     if (sp.role == PodRole::kDcgmExporter) {
       const int ni = world.NodeIndex(node);
@@ -849,6 +904,7 @@ struct KubeCluster::Impl {
     }
     world.pods.push_back(std::move(sp));
     world_pod[UidOf(pod)] = static_cast<int>(world.pods.size() - 1);
+    sim.SyncWithWorld();
     unschedulable_message.erase(UidOf(pod));
     (void)store.Mutate(Type("pods"), Namespace(pod), Name(pod), [&](json& o) {
       o["spec"]["nodeName"] = node;
@@ -953,7 +1009,6 @@ struct KubeCluster::Impl {
       const json& spec = Field(*d, "spec");
       const int replicas = static_cast<int>(Int(Field(spec, "replicas"), 1));
       json tmpl = Field(spec, "template");
-      const std::string seeded_hash = Str(Field(*d, "metadata", "annotations")["gpuwise.io/sim-template-hash"]);
       std::vector<ObjectPtr> sets = Owned(Type("replicasets.apps"), *d);
       // The ReplicaSet whose template (without its hash label) equals the Deployment's is the new one.
       ObjectPtr current;
@@ -970,7 +1025,7 @@ struct KubeCluster::Impl {
         selector["matchLabels"]["pod-template-hash"] = hash;
         long long revision = 0;
         for (const ObjectPtr& rs : sets) {
-          revision = std::max(revision, std::atoll(Str(Field(*rs, "metadata", "annotations")["deployment.kubernetes.io/revision"]).c_str()));
+          revision = std::max(revision, std::atoll(Str(Field(Field(*rs, "metadata", "annotations"), "deployment.kubernetes.io/revision")).c_str()));
         }
         json rs = {{"metadata", {{"name", Name(*d) + "-" + hash}, {"namespace", Namespace(*d)},
                                  {"labels", rs_tmpl["metadata"]["labels"]},
@@ -989,7 +1044,6 @@ struct KubeCluster::Impl {
           return base::Status::Ok();
         });
       }
-      (void)seeded_hash;
       const bool recreate = Str(Field(spec, "strategy", "type")) == "Recreate";
       const json& ru = Field(Field(spec, "strategy"), "rollingUpdate");
       int surge = IntOrPercent(Field(ru, "maxSurge").is_null() ? json("25%") : Field(ru, "maxSurge"), replicas, true, 1);
@@ -1173,6 +1227,8 @@ struct KubeCluster::Impl {
       for (const json& c : Field(status, "conditions")) {
         if ((c.value("type", "") == "Complete" || c.value("type", "") == "Failed") && c.value("status", "") == "True") done = true;
       }
+      if (done) continue;  // a finished Job keeps its status
+      // Succeeded and failed pods stay counted after the pods are gone.
       int active = 0, succeeded = 0, failed = 0, ready = 0;
       for (const ObjectPtr& p : OwnedPods(*j)) {
         const std::string phase = Str(Field(*p, "status", "phase"));
@@ -1183,10 +1239,12 @@ struct KubeCluster::Impl {
           ready += PodReady(*p) ? 1 : 0;
         }
       }
+      succeeded = std::max(succeeded, static_cast<int>(Int(Field(status, "succeeded"))));
+      failed = std::max(failed, static_cast<int>(Int(Field(status, "failed"))));
       const int completions = static_cast<int>(Int(Field(spec, "completions"), 1));
       const int parallelism = static_cast<int>(Int(Field(spec, "parallelism"), 1));
       const bool suspended = Field(spec, "suspend").is_boolean() && spec["suspend"].get<bool>();
-      if (!done && !suspended) {
+      if (!suspended) {
         const int want = std::min(parallelism, completions - succeeded);
         for (int k = active; k < want; ++k) {
           CreatePod(*j, Field(spec, "template"), "",
@@ -1195,8 +1253,8 @@ struct KubeCluster::Impl {
           ++active;
         }
       }
-      const bool complete = !done && succeeded >= completions;
-      const bool failed_now = !done && failed > Int(Field(spec, "backoffLimit"), 6);
+      const bool complete = succeeded >= completions;
+      const bool failed_now = failed > Int(Field(spec, "backoffLimit"), 6);
       (void)store.Mutate(Type("jobs.batch"), Namespace(*j), Name(*j), [&](json& o) {
         json& st = o["status"];
         if (!st.contains("startTime")) st["startTime"] = Now();
@@ -1261,11 +1319,11 @@ struct KubeCluster::Impl {
         if (due && !(forbid && !active.empty())) {
           const std::string name = Name(*cj) + "-" + std::to_string(*due / 60);
           json job = {{"metadata", {{"name", name}, {"namespace", Namespace(*cj)},
-                                    {"labels", Field(spec, "jobTemplate", "metadata").value("labels", json::object())},
+                                    {"labels", Field(Field(spec, "jobTemplate", "metadata"), "labels")},
                                     {"annotations", {{"batch.kubernetes.io/cronjob-scheduled-timestamp", base::FormatTime(*due * 1000)}}},
                                     {"ownerReferences", json::array({OwnerRefTo(*cj)})}}},
                       {"spec", Field(spec, "jobTemplate", "spec")}};
-          if (job["metadata"]["labels"].empty()) job["metadata"].erase("labels");
+          if (!job["metadata"]["labels"].is_object() || job["metadata"]["labels"].empty()) job["metadata"].erase("labels");
           base::Result<ObjectPtr> made = store.Create(Type("jobs.batch"), job);
           if (made.ok()) {
             Event(*cj, "Normal", "SuccessfulCreate", "Created job " + name, "cronjob-controller");
@@ -1564,6 +1622,7 @@ struct KubeCluster::Impl {
         continue;
       }
       ApplyNodeSharing(node, pool, *sh);
+      sim.SyncWithWorld();
       const json capacity = node.capacity;
       json gpu_labels = json::object();
       for (const auto& [k, v] : node.meta.labels) {
@@ -1627,15 +1686,20 @@ void KubeCluster::Seed() { impl_->SeedAll(); }
 
 void KubeCluster::Reconcile() {
   Impl& m = *impl_;
+  // One pass in dependency order: what the kubelet reports feeds the workload controllers, whose pods the
+  // scheduler places, whose status the kubelet then reports (ReplicaSets run on both sides of Deployments so a
+  // Deployment acts on fresh counts and its scaling takes effect in the same pass).
   m.NodeConfigs();
   m.Kubelet();
   m.CronJobs();
   m.Jobs();
+  m.ReplicaSets();
   m.Deployments();
   m.ReplicaSets();
   m.StatefulSets();
   m.DaemonSets();
   m.Scheduler();
+  m.Kubelet();
   m.CollectGarbage();
   m.Budgets();
   m.ServiceEndpoints();

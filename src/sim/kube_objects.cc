@@ -60,6 +60,13 @@ json PodObject(const Simulator& sim, int index) {
   json spec = {{"containers", json::array({container})}};
   if (!pod.node.empty()) spec["nodeName"] = pod.node;
   spec["restartPolicy"] = pod.owner.kind == "Job" ? "OnFailure" : "Always";
+  spec["terminationGracePeriodSeconds"] = 30;
+  spec["schedulerName"] = "default-scheduler";
+  if (pod.workload >= 0) {
+    // A workload pinned to a node pool selects it by the pool label, as its manifest would.
+    const std::string& pool = world.scenario.workloads[static_cast<std::size_t>(pod.workload)].node_pool;
+    if (!pool.empty()) spec["nodeSelector"] = {{"gpuwise.io/node-pool", pool}};
+  }
 
   const ContainerState& c = rt.container;
   json cs = {{"name", pod.container}, {"image", pod.image}, {"ready", c.ready}, {"restartCount", c.restarts},

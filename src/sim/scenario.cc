@@ -263,7 +263,8 @@ base::Result<Scenario> ParseScenario(std::string_view yaml, std::string_view sou
   RETURN_IF_ERROR(r.Get(root, "name", "scenario", &s.name));
   RETURN_IF_ERROR(r.Get(root, "seed", "scenario", &s.seed));
   if (const YAML::Node d = root["delays"]) {
-    RETURN_IF_ERROR(r.CheckKeys(d, "delays", {"coldStartSeconds", "migReconfigureSeconds", "crashBackoffSeconds"}));
+    RETURN_IF_ERROR(r.CheckKeys(d, "delays", {"imagePullSeconds", "coldStartSeconds", "migReconfigureSeconds", "crashBackoffSeconds"}));
+    RETURN_IF_ERROR(r.Get(d, "imagePullSeconds", "delays", &s.delays.image_pull_s));
     RETURN_IF_ERROR(r.Get(d, "coldStartSeconds", "delays", &s.delays.cold_start_s));
     RETURN_IF_ERROR(r.Get(d, "migReconfigureSeconds", "delays", &s.delays.mig_reconfigure_s));
     RETURN_IF_ERROR(r.Get(d, "crashBackoffSeconds", "delays", &s.delays.crash_backoff_s));

@@ -135,7 +135,10 @@ struct WorkloadSpec {
 
 // Delays the simulated cluster applies, in simulated seconds; tests set them to seconds.
 struct Delays {
-  double cold_start_s = 90;          // pod scheduled -> engine serving (image pull + weight load). GUESS.
+  // A pod's cold start is image pull (ContainerCreating) then, for model servers, weight load and engine
+  // initialisation (Running, not Ready): 3-8 minutes for the usual models (ColdStartSeconds in behavior.h).
+  double image_pull_s = 120;         // a ~10 GB serving image at ~100 MB/s. GUESS.
+  double cold_start_s = -1;          // container start -> serving; < 0: 45 s + weights at 1 GiB/s. GUESS.
   double mig_reconfigure_s = 120;    // MIG Manager repartitioning a GPU. GUESS.
   double crash_backoff_s = 10;       // kubelet's first CrashLoopBackOff delay (doubles to 300 s)
 };

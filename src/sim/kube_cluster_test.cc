@@ -1,0 +1,335 @@
+// The control plane makes API changes happen in the world: a replicas change starts pods that serve after their
+// cold start and show in dcgm-exporter's pod labels; a rolling update never exceeds maxSurge nor drops below
+// maxUnavailable; an unplaceable pod stays Pending with the scheduler's reason and an event; a MIG relabel goes
+// pending -> success and changes allocatable (or failed, for an unknown config or a busy GPU); a device-plugin
+// relabel changes the shared resource count; Jobs complete, CronJobs run on schedule in their time zone and stop
+// when suspended; garbage collection follows ownerReferences; PodDisruptionBudgets count healthy pods.
+#include "sim/kube_cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/kube_objects.h"
+#include "sim/scenario.h"
+
+namespace gpuwise::sim {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kScenario[] = R"(
+apiVersion: gpuwise.io/v1alpha1
+kind: Scenario
+name: control
+delays: {imagePullSeconds: 60, coldStartSeconds: 60, migReconfigureSeconds: 30}
+nodePools:
+  - {name: a100, count: 2, gpuModel: NVIDIA A100-SXM4-80GB, gpusPerNode: 2, gpuMemoryGiB: 80, cpu: 32, memoryGiB: 256}
+  - {name: l4, count: 1, gpuModel: NVIDIA L4, gpusPerNode: 2, gpuMemoryGiB: 24, cpu: 16, memoryGiB: 64}
+workloads:
+  - name: web
+    namespace: serve
+    kind: inference
+    replicas: 2
+    gpu: {count: 1}
+    nodePool: a100
+    model: {name: m7b, weightsGiB: 13.5, layers: 32, kvHeads: 8, headDim: 128}
+    traffic: {peakRps: 4, troughRps: 2}
+  - name: nightly
+    namespace: batch
+    kind: cronbatch
+    schedule: "30 1 * * *"
+    gpu: {count: 1}
+    nodePool: l4
+    usage: {runHours: 1}
+)";
+
+class KubeClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto scenario = ParseScenario(kScenario, "control");
+    ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+    auto world = BuildWorld(*scenario);
+    ASSERT_TRUE(world.ok());
+    world_ = std::make_unique<World>(std::move(*world));
+    // Day 2, 12:00 UTC.
+    const double start = 2 * 86400.0 + 12 * 3600;
+    sim_ = std::make_unique<Simulator>(*world_, SimulatorOptions{.step_s = 15, .start_s = start, .data_dir = ""});
+    sim_->AdvanceTo(start + 1);
+    const double epoch = world_->options.epoch_unix_s;
+    Simulator* sim = sim_.get();
+    store_ = std::make_unique<KubeStore>([sim, epoch] { return epoch + sim->now(); });
+    cluster_ = std::make_unique<KubeCluster>(*world_, *sim_, *store_);
+    cluster_->Seed();
+    Step(15);
+  }
+
+  // Advances the simulator, running the control plane every `every` simulated seconds.
+  void Step(double seconds, double every = 15) {
+    const double end = sim_->now() + seconds;
+    while (sim_->now() < end) {
+      sim_->AdvanceTo(std::min(end, sim_->now() + every));
+      cluster_->Reconcile();
+      sim_->SyncWithWorld();
+    }
+  }
+
+  const ResourceType& T(const char* key) { return *FindResourceByKey(key); }
+
+  json Get(const char* type, const std::string& ns, const std::string& name) {
+    base::Result<ObjectPtr> o = store_->Get(T(type), ns, name);
+    return o.ok() ? **o : json();
+  }
+
+  void Patch(const char* type, const std::string& ns, const std::string& name, const std::function<void(json&)>& f) {
+    ASSERT_TRUE(store_->Mutate(T(type), ns, name, [&](json& o) {
+      f(o);
+      return base::Status::Ok();
+    }).ok());
+  }
+
+  std::vector<json> Pods(const std::string& ns, const std::string& prefix = "") {
+    std::vector<json> out;
+    for (const ObjectPtr& p : store_->List(T("pods"), ns).items) {
+      if ((*p)["metadata"]["name"].get<std::string>().rfind(prefix, 0) == 0) out.push_back(*p);
+    }
+    return out;
+  }
+
+  static bool Ready(const json& pod) {
+    for (const json& c : pod["status"].value("conditions", json::array())) {
+      if (c["type"] == "Ready") return c["status"] == "True";
+    }
+    return false;
+  }
+
+  std::unique_ptr<World> world_;
+  std::unique_ptr<Simulator> sim_;
+  std::unique_ptr<KubeStore> store_;
+  std::unique_ptr<KubeCluster> cluster_;
+};
+
+TEST_F(KubeClusterTest, SeedPublishesTheWorld) {
+  EXPECT_EQ(store_->List(T("nodes"), "").items.size(), 3u);
+  EXPECT_EQ(Pods("serve", "web-").size(), 2u);
+  for (const json& p : Pods("serve", "web-")) EXPECT_TRUE(Ready(p)) << p["metadata"]["name"];
+  json d = Get("deployments.apps", "serve", "web");
+  EXPECT_EQ(d["status"]["readyReplicas"], 2);
+  // The dcgm-exporter DaemonSet with its Service and EndpointSlice, one pod per GPU node.
+  json ds = Get("daemonsets.apps", "gpu-operator", "nvidia-dcgm-exporter");
+  EXPECT_EQ(ds["status"]["desiredNumberScheduled"], 3);
+  EXPECT_EQ(ds["status"]["numberReady"], 3);
+  json ep = Get("endpoints", "gpu-operator", "nvidia-dcgm-exporter");
+  EXPECT_EQ(ep["subsets"][0]["addresses"].size(), 3u);
+  const auto slices = store_->List(T("endpointslices.discovery.k8s.io"), "gpu-operator").items;
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_EQ((*slices[0])["endpoints"].size(), 3u);
+  EXPECT_EQ((*slices[0])["metadata"]["labels"]["kubernetes.io/service-name"], "nvidia-dcgm-exporter");
+  EXPECT_EQ(Get("services", "serve", "web")["spec"]["ports"][0]["port"], 8000);
+  EXPECT_FALSE(Get("configmaps", "gpu-operator", "default-mig-parted-config").is_null());
+}
+
+TEST_F(KubeClusterTest, ScalingUpStartsPodsThatServeAfterTheColdStartAndShowInTelemetry) {
+  Patch("deployments.apps", "serve", "web", [](json& d) { d["spec"]["replicas"] = 3; });
+  Step(30);
+  std::vector<json> pods = Pods("serve", "web-");
+  ASSERT_EQ(pods.size(), 3u);
+  json fresh;
+  for (const json& p : pods) {
+    if (!Ready(p)) fresh = p;
+  }
+  ASSERT_FALSE(fresh.is_null());
+  const std::string name = fresh["metadata"]["name"];
+  ASSERT_FALSE(fresh["spec"].value("nodeName", "").empty()) << "scheduled";
+  EXPECT_EQ(fresh["status"]["containerStatuses"][0]["state"]["waiting"]["reason"], "ContainerCreating");
+  // Image pull (60 s) then engine start (60 s): not ready before, ready after.
+  Step(75);
+  EXPECT_FALSE(Ready(Get("pods", "serve", name)));
+  EXPECT_EQ(Get("pods", "serve", name)["status"]["phase"], "Running");
+  Step(60);
+  EXPECT_TRUE(Ready(Get("pods", "serve", name)));
+  EXPECT_EQ(Get("deployments.apps", "serve", "web")["status"]["readyReplicas"], 3);
+  // dcgm-exporter on its node labels a GPU with the new pod.
+  const std::string node = Get("pods", "serve", name)["spec"]["nodeName"];
+  const int ni = world_->NodeIndex(node);
+  ASSERT_GE(ni, 0);
+  bool labelled = false;
+  for (const GpuSpec& g : sim_->DcgmNode(ni).gpus) labelled = labelled || g.pod == name;
+  EXPECT_TRUE(labelled) << name << " on " << node;
+  // Scaling down deletes a pod; the kubelet ends its process and removes it.
+  Patch("deployments.apps", "serve", "web", [](json& d) { d["spec"]["replicas"] = 1; });
+  Step(30);
+  EXPECT_EQ(Pods("serve", "web-").size(), 1u);
+}
+
+TEST_F(KubeClusterTest, RollingUpdateHonoursSurgeAndUnavailable) {
+  const int revision = std::stoi(Get("deployments.apps", "serve", "web")["metadata"]["annotations"]["deployment.kubernetes.io/revision"].get<std::string>());
+  Patch("deployments.apps", "serve", "web", [](json& d) {
+    d["spec"]["replicas"] = 2;
+    d["spec"]["strategy"] = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 1}, {"maxUnavailable", 0}}}};
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = "vllm/vllm-openai:v0.7.0";
+  });
+  int max_total = 0, min_ready = 99;
+  for (int i = 0; i < 60; ++i) {
+    Step(15);
+    int total = 0, ready = 0;
+    for (const json& p : Pods("serve", "web-")) {
+      if (p["metadata"].contains("deletionTimestamp")) continue;
+      ++total;
+      ready += Ready(p) ? 1 : 0;
+    }
+    max_total = std::max(max_total, total);
+    min_ready = std::min(min_ready, ready);
+  }
+  EXPECT_LE(max_total, 3) << "maxSurge 1 over 2 replicas";
+  EXPECT_GE(min_ready, 2) << "maxUnavailable 0";
+  std::vector<json> pods = Pods("serve", "web-");
+  ASSERT_EQ(pods.size(), 2u);
+  for (const json& p : pods) EXPECT_EQ(p["spec"]["containers"][0]["image"], "vllm/vllm-openai:v0.7.0");
+  json d = Get("deployments.apps", "serve", "web");
+  EXPECT_EQ(d["status"]["updatedReplicas"], 2);
+  EXPECT_EQ(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], std::to_string(revision + 1));
+}
+
+TEST_F(KubeClusterTest, AnUnplaceablePodStaysPendingWithTheReason) {
+  Patch("deployments.apps", "serve", "web", [](json& d) { d["spec"]["replicas"] = 6; });
+  Step(30);
+  int pending = 0;
+  for (const json& p : Pods("serve", "web-")) {
+    if (!p["spec"].value("nodeName", "").empty()) continue;
+    ++pending;
+    EXPECT_EQ(p["status"]["phase"], "Pending");
+    const json& c = p["status"]["conditions"][0];
+    EXPECT_EQ(c["type"], "PodScheduled");
+    EXPECT_EQ(c["status"], "False");
+    EXPECT_EQ(c["reason"], "Unschedulable");
+    EXPECT_EQ(c["message"], "0/3 nodes are available: 2 Insufficient nvidia.com/gpu, 1 node(s) didn't match Pod's node "
+                            "affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
+                            "scheduling.");
+  }
+  EXPECT_EQ(pending, 2) << "4 A100s hold 4 replicas";
+  int events = 0;
+  for (const ObjectPtr& e : store_->List(T("events"), "serve").items) {
+    events += (*e)["reason"] == "FailedScheduling" && (*e)["type"] == "Warning" ? 1 : 0;
+  }
+  EXPECT_EQ(events, 2);
+  // Cordoned nodes take nothing new either.
+  Patch("deployments.apps", "serve", "web", [](json& d) { d["spec"]["replicas"] = 2; });
+  Step(30);
+  for (const char* n : {"a100-0", "a100-1"}) Patch("nodes", "", n, [](json& o) { o["spec"]["unschedulable"] = true; });
+  Patch("deployments.apps", "serve", "web", [](json& d) { d["spec"]["replicas"] = 3; });
+  Step(15);
+  bool cordon_reason = false;
+  for (const json& p : Pods("serve", "web-")) {
+    if (p["spec"].value("nodeName", "").empty()) {
+      cordon_reason = p["status"]["conditions"][0]["message"].get<std::string>().find("2 node(s) were unschedulable") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(cordon_reason);
+}
+
+TEST_F(KubeClusterTest, MigRelabelChangesAllocatableAfterTheDelay) {
+  // Free a100-1 first: the web pods go to a100-0 (2 GPUs).
+  std::string busy;
+  for (const json& p : Pods("serve", "web-")) busy += p["spec"].value("nodeName", "") + " ";
+  const std::string node = busy.find("a100-1") == std::string::npos ? "a100-1" : "a100-0";
+  const std::string other = node == "a100-1" ? "a100-0" : "a100-1";
+  Patch("nodes", "", node, [](json& o) { o["metadata"]["labels"]["nvidia.com/mig.config"] = "all-1g.10gb"; });
+  Step(15);
+  EXPECT_EQ(Get("nodes", "", node)["metadata"]["labels"]["nvidia.com/mig.config.state"], "pending");
+  Step(30);
+  json n = Get("nodes", "", node);
+  EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/mig.config.state"], "success");
+  EXPECT_EQ(n["status"]["allocatable"]["nvidia.com/mig-1g.10gb"], "14") << n["status"]["allocatable"].dump();
+  EXPECT_FALSE(n["status"]["allocatable"].contains("nvidia.com/gpu"));
+  EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/mig.strategy"], "mixed");
+  const int ni = world_->NodeIndex(node);
+  EXPECT_EQ(world_->nodes[static_cast<std::size_t>(ni)].gpus[0].mig.size(), 7u);
+  EXPECT_EQ(sim_->DcgmNode(ni).gpus.size(), 2u);
+  // An unknown config fails; so does repartitioning a GPU a pod is using.
+  Patch("nodes", "", other, [](json& o) { o["metadata"]["labels"]["nvidia.com/mig.config"] = "no-such-config"; });
+  Step(60);
+  EXPECT_EQ(Get("nodes", "", other)["metadata"]["labels"]["nvidia.com/mig.config.state"], "failed");
+  Patch("nodes", "", other, [](json& o) { o["metadata"]["labels"]["nvidia.com/mig.config"] = "all-3g.40gb"; });
+  Step(60);
+  EXPECT_EQ(Get("nodes", "", other)["metadata"]["labels"]["nvidia.com/mig.config.state"], "failed");
+  bool said_why = false;
+  for (const ObjectPtr& e : store_->List(T("events"), "default").items) {
+    said_why = said_why || (*e)["message"].get<std::string>().find("is in use by pod serve/web-") != std::string::npos;
+  }
+  EXPECT_TRUE(said_why);
+  // A MIG pod fits on the repartitioned node.
+  Patch("deployments.apps", "serve", "web", [](json& d) {
+    d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {{"nvidia.com/mig-1g.10gb", "1"}};
+    d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = {{"nvidia.com/mig-1g.10gb", "1"}};
+  });
+  Step(120);
+  int on_mig = 0;
+  for (const json& p : Pods("serve", "web-")) on_mig += p["spec"].value("nodeName", "") == node ? 1 : 0;
+  EXPECT_GE(on_mig, 1);
+}
+
+TEST_F(KubeClusterTest, DevicePluginRelabelSharesTheGpus) {
+  Patch("nodes", "", "l4-0", [](json& o) { o["metadata"]["labels"]["nvidia.com/device-plugin.config"] = "time-slicing-4"; });
+  Step(45);
+  json n = Get("nodes", "", "l4-0");
+  EXPECT_EQ(n["status"]["allocatable"]["nvidia.com/gpu"], "8");
+  EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/gpu.replicas"], "4");
+  EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/gpu.sharing-strategy"], "time-slicing");
+  EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/gpu.product"], "NVIDIA-L4-SHARED");
+}
+
+TEST_F(KubeClusterTest, CronJobRunsOnScheduleInItsTimeZoneAndStopsWhenSuspended) {
+  // 01:30 in Asia/Kolkata (UTC+5:30) is 20:00 UTC: from 12:00 UTC the next run is 8 hours away.
+  Patch("cronjobs.batch", "batch", "nightly", [](json& c) { c["spec"]["timeZone"] = "Asia/Kolkata"; });
+  const std::size_t jobs_before = store_->List(T("jobs.batch"), "batch").items.size();
+  Step(7 * 3600 + 55 * 60, 300);
+  EXPECT_EQ(store_->List(T("jobs.batch"), "batch").items.size(), jobs_before);
+  Step(10 * 60);
+  auto jobs = store_->List(T("jobs.batch"), "batch").items;
+  ASSERT_EQ(jobs.size(), jobs_before + 1);
+  const std::string name = (*jobs.back())["metadata"]["name"];
+  // Named after the scheduled minute: 2026-11-18T20:00Z.
+  const long long minute = static_cast<long long>((world_->options.epoch_unix_s + 2 * 86400 + 20 * 3600) / 60);
+  EXPECT_EQ(name, "nightly-" + std::to_string(minute));
+  EXPECT_EQ(Get("cronjobs.batch", "batch", "nightly")["status"]["lastScheduleTime"], "2026-11-18T20:00:00Z");
+  // Its pod runs for an hour (after the image pull) and the Job completes.
+  Step(75 * 60, 60);
+  json job = Get("jobs.batch", "batch", name);
+  EXPECT_EQ(job["status"]["succeeded"], 1) << job["status"].dump();
+  EXPECT_EQ(job["status"]["conditions"][1]["type"], "Complete");
+  // Suspended: no run the next day.
+  Patch("cronjobs.batch", "batch", "nightly", [](json& c) { c["spec"]["suspend"] = true; });
+  const std::size_t jobs_now = store_->List(T("jobs.batch"), "batch").items.size();
+  Step(24 * 3600, 600);
+  EXPECT_EQ(store_->List(T("jobs.batch"), "batch").items.size(), jobs_now);
+}
+
+TEST_F(KubeClusterTest, GarbageCollectionFollowsOwners) {
+  ASSERT_TRUE(store_->Delete(T("deployments.apps"), "serve", "web").ok());
+  // The ReplicaSet goes, then its pods are deleted, then the kubelet removes them once their containers stop.
+  Step(90);
+  EXPECT_TRUE(store_->List(T("replicasets.apps"), "serve").items.empty());
+  EXPECT_TRUE(Pods("serve", "web-").empty());
+}
+
+TEST_F(KubeClusterTest, DisruptionBudgetsCountHealthyPods) {
+  // The seeded budget of a two-replica server: maxUnavailable 1.
+  json st = Get("poddisruptionbudgets.policy", "serve", "web")["status"];
+  EXPECT_EQ(st["expectedPods"], 2);
+  EXPECT_EQ(st["currentHealthy"], 2);
+  EXPECT_EQ(st["desiredHealthy"], 1);
+  EXPECT_EQ(st["disruptionsAllowed"], 1);
+  Patch("poddisruptionbudgets.policy", "serve", "web", [](json& b) {
+    b["spec"].erase("maxUnavailable");
+    b["spec"]["minAvailable"] = "100%";
+  });
+  Step(15);
+  st = Get("poddisruptionbudgets.policy", "serve", "web")["status"];
+  EXPECT_EQ(st["desiredHealthy"], 2);
+  EXPECT_EQ(st["disruptionsAllowed"], 0);
+  EXPECT_EQ(st["conditions"][0]["reason"], "InsufficientPods");
+}
+
+}  // namespace
+}  // namespace gpuwise::sim
