@@ -20,9 +20,10 @@ constexpr std::uint64_t kStarBit = std::uint64_t{1} << 63;
 // Next works on 0001-01-01 .. 9999-12-31 (as RFC 3339); beyond, it answers nullopt.
 constexpr std::int64_t kMinUnix = -62135596800;
 constexpr std::int64_t kMaxUnix = 253402300799;
-// A guard Go does not have: robfig's search always ends within its five-year limit for real zones; this caps it for
-// any zone file whatsoever.
-constexpr int kMaxSearchSteps = 20'000'000;
+// A guard Go does not have. robfig's search can loop for ever: in Pacific/Apia, which skipped 2011-12-30, adding a
+// day to 12-29 00:00 gives 12-29 00:00 again (time.Date's resolution), so the controller would hang on a CronJob
+// looking for a day after 12-29. We give up (nullopt) after this many steps; a real search takes a few thousand.
+constexpr int kMaxSearchSteps = 1'000'000;
 
 // ---- Go text conventions -------------------------------------------------------------------------------------
 
@@ -1018,11 +1019,12 @@ std::optional<std::int64_t> CronSchedule::Next(std::int64_t unix_s) const {
     t = v;
     c = z.ToCivil(t);
   };
-  for (int steps = 0; steps < kMaxSearchSteps;) {
+  int steps = 0;
+  auto step = [&steps] { return ++steps <= kMaxSearchSteps; };
+  while (step()) {
     if (c.year > year_limit) return std::nullopt;
     bool wrapped = false;
-    while (!wrapped && !Has(month_, c.month)) {
-      ++steps;
+    while (!wrapped && !Has(month_, c.month) && step()) {
       if (!added) {
         added = true;
         set(z.FromCivil(c.year, c.month, 1, 0, 0, 0));
@@ -1032,8 +1034,7 @@ std::optional<std::int64_t> CronSchedule::Next(std::int64_t unix_s) const {
     }
     // Midnight may not exist (a DST change at 00:00): a step of a day can land at 23:00 or 01:00, pulled back to
     // the day's first hour.
-    while (!wrapped && !day_matches(c)) {
-      ++steps;
+    while (!wrapped && !day_matches(c) && step()) {
       if (!added) {
         added = true;
         set(z.FromCivil(c.year, c.month, c.day, 0, 0, 0));
@@ -1042,8 +1043,7 @@ std::optional<std::int64_t> CronSchedule::Next(std::int64_t unix_s) const {
       if (c.hour != 0) set(t + std::int64_t{c.hour > 12 ? 24 - c.hour : -c.hour} * 3600);
       wrapped = c.day == 1;
     }
-    while (!wrapped && !Has(hour_, c.hour)) {
-      ++steps;
+    while (!wrapped && !Has(hour_, c.hour) && step()) {
       if (!added) {
         added = true;
         set(z.FromCivil(c.year, c.month, c.day, c.hour, 0, 0));
@@ -1051,8 +1051,7 @@ std::optional<std::int64_t> CronSchedule::Next(std::int64_t unix_s) const {
       set(t + 3600);
       wrapped = c.hour == 0;
     }
-    while (!wrapped && !Has(minute_, c.minute)) {
-      ++steps;
+    while (!wrapped && !Has(minute_, c.minute) && step()) {
       if (!added) {
         added = true;
         set(FloorDiv(t, 60) * 60);  // time.Truncate works on the absolute time, not the local clock
@@ -1060,12 +1059,12 @@ std::optional<std::int64_t> CronSchedule::Next(std::int64_t unix_s) const {
       set(t + 60);
       wrapped = c.minute == 0;
     }
-    while (!wrapped && c.second != 0) {
-      ++steps;
+    while (!wrapped && c.second != 0 && step()) {
       added = true;
       set(t + 1);
       wrapped = c.second == 0;
     }
+    if (steps > kMaxSearchSteps) break;
     if (!wrapped) return t;
   }
   return std::nullopt;

@@ -133,7 +133,7 @@ struct KubeCluster::Impl {
   KubeClusterOptions options;
   std::unordered_map<std::string, int> world_pod;         // pod uid -> world pod index
   std::unordered_map<std::string, int> controller_workload;  // controller uid -> scenario workload
-  std::unordered_map<std::string, std::size_t> status_hash;  // pod uid -> hash of the status last written
+  std::unordered_map<std::string, std::uint64_t> status_hash;  // pod uid -> signature of the status last written
   std::unordered_map<std::string, std::string> unschedulable_message;  // pod uid -> last FailedScheduling message
   std::map<std::string, double> terminating_since;           // pod uid -> sim time the kubelet saw the deletion
   struct NodeConfigChange {
@@ -157,6 +157,16 @@ struct KubeCluster::Impl {
   void Put(const ResourceType& t, json obj) {
     if (!obj["metadata"].contains("creationTimestamp")) obj["metadata"]["creationTimestamp"] = SimTimestamp(world, -30 * 86400.0);
     (void)store.Create(t, std::move(obj));
+  }
+
+  // Writes an object's status only when it differs (most passes change nothing: no copy, no compare of the
+  // whole object).
+  void SetStatus(const ResourceType& t, const json& obj, json status) {
+    if (Field(obj, "status") == status) return;
+    (void)store.Mutate(t, Namespace(obj), Name(obj), [&](json& o) {
+      o["status"] = status;
+      return base::Status::Ok();
+    });
   }
 
   // ---- events ----
@@ -190,7 +200,7 @@ struct KubeCluster::Impl {
   }
 
   // ---- seeding ----
-  json ControllerObject(const Controller& c, const std::vector<int>& pods_now) {
+  json ControllerObject(const Controller& c, int template_pod) {
     json meta = {{"name", c.meta.name}, {"namespace", c.meta.namespace_name}, {"uid", c.meta.uid},
                  {"creationTimestamp", SimTimestamp(world, c.meta.created_s)}};
     if (!c.meta.labels.empty()) meta["labels"] = c.meta.labels;
@@ -204,30 +214,16 @@ struct KubeCluster::Impl {
       meta["ownerReferences"] = owners;
     }
     json obj = {{"apiVersion", c.api_version}, {"kind", c.kind}, {"metadata", meta}};
-    // The pod template: from a pod of this controller (or of its newest ReplicaSet / Job).
+    // The pod template: from a pod of this controller now, else from the workload's most recent pod in the
+    // laid-out world (a CronJob between runs).
     json tmpl;
-    for (int i : pods_now) {
-      const SimPod& p = world.pods[static_cast<std::size_t>(i)];
-      if (p.owner.uid != c.meta.uid) continue;
-      json pod = PodObject(sim, i);
+    if (template_pod >= 0) {
+      json pod = PodObject(sim, template_pod);
       json spec = pod["spec"];
       spec.erase("nodeName");
       tmpl = {{"metadata", {{"labels", StripPodLabels(pod["metadata"].value("labels", json::object()))}}},
               {"spec", spec}};
       if (pod["metadata"].contains("annotations")) tmpl["metadata"]["annotations"] = pod["metadata"]["annotations"];
-    }
-    if (tmpl.is_null()) {
-      // No pod now (a CronJob between runs, a Deployment whose pods are all Pending elsewhere): a generic template
-      // from the workload's most recent pod in the laid-out world.
-      for (std::size_t i = 0; i < world.pods.size(); ++i) {
-        const SimPod& p = world.pods[i];
-        if (p.workload != c.workload || c.workload < 0 || p.start_s > sim.now() + 1e9) continue;
-        json pod = PodObject(sim, static_cast<int>(i));
-        json spec = pod["spec"];
-        spec.erase("nodeName");
-        tmpl = {{"metadata", {{"labels", StripPodLabels(pod["metadata"].value("labels", json::object()))}}},
-                {"spec", spec}};
-      }
     }
     if (tmpl.is_null()) tmpl = {{"metadata", {{"labels", c.meta.labels}}}, {"spec", {{"containers", json::array()}}}};
     json match = tmpl["metadata"]["labels"];
@@ -357,6 +353,13 @@ struct KubeCluster::Impl {
            {"spec", {{"holderIdentity", std::string("control-plane-0_") + KubeSuffix(HashString(holder), 8)},
                      {"leaseDurationSeconds", 15}, {"leaseTransitions", 0}, {"acquireTime", Now()}, {"renewTime", Now()}}}});
     }
+    // A template pod per controller (its last pod alive now) and per workload (its last pod in the world).
+    std::unordered_map<std::string, int> pod_of_owner;
+    std::unordered_map<int, int> pod_of_workload;
+    for (int i : pods_now) pod_of_owner[world.pods[static_cast<std::size_t>(i)].owner.uid] = i;
+    for (std::size_t i = 0; i < world.pods.size(); ++i) {
+      if (world.pods[i].workload >= 0) pod_of_workload[world.pods[i].workload] = static_cast<int>(i);
+    }
     // Controllers alive now, top owners first (so that owner uids exist before their children).
     const std::vector<std::string> order = {"InferenceService", "LeaderWorkerSet", "Deployment", "StatefulSet",
                                             "DaemonSet", "CronJob", "ReplicaSet", "Job"};
@@ -364,7 +367,10 @@ struct KubeCluster::Impl {
       for (const Controller& c : world.controllers) {
         if (c.kind != kind || c.meta.created_s > now || c.meta.deleted_s <= now) continue;
         if (c.workload >= 0) controller_workload[c.meta.uid] = c.workload;
-        json obj = ControllerObject(c, pods_now);
+        auto own = pod_of_owner.find(c.meta.uid);
+        auto any = pod_of_workload.find(c.workload);
+        json obj = ControllerObject(c, own != pod_of_owner.end() ? own->second
+                                       : any != pod_of_workload.end() ? any->second : -1);
         const ResourceType* t = FindResourceByKind(c.api_version, c.kind);
         if (t == nullptr) continue;
         if (kind == "ReplicaSet") {
@@ -545,6 +551,7 @@ struct KubeCluster::Impl {
         }
         if (now - t->second >= options.termination_s) {
           (void)store.Delete(Type("pods"), Namespace(*p), Name(*p));
+          Touched(Type("pods"));
           terminating_since.erase(t);
           status_hash.erase(uid);
           if (it != world_pod.end()) world_pod.erase(it);
@@ -553,11 +560,18 @@ struct KubeCluster::Impl {
       }
       if (it == world_pod.end()) continue;
       const int index = it->second;
-      json status = PodObject(sim, index)["status"];
-      const std::size_t h = std::hash<std::string>()(status.dump());
+      // What the status is made of (PodObject): rebuilt only when one of these changed.
+      const PodRuntime& rt = sim.pod(index);
+      const ContainerState& c = rt.container;
+      std::uint64_t h = Hash3(static_cast<std::uint64_t>(rt.phase), (c.running ? 1u : 0u) | (c.ready ? 2u : 0u),
+                              HashString(c.waiting_reason));
+      h = Hash3(h, static_cast<std::uint64_t>(c.restarts) * 1000003u + static_cast<std::uint64_t>(c.last_exit_code + 1000),
+                HashString(c.last_reason));
+      h = Hash3(h, static_cast<std::uint64_t>(c.started_s * 1000), static_cast<std::uint64_t>(c.last_finished_s * 1000));
       auto [sh, inserted] = status_hash.emplace(uid, 0);
       if (!inserted && sh->second == h) continue;
       sh->second = h;
+      const json status = PodObject(sim, index)["status"];
       (void)store.Mutate(Type("pods"), Namespace(*p), Name(*p), [&](json& o) {
         o["status"] = status;
         return base::Status::Ok();
@@ -917,23 +931,31 @@ struct KubeCluster::Impl {
   }
 
   // ---- workload controllers ----
-  std::vector<ObjectPtr> OwnedPods(const json& owner) {
-    std::vector<ObjectPtr> out;
-    const std::string uid = UidOf(owner);
-    for (const ObjectPtr& p : store.List(Type("pods"), Namespace(owner)).items) {
-      if (ControllerUid(*p) == uid) out.push_back(p);
-    }
-    return out;
-  }
+  // Objects of a type by their controller's uid, rebuilt when the control plane changed that type (and at the
+  // start of every pass, for what clients changed): one scan per change, not one per owner.
+  struct OwnerIndex {
+    bool dirty = true;
+    std::unordered_map<std::string, std::vector<ObjectPtr>> by_owner;
+  };
+  std::map<std::string, OwnerIndex> owner_index;
+
+  void Touched(const ResourceType& t) { owner_index[t.key()].dirty = true; }
 
   std::vector<ObjectPtr> Owned(const ResourceType& t, const json& owner) {
-    std::vector<ObjectPtr> out;
-    const std::string uid = UidOf(owner);
-    for (const ObjectPtr& o : store.List(t, Namespace(owner)).items) {
-      if (ControllerUid(*o) == uid) out.push_back(o);
+    OwnerIndex& ix = owner_index[t.key()];
+    if (ix.dirty) {
+      ix.by_owner.clear();
+      for (const ObjectPtr& o : store.List(t, "").items) {
+        const std::string uid = ControllerUid(*o);
+        if (!uid.empty()) ix.by_owner[uid].push_back(o);
+      }
+      ix.dirty = false;
     }
-    return out;
+    auto it = ix.by_owner.find(UidOf(owner));
+    return it == ix.by_owner.end() ? std::vector<ObjectPtr>{} : it->second;
   }
+
+  std::vector<ObjectPtr> OwnedPods(const json& owner) { return Owned(Type("pods"), owner); }
 
   void CreatePod(const json& owner, const json& tmpl, const std::string& name, const json& extra_labels,
                  const std::string& node = "") {
@@ -949,6 +971,7 @@ struct KubeCluster::Impl {
     pod["status"] = {{"phase", "Pending"}, {"qosClass", "Burstable"}};
     base::Result<ObjectPtr> created = store.Create(Type("pods"), std::move(pod));
     if (!created.ok()) return;
+    Touched(Type("pods"));
     Event(owner, "Normal", "SuccessfulCreate", "Created pod: " + Name(**created), Str(owner.value("kind", "")) == "Job" ? "job-controller" : "replicaset-controller");
     if (!node.empty()) {
       const int ni = world.NodeIndex(node);
@@ -959,6 +982,7 @@ struct KubeCluster::Impl {
   }
 
   void DeletePod(const json& pod) {
+    Touched(Type("pods"));
     (void)store.Mutate(Type("pods"), Namespace(pod), Name(pod), [&](json& o) {
       if (!o["metadata"].contains("deletionTimestamp")) {
         o["metadata"]["deletionTimestamp"] = SimTimestamp(world, sim.now() + 30);
@@ -995,12 +1019,9 @@ struct KubeCluster::Impl {
         ready += PodReady(*p) ? 1 : 0;
       }
       const long long gen = Int(Field(*rs, "metadata", "generation"), 1);
-      (void)store.Mutate(Type("replicasets.apps"), Namespace(*rs), Name(*rs), [&](json& o) {
-        o["status"] = {{"replicas", total}, {"fullyLabeledReplicas", total}, {"readyReplicas", ready},
-                       {"availableReplicas", ready}, {"observedGeneration", gen}};
-        if (ready == 0) o["status"].erase("readyReplicas"), o["status"].erase("availableReplicas");
-        return base::Status::Ok();
-      });
+      json st = {{"replicas", total}, {"fullyLabeledReplicas", total}, {"observedGeneration", gen}};
+      if (ready > 0) st["readyReplicas"] = ready, st["availableReplicas"] = ready;
+      SetStatus(Type("replicasets.apps"), *rs, std::move(st));
     }
   }
 
@@ -1035,6 +1056,7 @@ struct KubeCluster::Impl {
                    {"spec", {{"replicas", 0}, {"selector", selector}, {"template", rs_tmpl}}}};
         base::Result<ObjectPtr> made = store.Create(Type("replicasets.apps"), rs);
         if (!made.ok()) continue;
+        Touched(Type("replicasets.apps"));
         current = *made;
         Event(*d, "Normal", "ScalingReplicaSet", "Scaled up replica set " + Name(*current) + " from 0 to 0",
               "deployment-controller");
@@ -1106,8 +1128,7 @@ struct KubeCluster::Impl {
       }
       // Status.
       int total = 0, ready = 0, updated = 0;
-      for (const ObjectPtr& rs : store.List(Type("replicasets.apps"), Namespace(*d)).items) {
-        if (ControllerUid(*rs) != UidOf(*d)) continue;
+      for (const ObjectPtr& rs : Owned(Type("replicasets.apps"), *d)) {
         total += static_cast<int>(Int(Field(*rs, "status", "replicas")));
         ready += static_cast<int>(Int(Field(*rs, "status", "availableReplicas")));
         if (Name(*rs) == Name(*current)) updated = static_cast<int>(Int(Field(*rs, "status", "replicas")));
@@ -1173,11 +1194,9 @@ struct KubeCluster::Impl {
         ready += PodReady(*p) ? 1 : 0;
       }
       const long long gen = Int(Field(*s, "metadata", "generation"), 1);
-      (void)store.Mutate(Type("statefulsets.apps"), Namespace(*s), Name(*s), [&](json& o) {
-        o["status"] = {{"observedGeneration", gen}, {"replicas", total}, {"readyReplicas", ready},
-                       {"currentReplicas", total}, {"updatedReplicas", total}, {"availableReplicas", ready}};
-        return base::Status::Ok();
-      });
+      SetStatus(Type("statefulsets.apps"), *s,
+                {{"observedGeneration", gen}, {"replicas", total}, {"readyReplicas", ready}, {"currentReplicas", total},
+                 {"updatedReplicas", total}, {"availableReplicas", ready}});
     }
   }
 
@@ -1210,12 +1229,10 @@ struct KubeCluster::Impl {
         }
       }
       const long long gen = Int(Field(*ds, "metadata", "generation"), 1);
-      (void)store.Mutate(Type("daemonsets.apps"), Namespace(*ds), Name(*ds), [&](json& o) {
-        o["status"] = {{"currentNumberScheduled", current}, {"desiredNumberScheduled", desired},
-                       {"numberMisscheduled", 0}, {"numberReady", ready}, {"numberAvailable", ready},
-                       {"updatedNumberScheduled", current}, {"observedGeneration", gen}};
-        return base::Status::Ok();
-      });
+      SetStatus(Type("daemonsets.apps"), *ds,
+                {{"currentNumberScheduled", current}, {"desiredNumberScheduled", desired}, {"numberMisscheduled", 0},
+                 {"numberReady", ready}, {"numberAvailable", ready}, {"updatedNumberScheduled", current},
+                 {"observedGeneration", gen}});
     }
   }
 
@@ -1325,6 +1342,7 @@ struct KubeCluster::Impl {
                       {"spec", Field(spec, "jobTemplate", "spec")}};
           if (!job["metadata"]["labels"].is_object() || job["metadata"]["labels"].empty()) job["metadata"].erase("labels");
           base::Result<ObjectPtr> made = store.Create(Type("jobs.batch"), job);
+          Touched(Type("jobs.batch"));
           if (made.ok()) {
             Event(*cj, "Normal", "SuccessfulCreate", "Created job " + name, "cronjob-controller");
             active.push_back({{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", name}, {"namespace", Namespace(*cj)},
@@ -1358,18 +1376,51 @@ struct KubeCluster::Impl {
       bool orphan = true;
       for (const json& ref : Field(*o, "metadata", "ownerReferences")) orphan = orphan && uids.count(ref.value("uid", "")) == 0;
       if (!orphan) continue;
-      if (t->kind == "Pod") DeletePod(*o);
-      else (void)store.Delete(*t, Namespace(*o), Name(*o));
+      if (t->kind == "Pod") {
+        DeletePod(*o);
+      } else {
+        (void)store.Delete(*t, Namespace(*o), Name(*o));
+        Touched(*t);
+      }
     }
   }
 
+  // Pods that may match `sel` in `ns`: through one exact requirement of the selector when it has one (an index
+  // of "namespace/key=value", built per call site), else every pod of the namespace.
+  struct LabelIndex {
+    std::unordered_map<std::string, std::vector<ObjectPtr>> by_label;
+    std::unordered_map<std::string, std::vector<ObjectPtr>> by_namespace;
+  };
+  LabelIndex IndexPodLabels() const {
+    LabelIndex ix;
+    for (const ObjectPtr& p : store.List(Type("pods"), "").items) {
+      const std::string ns = Namespace(*p);
+      ix.by_namespace[ns].push_back(p);
+      for (const auto& [k, v] : Labels(*p).items()) ix.by_label[ns + "/" + k + "=" + Str(v)].push_back(p);
+    }
+    return ix;
+  }
+  static const std::vector<ObjectPtr>& Candidates(const LabelIndex& ix, const std::string& ns, const LabelSelector& sel) {
+    static const std::vector<ObjectPtr> kNone;
+    for (const LabelSelector::Requirement& r : sel.requirements()) {
+      const bool exact = r.op == LabelSelector::Op::kEquals || r.op == LabelSelector::Op::kDoubleEquals ||
+                         (r.op == LabelSelector::Op::kIn && r.values.size() == 1);
+      if (!exact || r.values.size() != 1) continue;
+      auto it = ix.by_label.find(ns + "/" + r.key + "=" + r.values[0]);
+      return it == ix.by_label.end() ? kNone : it->second;
+    }
+    auto it = ix.by_namespace.find(ns);
+    return it == ix.by_namespace.end() ? kNone : it->second;
+  }
+
   void Budgets() {
+    const LabelIndex ix = IndexPodLabels();
     for (const ObjectPtr& b : store.List(Type("poddisruptionbudgets.policy"), "").items) {
       const json& spec = Field(*b, "spec");
       base::Result<LabelSelector> sel = LabelSelector::FromJson(Field(spec, "selector"));
       if (!sel.ok()) continue;
       int expected = 0, healthy = 0;
-      for (const ObjectPtr& p : store.List(Type("pods"), Namespace(*b)).items) {
+      for (const ObjectPtr& p : Candidates(ix, Namespace(*b), *sel)) {
         if (!PodActive(*p) || !sel->Matches(Labels(*p))) continue;
         ++expected;
         healthy += PodReady(*p) ? 1 : 0;
@@ -1408,12 +1459,13 @@ struct KubeCluster::Impl {
   }
 
   void ServiceEndpoints() {
+    const LabelIndex ix = IndexPodLabels();
     for (const ObjectPtr& svc : store.List(Type("services"), "").items) {
       const json& selector = Field(*svc, "spec", "selector");
       if (!selector.is_object() || selector.empty()) continue;
       const LabelSelector sel = LabelSelector::FromSet(selector);
       json ready_addrs = json::array(), not_ready = json::array(), slice_eps = json::array();
-      for (const ObjectPtr& p : store.List(Type("pods"), Namespace(*svc)).items) {
+      for (const ObjectPtr& p : Candidates(ix, Namespace(*svc), sel)) {
         const std::string ip = Str(Field(*p, "status", "podIP"));
         if (ip.empty() || Terminating(*p) || !sel.Matches(Labels(*p))) continue;
         const bool ready = PodReady(*p);
@@ -1686,6 +1738,7 @@ void KubeCluster::Seed() { impl_->SeedAll(); }
 
 void KubeCluster::Reconcile() {
   Impl& m = *impl_;
+  for (auto& [type, index] : m.owner_index) index.dirty = true;  // clients may have changed anything
   // One pass in dependency order: what the kubelet reports feeds the workload controllers, whose pods the
   // scheduler places, whose status the kubelet then reports (ReplicaSets run on both sides of Deployments so a
   // Deployment acts on fresh counts and its scaling takes effect in the same pass).

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -209,6 +211,132 @@ TEST_P(KubectlTest, LogsAndAuthCanI) {
                                "resource \"nodes\" in API group \"\" at the cluster scope"),
             std::string::npos)
       << forbidden.out;
+}
+
+
+// The faq-bot Deployment's replica count now.
+int Replicas(const std::string& out) {
+  json d = json::parse(out, nullptr, false);
+  return d.is_object() ? d["spec"].value("replicas", -1) : -1;
+}
+
+TEST_P(KubectlTest, WatchSeesANewPodArriveAndStart) {
+  const fs::path log = *dir_ / ("watch-" + GetParam() + ".txt");
+  const std::string cmd = "KUBECONFIG=" + (*dir_ / "admin").string() + " timeout 25 " + Binary() + " --cache-dir=" +
+                          (*dir_ / ("cache-" + GetParam())).string() + " get pods -n support --watch > " +
+                          log.string() + " 2>&1 &";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(Eventually([&] { return fs::exists(log) && fs::file_size(log) > 0; }, 10));
+  const int before = Replicas(Kubectl("get deploy -n support faq-bot -o json").out);
+  ASSERT_GT(before, 0);
+  Output scale = Kubectl("scale deployment -n support faq-bot --replicas=" + std::to_string(before + 1));
+  ASSERT_EQ(scale.code, 0) << scale.out;
+  EXPECT_EQ(scale.out, "deployment.apps/faq-bot scaled\n");
+  // The new pod arrives Pending, then runs (image pull, weights), then is ready: each step is a watch event.
+  std::string new_pod;
+  const bool ready = Eventually([&] {
+    std::ifstream in(log);
+    std::map<std::string, std::vector<std::string>> states;
+    for (std::string line; std::getline(in, line);) {
+      std::vector<std::string> w = Words(line);
+      if (w.size() >= 3 && w[0].rfind("faq-bot-", 0) == 0) states[w[0]].push_back(w[1] + " " + w[2]);
+    }
+    for (const auto& [pod, seen] : states) {
+      if (seen.front().find("Pending") != std::string::npos && seen.back() == "1/1 Running") new_pod = pod;
+    }
+    return !new_pod.empty();
+  }, 20);
+  EXPECT_TRUE(ready) << std::ifstream(log).rdbuf();
+  ASSERT_EQ(Kubectl("scale deployment -n support faq-bot --replicas=" + std::to_string(before)).code, 0);
+}
+
+TEST_P(KubectlTest, PatchAndScaleStartPodsAndTheTelemetryFollows) {
+  const int before = Replicas(Kubectl("get deploy -n support faq-bot -o json").out);
+  Output patch = Kubectl("patch deployment -n support faq-bot --type=merge -p '{\"spec\":{\"replicas\":" +
+                         std::to_string(before + 1) + "}}'");
+  ASSERT_EQ(patch.code, 0) << patch.out;
+  EXPECT_EQ(patch.out, "deployment.apps/faq-bot patched\n");
+  // The Deployment reports the extra replica ready once it has started, and the new pod's vLLM endpoint serves.
+  const std::string want = std::to_string(before + 1) + "/" + std::to_string(before + 1);
+  EXPECT_TRUE(Eventually([&] {
+    std::vector<std::string> lines = Lines(Kubectl("get deploy -n support faq-bot").out);
+    return lines.size() == 2 && Words(lines[1])[1] == want;
+  }, 20));
+  std::set<std::string> pods;
+  for (const std::string& l : Lines(Kubectl("get pods -n support -l app.kubernetes.io/name=faq-bot -o name").out)) {
+    pods.insert(l.substr(l.find('/') + 1));
+  }
+  EXPECT_EQ(pods.size(), static_cast<std::size_t>(before + 1));
+  int serving = 0;
+  for (const sim::Endpoint& e : cluster_->Endpoints()) {
+    if (e.kind != "vllm" || pods.count(e.pod) == 0) continue;
+    const std::string page = cluster_->RenderFor(e);
+    serving += page.find("vllm:num_requests_running") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(serving, before + 1) << "every replica's /metrics serves";
+  Output scale = Kubectl("scale deployment -n support faq-bot --replicas=" + std::to_string(before));
+  ASSERT_EQ(scale.code, 0) << scale.out;
+  EXPECT_TRUE(Eventually([&] {
+    return Lines(Kubectl("get pods -n support -l app.kubernetes.io/name=faq-bot -o name").out).size() ==
+           static_cast<std::size_t>(before);
+  }, 20));
+}
+
+TEST_P(KubectlTest, AnUnfittableReplicaStaysPendingWithTheSchedulersReason) {
+  Output scale = Kubectl("scale deployment -n ads mistral-7b-ads-predictor --replicas=8");
+  ASSERT_EQ(scale.code, 0) << scale.out;
+  std::string pending;
+  EXPECT_TRUE(Eventually([&] {
+    // Unscheduled: Pending with no node (pods pulling their image are Pending too, on a node).
+    std::vector<std::string> lines =
+        Lines(Kubectl("get pods -n ads --field-selector=status.phase=Pending,spec.nodeName= -o name").out);
+    if (lines.empty() || lines[0].rfind("pod/", 0) != 0) return false;
+    pending = lines[0];
+    return true;
+  }, 10));
+  ASSERT_FALSE(pending.empty());
+  EXPECT_TRUE(Eventually([&] {
+    return Kubectl("get -n ads " + pending + " -o jsonpath={.status.conditions[0].reason}").out == "Unschedulable";
+  }, 10));
+  Output describe = Kubectl("describe -n ads " + pending);
+  EXPECT_NE(describe.out.find("FailedScheduling"), std::string::npos) << describe.out;
+  EXPECT_NE(describe.out.find("Insufficient nvidia.com/gpu"), std::string::npos) << describe.out;
+  ASSERT_EQ(Kubectl("scale deployment -n ads mistral-7b-ads-predictor --replicas=3").code, 0);
+  EXPECT_TRUE(Eventually([&] {
+    return Lines(Kubectl("get pods -n ads --field-selector=status.phase=Pending -o name").out).empty() ||
+           Kubectl("get pods -n ads --field-selector=status.phase=Pending -o name").out.find("No resources") !=
+               std::string::npos;
+  }, 20));
+}
+
+TEST_P(KubectlTest, LabelCordonAndDrainHonouringADisruptionBudget) {
+  Output label = Kubectl("label node l4-spot-0 team=ml --overwrite");
+  ASSERT_EQ(label.code, 0) << label.out;
+  EXPECT_EQ(label.out, "node/l4-spot-0 labeled\n");
+  EXPECT_EQ(Kubectl("get node l4-spot-0 -o jsonpath={.metadata.labels.team}").out, "ml");
+  ASSERT_EQ(Kubectl("label node l4-spot-0 team-").code, 0);
+
+  Output cordon = Kubectl("cordon l4-spot-0");
+  ASSERT_EQ(cordon.code, 0) << cordon.out;
+  EXPECT_EQ(cordon.out, "node/l4-spot-0 cordoned\n");
+  EXPECT_EQ(Words(Lines(Kubectl("get node l4-spot-0").out).at(1))[1], "Ready,SchedulingDisabled");
+  // Only a DaemonSet pod runs there: drain skips it and finishes.
+  Output drain = Kubectl("drain l4-spot-0 --ignore-daemonsets --timeout=30s");
+  EXPECT_EQ(drain.code, 0) << drain.out;
+  EXPECT_NE(drain.out.find("node/l4-spot-0 drained"), std::string::npos) << drain.out;
+  ASSERT_EQ(Kubectl("uncordon l4-spot-0").code, 0);
+
+  // The ads servers are guarded by a budget of maxUnavailable 1 and have nowhere else to go: draining their node
+  // evicts one, whose replacement stays Pending, and then stops at the budget.
+  Output blocked = Kubectl("drain a100-80-0 --ignore-daemonsets --timeout=6s");
+  EXPECT_NE(blocked.code, 0) << blocked.out;
+  EXPECT_NE(blocked.out.find("Cannot evict pod as it would violate the pod's disruption budget"), std::string::npos)
+      << blocked.out;
+  ASSERT_EQ(Kubectl("uncordon a100-80-0").code, 0);
+  EXPECT_TRUE(Eventually([&] {
+    return Kubectl("get pods -n ads --field-selector=status.phase=Pending,spec.nodeName= -o name").out.find("pod/") ==
+           std::string::npos;
+  }, 20)) << "the evicted replica's replacement comes back once the node is uncordoned";
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, KubectlTest, ::testing::Values("1.32", "1.20"),
