@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <span>
 #include <utility>
 
 namespace gpuwise::sim {
@@ -122,8 +123,20 @@ std::string TimeQuote(std::string_view s) {
 
 bool IsGoSpace(char32_t r) {
   switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0: case 0x1680:
-    case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return r >= 0x2000 && r <= 0x200A;
@@ -452,12 +465,11 @@ base::Result<std::shared_ptr<const ZoneInfo>> ZoneInfo::Read(const std::string& 
     if (types.Big(1) >= charcnt) return bad;
   }
   auto zone = std::make_shared<ZoneInfo>();
-  zone->name_ = name;
   std::vector<std::size_t> tx_type;
   for (std::size_t i = 0; i < timecnt; ++i) {
     const std::uint64_t raw = times.Big(time_size);
-    const std::int64_t when = time_size == 8 ? static_cast<std::int64_t>(raw)
-                                             : static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
+    const std::int64_t when =
+        time_size == 8 ? static_cast<std::int64_t>(raw) : static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
     const auto idx = static_cast<unsigned char>(indices[i]);
     if (idx >= typecnt) return bad;
     zone->when_.push_back(when);
@@ -499,11 +511,7 @@ base::Result<std::shared_ptr<const ZoneInfo>> ZoneInfo::Read(const std::string& 
 
 base::Result<std::shared_ptr<const ZoneInfo>> ZoneInfo::Load(std::string_view name) {
   if (name.empty() || name == "UTC" || name == "Local") {
-    static const auto* const kUtc = [] {
-      auto z = std::make_shared<ZoneInfo>();
-      z->name_ = "UTC";
-      return new std::shared_ptr<const ZoneInfo>(std::move(z));
-    }();
+    static const auto* const kUtc = new std::shared_ptr<const ZoneInfo>(std::make_shared<ZoneInfo>());
     return *kUtc;
   }
   if (name.find("..") != std::string_view::npos || name[0] == '/' || name[0] == '\\') {
@@ -561,17 +569,17 @@ namespace {
 struct Bounds {
   std::uint64_t min;
   std::uint64_t max;
-  const std::array<std::string_view, 12>* names;  // names[i] is value min + i
+  std::span<const std::string_view> names;  // names[i] is value min + i
 };
 
 constexpr std::array<std::string_view, 12> kMonthNames = {"jan", "feb", "mar", "apr", "may", "jun",
                                                           "jul", "aug", "sep", "oct", "nov", "dec"};
-constexpr std::array<std::string_view, 12> kDayNames = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-constexpr Bounds kMinutes{0, 59, nullptr};
-constexpr Bounds kHours{0, 23, nullptr};
-constexpr Bounds kDom{1, 31, nullptr};
-constexpr Bounds kMonths{1, 12, &kMonthNames};
-constexpr Bounds kDow{0, 6, &kDayNames};
+constexpr std::array<std::string_view, 7> kDayNames = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+constexpr Bounds kMinutes{0, 59, {}};
+constexpr Bounds kHours{0, 23, {}};
+constexpr Bounds kDom{1, 31, {}};
+constexpr Bounds kMonths{1, 12, kMonthNames};
+constexpr Bounds kDow{0, 6, kDayNames};
 
 std::uint64_t AllBits(const Bounds& b) { return ((~std::uint64_t{0} >> (63 - b.max)) & (~std::uint64_t{0} << b.min)); }
 
@@ -632,12 +640,10 @@ std::optional<std::uint64_t> MustParseInt(std::string_view expr, std::string& er
 }
 
 std::optional<std::uint64_t> ParseIntOrName(std::string_view expr, const Bounds& b, std::string& error) {
-  if (b.names != nullptr) {
-    std::string lower(expr);
-    for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    for (std::size_t i = 0; i < b.names->size(); ++i) {
-      if (!(*b.names)[i].empty() && (*b.names)[i] == lower) return b.min + i;
-    }
+  std::string lower(expr);
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  for (std::size_t i = 0; i < b.names.size(); ++i) {
+    if (b.names[i] == lower) return b.min + i;
   }
   return MustParseInt(expr, error);
 }
@@ -684,8 +690,8 @@ std::optional<std::uint64_t> GetRange(std::string_view expr, const Bounds& b, st
   } else if (end > b.max) {
     error = "end of range (" + std::to_string(end) + ") above maximum (" + std::to_string(b.max) + "): " + e;
   } else if (start > end) {
-    error = "beginning of range (" + std::to_string(start) + ") beyond end of range (" + std::to_string(end) +
-            "): " + e;
+    error =
+        "beginning of range (" + std::to_string(start) + ") beyond end of range (" + std::to_string(end) + "): " + e;
   } else if (step == 0) {
     error = "step of range should be a positive number: " + e;
   }
@@ -856,7 +862,8 @@ std::optional<Spec> ParseStandard(std::string_view spec, std::string& error) {
                                                                                       {"@daily", 3},
                                                                                       {"@midnight", 3},
                                                                                       {"@hourly", 4}}};
-    const auto* d = std::find_if(kDescriptors.begin(), kDescriptors.end(), [&](const auto& p) { return p.first == spec; });
+    const auto* d =
+        std::find_if(kDescriptors.begin(), kDescriptors.end(), [&](const auto& p) { return p.first == spec; });
     if (d != kDescriptors.end()) {
       const int kind = d->second;
       out.minute = 1;
@@ -951,8 +958,9 @@ std::vector<CronFieldError> ValidateCronJobSchedule(std::string_view schedule,
       errors.push_back(Invalid("spec.timeZone", tz, "unknown time zone " + std::string(tz)));
     } else {
       if (EqualFoldAscii(tz, "Local")) {
-        errors.push_back(Invalid("spec.timeZone", tz,
-                                 "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"));
+        errors.push_back(
+            Invalid("spec.timeZone", tz,
+                    "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"));
       }
       if (const auto loaded = ZoneInfo::Load(tz); !loaded.ok()) {
         errors.push_back(Invalid("spec.timeZone", tz, loaded.status().message()));

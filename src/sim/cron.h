@@ -5,7 +5,9 @@
 //     schedules with, including its quirks: a step restarts at the range start ("5/15" = 5,20,35,50), `?` is `*` in
 //     every field, day-of-week 7 is rejected, when neither day field starts with a plain `*`/`?` (or `*/1`) the day
 //     matches if EITHER day-of-month or day-of-week does, `@every <Go duration>` is accepted, a skipped local time
-//     (spring forward) does not fire that day and a repeated one (fall back) fires twice.
+//     (spring forward) does not fire that day and a repeated one (fall back) fires twice, and on the day of a
+//     half-hour shift (Australia/Lord_Howe) runs may be passed over or land an hour off. One deliberate difference:
+//     where robfig loops for ever (Pacific/Apia's skipped 2011-12-30), Next gives up with nullopt.
 //   - Validation texts are those of pkg/apis/batch/validation/validation.go (validateScheduleFormat,
 //     validateTimeZone) for a create: a `TZ`/`CRON_TZ` in the schedule is refused, use spec.timeZone.
 //   - Missed runs follow pkg/controller/cronjob/utils.go mostRecentScheduleTime.
@@ -49,7 +51,6 @@ class ZoneInfo {
   // cached for the life of the process.
   static base::Result<std::shared_ptr<const ZoneInfo>> Load(std::string_view name);
 
-  const std::string& name() const { return name_; }
   // Seconds east of UTC in effect at the instant.
   int OffsetAt(std::int64_t unix_s) const;
   Civil ToCivil(std::int64_t unix_s) const;
@@ -80,7 +81,6 @@ class ZoneInfo {
   static int PosixOffsetAt(const Posix& p, std::int64_t unix_s);
   static base::Result<std::shared_ptr<const ZoneInfo>> Read(const std::string& name);
 
-  std::string name_;
   std::vector<std::int64_t> when_;  // transition instants, ascending
   std::vector<int> offset_after_;   // offset from each transition on
   int first_offset_ = 0;            // offset before the first transition (Go's lookupFirstZone)
@@ -107,7 +107,7 @@ class CronSchedule {
   static base::Result<CronSchedule> Parse(std::string_view schedule, std::string_view time_zone);
 
   // The first scheduled instant strictly after unix_s, or nullopt when robfig finds none within five years (e.g.
-  // "0 0 30 2 *").
+  // "0 0 30 2 *") or unix_s is outside years 1..9999.
   std::optional<std::int64_t> Next(std::int64_t unix_s) const;
 
   // mostRecentScheduleTime's verdict on the missed runs since earliest (lastScheduleTime, else creationTimestamp, or
@@ -120,8 +120,9 @@ class CronSchedule {
     Missed missed = Missed::kNone;
   };
   // Upstream's estimate, kept as is: it assumes the gap between the first two runs after earliest repeats, so with an
-  // irregular schedule ("30 6-16/4 * * 1-5") it may find no run even though some were missed. Error (FailedPrecondition,
-  // "time difference between two schedules is less than 1 second") when the next two runs cannot be found.
+  // irregular schedule ("30 6-16/4 * * 1-5") it may find no run even though some were missed. Error
+  // (FailedPrecondition, "time difference between two schedules is less than 1 second") when the next two runs cannot
+  // be found.
   base::Result<Recent> MostRecent(std::int64_t earliest, std::int64_t now) const;
 
   const ZoneInfo& zone() const { return *zone_; }

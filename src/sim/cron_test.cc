@@ -79,6 +79,8 @@ TEST(CronNext, HandComputedInstants) {
       {"Australia/Lord_Howe", "15 2 * * *", 1791028800, 1791126900, "10-04 02:15 does not: 10-05 02:15"},
       {"Australia/Lord_Howe", "40 1 * * *", 1791040800, 1791042000,
        "robfig's minute walk from 01:50 +1030 crosses the half-hour jump: 02:40 +11, as upstream"},
+      {"Australia/Lord_Howe", "0 2 * * 0", 1775304000, 1775921400,
+       "its hour walk 01:00 +11, 01:30 +1030, 02:30 +1030 passes over 04-05 02:00 +1030: 04-12 02:00, as upstream"},
   };
   for (const NextCase& c : cases) {
     const CronSchedule s = MustParse(c.schedule, c.zone);
@@ -104,17 +106,20 @@ TEST(CronParse, ErrorsCarryTheServersText) {
       {"* * * * 7", "", R"(spec.schedule: Invalid value: "* * * * 7": end of range (7) above maximum (6): 7)"},
       {"* * *", "", R"(spec.schedule: Invalid value: "* * *": expected exactly 5 fields, found 3: [* * *])"},
       {" @daily", "", R"(spec.schedule: Invalid value: " @daily": expected exactly 5 fields, found 1: [@daily])"},
-      {"*/0 * * * *", "", R"(spec.schedule: Invalid value: "*/0 * * * *": step of range should be a positive number: */0)"},
+      {"*/0 * * * *", "",
+       R"(spec.schedule: Invalid value: "*/0 * * * *": step of range should be a positive number: */0)"},
       {"5-1 * * * *", "",
        R"(spec.schedule: Invalid value: "5-1 * * * *": beginning of range (5) beyond end of range (1): 5-1)"},
       {"* * 0 * *", "", R"(spec.schedule: Invalid value: "* * 0 * *": beginning of range (0) below minimum (1): 0)"},
       {"1-2-3 * * * *", "", R"(spec.schedule: Invalid value: "1-2-3 * * * *": too many hyphens: 1-2-3)"},
       {"*/2/3 * * * *", "", R"(spec.schedule: Invalid value: "*/2/3 * * * *": too many slashes: */2/3)"},
       {"\"a * * * *", "",
-       R"(spec.schedule: Invalid value: "\"a * * * *": failed to parse int from "a: strconv.Atoi: parsing "\"a": invalid syntax)"},
+       R"(spec.schedule: Invalid value: "\"a * * * *": failed to parse int from "a: strconv.Atoi: parsing "\"a": )"
+       R"(invalid syntax)"},
       {"*/-1 * * * *", "", R"(spec.schedule: Invalid value: "*/-1 * * * *": negative number (-1) not allowed: -1)"},
       {"99999999999999999999 * * * *", "",
-       R"(spec.schedule: Invalid value: "99999999999999999999 * * * *": failed to parse int from 99999999999999999999: )"
+       R"(spec.schedule: Invalid value: "99999999999999999999 * * * *": failed to parse int from )"
+       R"(99999999999999999999: )"
        R"(strconv.Atoi: parsing "99999999999999999999": value out of range)"},
       {"@every 1x", "",
        R"(spec.schedule: Invalid value: "@every 1x": failed to parse duration @every 1x: time: unknown unit "x" in )"
@@ -135,7 +140,8 @@ TEST(CronParse, ErrorsCarryTheServersText) {
        R"(timeZone field instead])"},
       {"0 * * * *", "Foo/Bar", R"(spec.timeZone: Invalid value: "Foo/Bar": unknown time zone Foo/Bar)"},
       {"0 * * * *", "America", R"(spec.timeZone: Invalid value: "America": is a directory)"},
-      {"0 * * * *", "../etc/passwd", R"(spec.timeZone: Invalid value: "../etc/passwd": unknown time zone ../etc/passwd)"},
+      {"0 * * * *", "../etc/passwd",
+       R"(spec.timeZone: Invalid value: "../etc/passwd": unknown time zone ../etc/passwd)"},
       {"0 * * * *", "a..b", R"(spec.timeZone: Invalid value: "a..b": time: invalid location name)"},
       {"0 * * * *", "America/Argentina_Buenos_Aires",
        R"(spec.timeZone: Invalid value: "America/Argentina_Buenos_Aires": unknown time zone )"
@@ -272,8 +278,8 @@ TEST(CronZone, ReaderAgreesWithGnuDate) {
     FILE* pipe = ::popen(cmd.c_str(), "r");
     ASSERT_NE(pipe, nullptr);
     std::array<int, 7> want{};
-    const int n = std::fscanf(pipe, "%d %d %d %d %d %d %d", &want[0], &want[1], &want[2], &want[3], &want[4],
-                              &want[5], &want[6]);
+    const int n =
+        std::fscanf(pipe, "%d %d %d %d %d %d %d", &want[0], &want[1], &want[2], &want[3], &want[4], &want[5], &want[6]);
     ASSERT_EQ(::pclose(pipe), 0) << cmd;
     ASSERT_EQ(n, 7) << cmd;
     const auto z = ZoneInfo::Load(zone);
@@ -299,7 +305,10 @@ rc::Gen<GeneratedSchedule> GenSchedule() {
   auto field = [](int lo, int hi) {
     return rc::gen::oneOf(
         rc::gen::just(FieldShape{"*", {}, true}),
-        rc::gen::map(rc::gen::inRange(lo, hi + 1), [](int v) { return FieldShape{std::to_string(v), {v}, false}; }),
+        rc::gen::map(rc::gen::inRange(lo, hi + 1),
+                     [](int v) {
+                       return FieldShape{std::to_string(v), {v}, false};
+                     }),
         rc::gen::map(rc::gen::inRange(1, hi - lo + 2),
                      [lo, hi](int step) {
                        std::vector<int> v;
@@ -314,22 +323,22 @@ rc::Gen<GeneratedSchedule> GenSchedule() {
           return FieldShape{std::to_string(a) + "-" + std::to_string(b), v, false};
         }));
   };
-  return rc::gen::map(rc::gen::tuple(field(0, 59), field(0, 23), field(1, 31), field(1, 12), field(0, 6)),
-                      [](const auto& t) {
-                        const auto& [mi, h, dom, mo, dow] = t;
-                        GeneratedSchedule g;
-                        g.text = mi.text + " " + h.text + " " + dom.text + " " + mo.text + " " + dow.text;
-                        const std::array<const FieldShape*, 5> all = {&mi, &h, &dom, &mo, &dow};
-                        const std::array<std::pair<int, int>, 5> bounds = {{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}};
-                        for (std::size_t i = 0; i < all.size(); ++i) {
-                          g.allowed[i] = all[i]->values;
-                          if (g.allowed[i].empty()) {
-                            for (int v = bounds[i].first; v <= bounds[i].second; ++v) g.allowed[i].push_back(v);
-                          }
-                        }
-                        g.day_star = dom.star || dow.star;
-                        return g;
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(field(0, 59), field(0, 23), field(1, 31), field(1, 12), field(0, 6)), [](const auto& t) {
+        const auto& [mi, h, dom, mo, dow] = t;
+        GeneratedSchedule g;
+        g.text = mi.text + " " + h.text + " " + dom.text + " " + mo.text + " " + dow.text;
+        const std::array<const FieldShape*, 5> all = {&mi, &h, &dom, &mo, &dow};
+        const std::array<std::pair<int, int>, 5> bounds = {{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}};
+        for (std::size_t i = 0; i < all.size(); ++i) {
+          g.allowed[i] = all[i]->values;
+          if (g.allowed[i].empty()) {
+            for (int v = bounds[i].first; v <= bounds[i].second; ++v) g.allowed[i].push_back(v);
+          }
+        }
+        g.day_star = dom.star || dow.star;
+        return g;
+      });
 }
 
 bool In(const std::vector<int>& values, int v) { return std::find(values.begin(), values.end(), v) != values.end(); }
@@ -347,22 +356,29 @@ TEST(CronProperty, NextIsLaterMonotoneMatchesAndSkipsNothing) {
     const char* zone = *rc::gen::elementOf(kZones);
     const std::int64_t t = *rc::gen::inRange<std::int64_t>(1577836800, 2366841600);  // 2020 .. 2045
     const std::int64_t later = t + *rc::gen::inRange<std::int64_t>(0, 3 * 86400);
+    RC_LOG() << g.text << " in " << zone << " after " << t << "\n";
     const auto s = CronSchedule::Parse(g.text, zone);
     RC_ASSERT(s.ok());
     const auto next = s->Next(t);
     if (!next) return;  // e.g. "0 0 31 2 *"
     RC_ASSERT(*next > t);
+    // The one place robfig strays from the clock: on the day of a Lord Howe half-hour jump its hour walk lands on
+    // :30 after the jump (passing over the rest of the day's hh:00 times, so a later start can find an earlier
+    // run) and its minute walk can change the hour without passing minute 0 (answering an hour off the schedule);
+    // see the table.
+    const ZoneInfo& z = s->zone();
+    auto after_half_hour_jump = [&](std::int64_t u) {
+      return std::string_view(zone) == "Australia/Lord_Howe" && z.OffsetAt(u) != z.OffsetAt(u - 86400);
+    };
     const auto next_later = s->Next(later);
     RC_ASSERT(next_later.has_value());
-    RC_ASSERT(*next <= *next_later);
-    // The one place robfig returns a time off the schedule: its minute walk crossing Lord Howe's half-hour jump
-    // changes the hour without passing minute 0.
-    const ZoneInfo& z = s->zone();
-    const bool half_hour_jump = std::string_view(zone) == "Australia/Lord_Howe" && z.OffsetAt(*next) != z.OffsetAt(*next - 3600);
-    RC_ASSERT(Matches(g, z.ToCivil(*next), !half_hour_jump));
+    RC_ASSERT(*next <= *next_later || after_half_hour_jump(*next));
+    RC_ASSERT(Matches(g, z.ToCivil(*next), !after_half_hour_jump(*next)));
     // No matching minute was passed over (checked when the answer is within a week).
     if (*next - t <= 7 * 86400) {
-      for (std::int64_t u = (t / 60 + 1) * 60; u < *next; u += 60) RC_ASSERT(!Matches(g, z.ToCivil(u), true));
+      for (std::int64_t u = (t / 60 + 1) * 60; u < *next; u += 60) {
+        RC_ASSERT(after_half_hour_jump(u) || !Matches(g, z.ToCivil(u), true));
+      }
     }
   });
   EXPECT_TRUE(ok);

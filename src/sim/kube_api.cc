@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/time_parse.h"
+#include "sim/cron.h"
 #include "sim/kube_patch.h"
 #include "sim/kube_selectors.h"
 #include "sim/kube_tables.h"
@@ -184,30 +185,25 @@ std::string PodContainerName(const json& pod) {
   return cs.is_array() && !cs.empty() ? cs[0].value("name", "") : "";
 }
 
-json ListObject(const ResourceType& type, std::uint64_t rv, const std::string& continue_token, std::int64_t remaining,
-                const std::vector<ObjectPtr>& items) {
-  json list = {{"kind", type.kind + "List"}, {"apiVersion", type.api_version()}};
+// A List as text: the items' stored texts concatenated (no object is re-serialised).
+std::string ListBody(const ResourceType& type, std::uint64_t rv, const std::string& continue_token,
+                     std::int64_t remaining, const std::vector<TextPtr>& items) {
   json meta = {{"resourceVersion", std::to_string(rv)}};
   if (!continue_token.empty()) {
     meta["continue"] = continue_token;
     meta["remainingItemCount"] = remaining;
   }
-  list["metadata"] = std::move(meta);
-  json arr = json::array();
-  // Built-in types' list items carry no apiVersion/kind on the wire; custom resources' items do.
-  const bool builtin = type.group.find('.') == std::string::npos || type.group.ends_with(".k8s.io");
-  for (const ObjectPtr& o : items) {
-    if (builtin) {
-      json copy = *o;
-      copy.erase("apiVersion");
-      copy.erase("kind");
-      arr.push_back(std::move(copy));
-    } else {
-      arr.push_back(*o);
-    }
+  std::size_t size = 128;
+  for (const TextPtr& t : items) size += t->size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += "{\"apiVersion\":" + json(type.api_version()).dump() + ",\"items\":[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += *items[i];
   }
-  list["items"] = std::move(arr);
-  return list;
+  out += "],\"kind\":" + json(type.kind + "List").dump() + ",\"metadata\":" + meta.dump() + "}";
+  return out;
 }
 
 // The continue token as kube-apiserver encodes it: unpadded URL-safe base64 of {"v","rv","start"}.
@@ -619,7 +615,9 @@ KubeResponse Handler::List(const Target& t) {
     table["metadata"] = std::move(meta);
     return JsonResponse(200, table);
   }
-  return JsonResponse(200, ListObject(type, res.resource_version, next, res.remaining, res.items));
+  KubeResponse out;
+  out.body = ListBody(type, res.resource_version, next, res.remaining, res.item_texts);
+  return out;
 }
 
 KubeResponse Handler::Watch(const Target& t) {
@@ -668,17 +666,17 @@ KubeResponse Handler::Watch(const Target& t) {
       const json& meta = o["metadata"];
       return ls.Matches(meta.contains("labels") ? meta["labels"] : json()) && fs.Matches(o);
     };
-    auto emit = [&](std::string_view type_name, const json& obj) -> bool {
-      json ev = {{"type", type_name}};
+    auto emit = [&](std::string_view type_name, const json& obj, const TextPtr& text) -> bool {
+      std::string line;
       if (table) {
         json tab = KubeTable(type.plural, {&obj}, include, !headers_sent, now());
         headers_sent = true;
         tab["metadata"] = {{"resourceVersion", obj["metadata"].value("resourceVersion", "")}};
-        ev["object"] = std::move(tab);
+        line = json{{"type", type_name}, {"object", std::move(tab)}}.dump();
       } else {
-        ev["object"] = obj;
+        // {"object":...,"type":...}: the stored text, not a re-serialisation.
+        line = "{\"object\":" + (text ? *text : obj.dump()) + ",\"type\":\"" + std::string(type_name) + "\"}";
       }
-      std::string line = ev.dump();
       line += '\n';
       if (!write(line)) return false;
       ++sent;
@@ -688,7 +686,7 @@ KubeResponse Handler::Watch(const Target& t) {
     if (initial) {
       KubeStore::ListResult res = impl->store.List(type, ns);
       for (const ObjectPtr& o : res.items) {
-        if (matches(*o) && !emit("ADDED", *o)) return;
+        if (matches(*o) && !emit("ADDED", *o, nullptr)) return;
       }
       cursor = res.resource_version;
     }
@@ -704,7 +702,7 @@ KubeResponse Handler::Watch(const Target& t) {
       for (const WatchEvent& e : *events) {
         cursor = e.resource_version;
         if (!matches(*e.object)) continue;
-        if (!emit(WatchEventTypeName(e.type), *e.object)) return;
+        if (!emit(WatchEventTypeName(e.type), *e.object, e.text)) return;
       }
       if (!events->empty()) cursor = std::max(cursor, events->back().resource_version);
       const auto now_wall = std::chrono::steady_clock::now();
@@ -734,9 +732,11 @@ KubeResponse Handler::Get(const Target& t) {
 }
 
 base::Status Handler::Validate(const ResourceType& type, const json& obj) const {
+  // `Deployment.apps "x" is invalid: spec.replicas: ...`, as the real validation error reads.
+  const std::string what = (type.group.empty() ? type.kind : type.kind + "." + type.group) + " \"" +
+                           obj["metadata"].value("name", "") + "\" is invalid: ";
   auto invalid = [&](const std::string& field, const std::string& msg) {
-    return base::InvalidArgument(type.kind + " \"" + obj["metadata"].value("name", "") + "\" is invalid: " + field +
-                                 ": " + msg);
+    return base::InvalidArgument(what + field + ": " + msg);
   };
   const json& spec = obj.contains("spec") ? obj["spec"] : json::object();
   if (spec.contains("replicas") && (!spec["replicas"].is_number_integer() || spec["replicas"].get<long long>() < 0)) {
@@ -759,6 +759,20 @@ base::Status Handler::Validate(const ResourceType& type, const json& obj) const 
     const json& tl = spec["template"]["metadata"]["labels"];
     if (!sel->Matches(tl)) {
       return invalid("spec.template.metadata.labels", "Invalid value: " + tl.dump() + ": `selector` does not match template `labels`");
+    }
+  }
+  if (type.kind == "CronJob") {
+    std::string zone;
+    std::optional<std::string_view> zone_arg;
+    if (spec.contains("timeZone") && spec["timeZone"].is_string()) {
+      zone = spec["timeZone"].get<std::string>();
+      zone_arg = zone;
+    }
+    std::vector<CronFieldError> errors = ValidateCronJobSchedule(spec.value("schedule", ""), zone_arg);
+    if (!errors.empty()) {
+      std::string text;
+      for (const CronFieldError& e : errors) text += (text.empty() ? "" : ", ") + e.field + ": " + e.body;
+      return base::InvalidArgument(what + (errors.size() > 1 ? "[" + text + "]" : text));
     }
   }
   if (type.kind == "PodDisruptionBudget" && spec.contains("minAvailable") && spec.contains("maxUnavailable")) {

@@ -404,6 +404,23 @@ TEST_F(KubeApiTest, PodLogsComeFromTheRuntime) {
   EXPECT_EQ(Call("GET", "/api/v1/namespaces/team-a/pods/web-0/log?container=sidecar").status, 400);
 }
 
+TEST_F(KubeApiTest, CronJobScheduleAndTimeZoneAreValidated) {
+  auto cron = [](const std::string& schedule, const std::string& zone) {
+    json c = {{"metadata", {{"name", "nightly"}}},
+              {"spec", {{"schedule", schedule},
+                        {"jobTemplate", {{"spec", {{"template", {{"spec", {{"containers", json::array()}}}}}}}}}}}};
+    if (!zone.empty()) c["spec"]["timeZone"] = zone;
+    return c.dump();
+  };
+  json bad = CallJson("POST", "/apis/batch/v1/namespaces/team-a/cronjobs", 422, cron("61 * * * *", ""));
+  EXPECT_EQ(bad["reason"], "Invalid");
+  EXPECT_EQ(bad["message"], "CronJob.batch \"nightly\" is invalid: spec.schedule: Invalid value: \"61 * * * *\": end "
+                            "of range (61) above maximum (59): 61");
+  json zone = CallJson("POST", "/apis/batch/v1/namespaces/team-a/cronjobs", 422, cron("0 2 * * *", "Mars/Olympus"));
+  EXPECT_NE(zone["message"].get<std::string>().find("unknown time zone Mars/Olympus"), std::string::npos) << zone.dump();
+  CallJson("POST", "/apis/batch/v1/namespaces/team-a/cronjobs", 201, cron("0 2 * * *", "Europe/Berlin"));
+}
+
 TEST_F(KubeApiTest, FaultInjectionPerTest) {
   server_.AddFault({.method = "GET", .path_contains = "/pods", .status = 429, .retry_after_s = 3, .times = 2});
   KubeResponse a = Call("GET", "/api/v1/pods");

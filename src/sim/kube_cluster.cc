@@ -1321,17 +1321,24 @@ struct KubeCluster::Impl {
       const bool suspended = Field(spec, "suspend").is_boolean() && spec["suspend"].get<bool>();
       std::string last = Str(Field(*cj, "status", "lastScheduleTime"));
       if (schedule.ok() && !suspended) {
-        // The most recent scheduled time since the last run (or since creation), if any.
+        // The most recent scheduled time since the last run (or since creation), within startingDeadlineSeconds
+        // (the controller's mostRecentScheduleTime).
         std::int64_t since = now - 60;
-        if (!last.empty()) {
-          base::Result<std::int64_t> ms = base::ParseTime(last);
-          if (ms.ok()) since = *ms / 1000;
-        } else {
-          base::Result<std::int64_t> ms = base::ParseTime(Str(Field(*cj, "metadata", "creationTimestamp")));
-          if (ms.ok()) since = std::max(since, *ms / 1000);
+        base::Result<std::int64_t> ms = base::ParseTime(last.empty() ? Str(Field(*cj, "metadata", "creationTimestamp")) : last);
+        if (ms.ok()) since = *ms / 1000;
+        if (Field(spec, "startingDeadlineSeconds").is_number()) {
+          since = std::max(since, now - spec["startingDeadlineSeconds"].get<std::int64_t>());
         }
         std::optional<std::int64_t> due;
-        for (std::optional<std::int64_t> t = schedule->Next(since); t && *t <= now; t = schedule->Next(*t)) due = t;
+        base::Result<CronSchedule::Recent> recent = schedule->MostRecent(since, now);
+        if (recent.ok()) {
+          due = recent->time;
+          if (recent->missed == CronSchedule::Missed::kMany) {
+            Event(*cj, "Warning", "TooManyMissedTimes",
+                  "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew",
+                  "cronjob-controller");
+          }
+        }
         const bool forbid = Str(Field(spec, "concurrencyPolicy")) == "Forbid";
         if (due && !(forbid && !active.empty())) {
           const std::string name = Name(*cj) + "-" + std::to_string(*due / 60);

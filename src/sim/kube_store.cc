@@ -106,6 +106,11 @@ const ResourceType::Sub* ResourceType::FindSub(std::string_view name) const {
   return nullptr;
 }
 
+bool ListItemsOmitTypeMeta(const ResourceType& type) {
+  // Custom resources are served from unstructured data and keep their type in list items.
+  return type.group.find('.') == std::string::npos || type.group.ends_with(".k8s.io");
+}
+
 const std::vector<ResourceType>& KubeResources() {
   static const std::vector<ResourceType> resources = BuildResources();
   return resources;
@@ -167,7 +172,7 @@ base::Result<ObjectPtr> KubeStore::Get(const ResourceType& type, std::string_vie
   auto it = objects_.find(type.key());
   if (it != objects_.end()) {
     auto obj = it->second.find(Key(ns, name));
-    if (obj != it->second.end()) return obj->second;
+    if (obj != it->second.end()) return obj->second.object;
   }
   return base::NotFound(NotFoundMessage(type, name));
 }
@@ -179,22 +184,23 @@ KubeStore::ListResult KubeStore::List(const ResourceType& type, std::string_view
   out.resource_version = version_;
   auto it = objects_.find(type.key());
   if (it == objects_.end()) return out;
-  const std::map<std::string, ObjectPtr>& objs = it->second;
+  const std::map<std::string, Entry>& objs = it->second;
   std::string prefix = ns.empty() ? std::string() : Key(ns, "");
   std::string from = std::max(prefix, std::string(start_key));
   for (auto o = objs.lower_bound(from); o != objs.end(); ++o) {
     if (!prefix.empty() && o->first.compare(0, prefix.size(), prefix) != 0) break;
-    if (keep && !keep(*o->second)) continue;
+    if (keep && !keep(*o->second.object)) continue;
     if (limit != 0 && out.items.size() == limit) {
       // Cut here: the next matching key starts the next page.
       out.continue_key = o->first;
       for (auto rest = o; rest != objs.end(); ++rest) {
         if (!prefix.empty() && rest->first.compare(0, prefix.size(), prefix) != 0) break;
-        if (!keep || keep(*rest->second)) ++out.remaining;
+        if (!keep || keep(*rest->second.object)) ++out.remaining;
       }
       break;
     }
-    out.items.push_back(o->second);
+    out.items.push_back(o->second.object);
+    out.item_texts.push_back(o->second.item_text);
   }
   return out;
 }
@@ -215,14 +221,26 @@ base::Result<ObjectPtr> KubeStore::CommitLocked(const ResourceType& type, const 
                                                 WatchEventType event) {
   ++version_;
   if (event != WatchEventType::kDeleted) object["metadata"]["resourceVersion"] = std::to_string(version_);
-  ObjectPtr ptr = std::make_shared<const json>(std::move(object));
+  Entry entry;
+  entry.text = std::make_shared<const std::string>(object.dump());
+  if (ListItemsOmitTypeMeta(type)) {
+    json item = object;
+    item.erase("apiVersion");
+    item.erase("kind");
+    entry.item_text = std::make_shared<const std::string>(item.dump());
+  } else {
+    entry.item_text = entry.text;
+  }
+  entry.object = std::make_shared<const json>(std::move(object));
+  ObjectPtr ptr = entry.object;
+  TextPtr text = entry.text;
   auto& objs = objects_[type.key()];
   if (event == WatchEventType::kDeleted) {
     objs.erase(key);
   } else {
-    objs[key] = ptr;
+    objs[key] = std::move(entry);
   }
-  log_.push_back(WatchEvent{version_, event, &type, ptr});
+  log_.push_back(WatchEvent{version_, event, &type, ptr, text});
   while (log_.size() > event_capacity_) {
     log_floor_ = log_.front().resource_version;
     log_.pop_front();
@@ -270,7 +288,7 @@ base::Result<ObjectPtr> KubeStore::Update(const ResourceType& type, json object,
   const std::string key = Key(ns, name);
   auto it = objs.find(key);
   if (it == objs.end()) return base::NotFound(NotFoundMessage(type, name));
-  const json& old = *it->second;
+  const json& old = *it->second.object;
   const std::string want = object["metadata"].value("resourceVersion", "");
   if (check_version && !want.empty() && want != old["metadata"].value("resourceVersion", "")) {
     return base::Status(base::Code::kAborted, "Operation cannot be fulfilled on " + type.key() + " \"" + name +
@@ -293,7 +311,7 @@ base::Result<ObjectPtr> KubeStore::Update(const ResourceType& type, json object,
   }
   json cmp = object;
   cmp["metadata"]["resourceVersion"] = old["metadata"].value("resourceVersion", "");
-  if (cmp == old) return it->second;  // no-op updates neither bump the version nor send an event
+  if (cmp == old) return it->second.object;  // no-op updates neither bump the version nor send an event
   return CommitLocked(type, key, std::move(object), WatchEventType::kModified);
 }
 
@@ -305,7 +323,7 @@ base::Result<ObjectPtr> KubeStore::Mutate(const ResourceType& type, std::string_
     auto& objs = objects_[type.key()];
     auto it = objs.find(Key(type.namespaced ? ns : "", name));
     if (it == objs.end()) return base::NotFound(NotFoundMessage(type, name));
-    copy = *it->second;
+    copy = *it->second.object;
   }
   // `fn` runs outside the lock (it may read the store); the version check below makes the write atomic.
   const std::string read_version = copy["metadata"].value("resourceVersion", "");
@@ -322,7 +340,7 @@ base::Result<ObjectPtr> KubeStore::Delete(const ResourceType& type, std::string_
   const std::string key = Key(type.namespaced ? ns : "", name);
   auto it = objs.find(key);
   if (it == objs.end()) return base::NotFound(NotFoundMessage(type, name));
-  json last = *it->second;
+  json last = *it->second.object;
   last["metadata"]["resourceVersion"] = std::to_string(version_ + 1);
   return CommitLocked(type, key, std::move(last), WatchEventType::kDeleted);
 }

@@ -24,6 +24,7 @@
 namespace gpuwise::sim {
 
 using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+using TextPtr = std::shared_ptr<const std::string>;
 
 // One resource type as discovery describes it.
 struct ResourceType {
@@ -51,6 +52,9 @@ struct ResourceType {
   const Sub* FindSub(std::string_view name) const;
 };
 
+// Whether a type's list items go without apiVersion/kind on the wire (built-in types do, custom resources don't).
+bool ListItemsOmitTypeMeta(const ResourceType& type);
+
 // Every type the simulated API server serves, in discovery order; exactly the surface gpuwise uses.
 const std::vector<ResourceType>& KubeResources();
 const ResourceType* FindResource(std::string_view group, std::string_view version, std::string_view plural);
@@ -66,6 +70,7 @@ struct WatchEvent {
   WatchEventType type = WatchEventType::kAdded;
   const ResourceType* resource = nullptr;
   ObjectPtr object;
+  TextPtr text;  // the object as JSON text
 };
 
 class KubeStore {
@@ -77,6 +82,8 @@ class KubeStore {
 
   struct ListResult {
     std::vector<ObjectPtr> items;
+    // Each item as JSON text in list form (built-in types without apiVersion/kind, as lists carry them).
+    std::vector<TextPtr> item_texts;
     std::uint64_t resource_version = 0;
     std::string continue_key;  // the key to resume at when `limit` cut the list ("" = complete)
     std::int64_t remaining = 0;
@@ -121,7 +128,13 @@ class KubeStore {
   mutable std::condition_variable changed_;
   std::uint64_t version_ = 1;
   std::uint64_t uid_counter_ = 0;
-  std::map<std::string, std::map<std::string, ObjectPtr>, std::less<>> objects_;  // type key -> ns/name -> obj
+  // An object with its JSON text, serialised once per write (LIST and WATCH concatenate texts).
+  struct Entry {
+    ObjectPtr object;
+    TextPtr text;
+    TextPtr item_text;
+  };
+  std::map<std::string, std::map<std::string, Entry>, std::less<>> objects_;  // type key -> ns/name -> entry
   std::deque<WatchEvent> log_;
   std::uint64_t log_floor_ = 1;  // events after this version are all in log_
 };
