@@ -26,6 +26,8 @@ delays: {imagePullSeconds: 60, coldStartSeconds: 60, migReconfigureSeconds: 30}
 nodePools:
   - {name: a100, count: 2, gpuModel: NVIDIA A100-SXM4-80GB, gpusPerNode: 2, gpuMemoryGiB: 80, cpu: 32, memoryGiB: 256}
   - {name: l4, count: 1, gpuModel: NVIDIA L4, gpusPerNode: 2, gpuMemoryGiB: 24, cpu: 16, memoryGiB: 64}
+  - {name: hami, count: 1, gpuModel: NVIDIA A100-SXM4-40GB, gpusPerNode: 1, gpuMemoryGiB: 40, cpu: 16, memoryGiB: 64,
+     sharing: {mode: hami}}
 workloads:
   - name: web
     namespace: serve
@@ -110,20 +112,20 @@ class KubeClusterTest : public ::testing::Test {
 };
 
 TEST_F(KubeClusterTest, SeedPublishesTheWorld) {
-  EXPECT_EQ(store_->List(T("nodes"), "").items.size(), 3u);
+  EXPECT_EQ(store_->List(T("nodes"), "").items.size(), 4u);
   EXPECT_EQ(Pods("serve", "web-").size(), 2u);
   for (const json& p : Pods("serve", "web-")) EXPECT_TRUE(Ready(p)) << p["metadata"]["name"];
   json d = Get("deployments.apps", "serve", "web");
   EXPECT_EQ(d["status"]["readyReplicas"], 2);
   // The dcgm-exporter DaemonSet with its Service and EndpointSlice, one pod per GPU node.
   json ds = Get("daemonsets.apps", "gpu-operator", "nvidia-dcgm-exporter");
-  EXPECT_EQ(ds["status"]["desiredNumberScheduled"], 3);
-  EXPECT_EQ(ds["status"]["numberReady"], 3);
+  EXPECT_EQ(ds["status"]["desiredNumberScheduled"], 4);
+  EXPECT_EQ(ds["status"]["numberReady"], 4);
   json ep = Get("endpoints", "gpu-operator", "nvidia-dcgm-exporter");
-  EXPECT_EQ(ep["subsets"][0]["addresses"].size(), 3u);
+  EXPECT_EQ(ep["subsets"][0]["addresses"].size(), 4u);
   const auto slices = store_->List(T("endpointslices.discovery.k8s.io"), "gpu-operator").items;
   ASSERT_EQ(slices.size(), 1u);
-  EXPECT_EQ((*slices[0])["endpoints"].size(), 3u);
+  EXPECT_EQ((*slices[0])["endpoints"].size(), 4u);
   EXPECT_EQ((*slices[0])["metadata"]["labels"]["kubernetes.io/service-name"], "nvidia-dcgm-exporter");
   EXPECT_EQ(Get("services", "serve", "web")["spec"]["ports"][0]["port"], 8000);
   EXPECT_FALSE(Get("configmaps", "gpu-operator", "default-mig-parted-config").is_null());
@@ -203,8 +205,8 @@ TEST_F(KubeClusterTest, AnUnplaceablePodStaysPendingWithTheReason) {
     EXPECT_EQ(c["type"], "PodScheduled");
     EXPECT_EQ(c["status"], "False");
     EXPECT_EQ(c["reason"], "Unschedulable");
-    EXPECT_EQ(c["message"], "0/3 nodes are available: 2 Insufficient nvidia.com/gpu, 1 node(s) didn't match Pod's node "
-                            "affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
+    EXPECT_EQ(c["message"], "0/4 nodes are available: 2 Insufficient nvidia.com/gpu, 2 node(s) didn't match Pod's node "
+                            "affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for "
                             "scheduling.");
   }
   EXPECT_EQ(pending, 2) << "4 A100s hold 4 replicas";
@@ -277,6 +279,52 @@ TEST_F(KubeClusterTest, DevicePluginRelabelSharesTheGpus) {
   EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/gpu.replicas"], "4");
   EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/gpu.sharing-strategy"], "time-slicing");
   EXPECT_EQ(n["metadata"]["labels"]["nvidia.com/gpu.product"], "NVIDIA-L4-SHARED");
+}
+
+// A bare pod for `pool` requesting `requests` (as `kubectl run` with overrides would create it).
+json BarePod(const std::string& name, const std::string& pool, const json& requests) {
+  return {{"metadata", {{"name", name}, {"namespace", "serve"}}},
+          {"spec", {{"nodeSelector", {{"gpuwise.io/node-pool", pool}}},
+                    {"containers", json::array({{{"name", "main"}, {"image", "busybox"},
+                                                 {"resources", {{"requests", requests}, {"limits", requests}}}}})}}}};
+}
+
+TEST_F(KubeClusterTest, SharedReplicasSpreadOverGpusAsTheNvidiaPluginDoes) {
+  Patch("nodes", "", "l4-0", [](json& o) { o["metadata"]["labels"]["nvidia.com/device-plugin.config"] = "time-slicing-4"; });
+  Step(45);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store_->Create(T("pods"), BarePod("share-" + std::to_string(i), "l4", {{"nvidia.com/gpu", "1"}})).ok());
+    Step(15);
+  }
+  std::vector<int> gpus;
+  for (const SimPod& p : world_->pods) {
+    if (p.meta.name.rfind("share-", 0) == 0) gpus.push_back(p.gpus.at(0).gpu * 10 + p.gpus.at(0).replica);
+  }
+  // GPU 0 replica 0, GPU 1 replica 0, then GPU 0 replica 1: the GPU with the fewest replicas handed out first.
+  EXPECT_EQ(gpus, (std::vector<int>{0, 10, 1}));
+}
+
+TEST_F(KubeClusterTest, HamiNodesHonourGpumemAndGpucores) {
+  ASSERT_TRUE(store_->Create(T("pods"), BarePod("hami-a", "hami", {{"nvidia.com/gpu", "1"}, {"nvidia.com/gpumem", "24000"},
+                                                                   {"nvidia.com/gpucores", "50"}})).ok());
+  ASSERT_TRUE(store_->Create(T("pods"), BarePod("hami-b", "hami", {{"nvidia.com/gpu", "1"}, {"nvidia.com/gpumem", "24000"},
+                                                                   {"nvidia.com/gpucores", "30"}})).ok());
+  ASSERT_TRUE(store_->Create(T("pods"), BarePod("hami-c", "hami", {{"nvidia.com/gpu", "1"}, {"nvidia.com/gpumem", "8000"},
+                                                                   {"nvidia.com/gpucores", "30"}})).ok());
+  Step(30);
+  // 40 GB: a (24 GB) fits, b (24 GB more) does not, c (8 GB, 30% of the cores beside a's 50%) does.
+  EXPECT_FALSE(Get("pods", "serve", "hami-a")["spec"].value("nodeName", "").empty());
+  EXPECT_TRUE(Get("pods", "serve", "hami-b")["spec"].value("nodeName", "").empty());
+  EXPECT_FALSE(Get("pods", "serve", "hami-c")["spec"].value("nodeName", "").empty());
+  EXPECT_NE(Get("pods", "serve", "hami-b")["status"]["conditions"][0]["message"].get<std::string>().find(
+                "Insufficient nvidia.com/gpumem"),
+            std::string::npos);
+  for (const SimPod& p : world_->pods) {
+    if (p.meta.name == "hami-c") {
+      EXPECT_EQ(p.gpus.at(0).memory_limit_mib, 8000);
+      EXPECT_DOUBLE_EQ(p.gpus.at(0).compute_share, 0.3);
+    }
+  }
 }
 
 TEST_F(KubeClusterTest, CronJobRunsOnScheduleInItsTimeZoneAndStopsWhenSuspended) {

@@ -294,7 +294,8 @@ void ApplyNodeSharing(SimNode& node, const NodePool& pool, const Sharing& sh) {
   } else if (sh.mode == SharingMode::kTimeSlicing || sh.mode == SharingMode::kMps) {
     node.capacity[sh.rename ? "nvidia.com/gpu.shared" : "nvidia.com/gpu"] = std::to_string(gpus * sh.replicas);
   } else {
-    node.capacity["nvidia.com/gpu"] = std::to_string(gpus);
+    // HAMi's device plugin advertises deviceSplitCount (default 10) vGPU slots per GPU (HAMi chart values).
+    node.capacity["nvidia.com/gpu"] = std::to_string(sh.mode == SharingMode::kHami ? 10 * gpus : gpus);
     if (sh.mode == SharingMode::kHami) {
       const long long total = node.gpus.empty() ? 0 : static_cast<long long>(std::llround(node.gpus.front().memory_mib));
       node.capacity["nvidia.com/gpumem"] = std::to_string(total * gpus);
