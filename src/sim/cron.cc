@@ -89,7 +89,8 @@ std::string GoQuote(std::string_view s) {
     } else {
       static constexpr std::array<std::pair<char32_t, char>, 7> kShort = {
           {{'\a', 'a'}, {'\b', 'b'}, {'\f', 'f'}, {'\n', 'n'}, {'\r', 'r'}, {'\t', 't'}, {'\v', 'v'}}};
-      const auto* it = std::find_if(kShort.begin(), kShort.end(), [&](const auto& p) { return p.first == r; });
+      const char32_t rune = r;  // clang 14 cannot capture a structured binding
+      const auto* it = std::find_if(kShort.begin(), kShort.end(), [rune](const auto& p) { return p.first == rune; });
       if (it != kShort.end()) {
         out += '\\';
         out += it->second;
