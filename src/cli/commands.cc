@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -442,6 +443,24 @@ base::Result<sim::Scenario> LoadScenario(const SimArgs& a) {
   return s;
 }
 
+// --start: a duration after day 0 (the scenario's fixed Monday, 2026-11-16), or "now": day 0 becomes the Monday
+// 00:00 UTC a week or two before the wall clock, so simulated time is the wall time (kubectl's client-side ages
+// and a history backfill then line up with what is served live; the bytes then depend on the date).
+base::Status ResolveStart(const std::string& text, double* start_s, sim::WorldOptions* wo) {
+  if (text == "now") {
+    const double now = static_cast<double>(base::SystemClock::Get().NowUnixMillis()) / 1000.0;
+    const double day = std::floor(now / 86400.0);
+    const double monday = (day - std::fmod(day + 3, 7.0)) * 86400.0;  // 1970-01-01 was a Thursday
+    wo->epoch_unix_s = monday - 7 * 86400.0;
+    *start_s = now - wo->epoch_unix_s;
+    return base::Status::Ok();
+  }
+  base::Result<std::chrono::milliseconds> start = base::ParseDuration(text);
+  if (!start.ok()) return start.status().Annotate("--start");
+  *start_s = std::chrono::duration<double>(*start).count();
+  return base::Status::Ok();
+}
+
 // The admin token of a plain-HTTP simulated API server: random per process (never logged; it is in the
 // kubeconfig file only).
 const std::string& SimAdminToken() {
@@ -480,11 +499,11 @@ base::Result<std::string> WriteSimKubeconfig(sim::ClusterServer& server, const S
 
 base::Result<std::unique_ptr<sim::ClusterServer>> StartCluster(const SimArgs& a) {
   ASSIGN_OR_RETURN(sim::Scenario scenario, LoadScenario(a));
-  ASSIGN_OR_RETURN(auto start, base::ParseDuration(a.start));
   if (!(a.speed > 0 && a.speed <= 1e6)) return base::InvalidArgument("--speed must be in (0, 1e6]");
   sim::WorldOptions wo;
   wo.address_block = a.address_block;
-  const double start_s = std::chrono::duration<double>(start).count();
+  double start_s = 0;
+  RETURN_IF_ERROR(ResolveStart(a.start, &start_s, &wo));
   wo.horizon_s = start_s + 30 * 86400.0;
   ASSIGN_OR_RETURN(sim::World world, sim::BuildWorld(scenario, wo));
   sim::ClusterServerOptions co;
@@ -546,13 +565,12 @@ int RunSimHistory(const GlobalFlags& g) {
   if (!days.ok()) return Fail(days.status().Annotate("--days"), kExitUsage);
   auto interval = base::ParseDuration(g_sim.scrape_interval);
   if (!interval.ok()) return Fail(interval.status().Annotate("--scrape-interval"), kExitUsage);
-  auto start = base::ParseDuration(g_sim.start);
-  if (!start.ok()) return Fail(start.status().Annotate("--start"), kExitUsage);
-  auto scenario = LoadScenario(g_sim);
-  if (!scenario.ok()) return Fail(scenario.status(), kExitUsage);
-  const double end_s = std::chrono::duration<double>(*start).count();
   sim::WorldOptions wo;
   wo.address_block = g_sim.address_block;
+  double end_s = 0;
+  if (base::Status st = ResolveStart(g_sim.start, &end_s, &wo); !st.ok()) return Fail(st, kExitUsage);
+  auto scenario = LoadScenario(g_sim);
+  if (!scenario.ok()) return Fail(scenario.status(), kExitUsage);
   wo.horizon_s = end_s + 86400;
   auto world = sim::BuildWorld(*scenario, wo);
   if (!world.ok()) return Fail(world.status(), kExitUsage);
@@ -661,7 +679,9 @@ void AddScenarioFlags(CLI::App* app, SimArgs* a) {
   app->add_option("--data", a->data_dir,
                   "The shared data folder holding openb/ and the traffic traces (default ../shared/data)");
   app->add_option("--seed", a->seed, "Override the scenario's seed (same scenario + seed = same bytes)");
-  app->add_option("--start", a->start, "Simulated time to start at, after day 0 (a Monday) 00:00, e.g. 7d14h")
+  app->add_option("--start", a->start,
+                  "Simulated time to start at, after day 0 (a Monday) 00:00, e.g. 7d14h; or 'now': simulated time is "
+                  "the wall time (UTC)")
       ->capture_default_str();
   app->add_option("--speed", a->speed, "Simulated seconds per wall-clock second")->capture_default_str();
   app->add_option("--for", a->run_for, "Stop after this long (wall clock), e.g. 10m; default: until interrupted");
