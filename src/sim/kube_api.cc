@@ -21,6 +21,25 @@ namespace {
 
 using nlohmann::json;
 
+// Reads a path of object keys without asserting: a missing key or a non-object on the way gives null. Every read
+// of a stored or client-sent object goes through it (nlohmann's const operator[] asserts on a missing key).
+const json& At(const json& j, std::initializer_list<std::string_view> path) {
+  static const json kNull;
+  const json* cur = &j;
+  for (std::string_view key : path) {
+    if (!cur->is_object()) return kNull;
+    auto it = cur->find(key);
+    if (it == cur->end()) return kNull;
+    cur = &*it;
+  }
+  return *cur;
+}
+
+std::string AtString(const json& j, std::initializer_list<std::string_view> path) {
+  const json& v = At(j, path);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 // ---- Status objects (k8s.io/apimachinery/pkg/api/errors) ----
 
 KubeResponse StatusResponse(int code, std::string_view reason, const std::string& message, json details = nullptr) {
@@ -181,8 +200,8 @@ bool ParseTarget(std::string_view group, std::string_view version, const std::ve
 }
 
 std::string PodContainerName(const json& pod) {
-  const json& cs = pod["spec"]["containers"];
-  return cs.is_array() && !cs.empty() ? cs[0].value("name", "") : "";
+  const json& cs = At(pod, {"spec", "containers"});
+  return cs.is_array() && !cs.empty() ? AtString(cs[0], {"name"}) : "";
 }
 
 // A List as text: the items' stored texts concatenated (no object is re-serialised).
@@ -231,15 +250,16 @@ IncludeObject IncludeOf(const KubeRequest& r) {
 // Scale (autoscaling/v1) view of a workload with spec.replicas.
 json ScaleOf(const json& obj) {
   json scale = {{"kind", "Scale"}, {"apiVersion", "autoscaling/v1"}};
-  const json& m = obj["metadata"];
-  scale["metadata"] = {{"name", m.value("name", "")},
-                       {"namespace", m.value("namespace", "")},
-                       {"uid", m.value("uid", "")},
-                       {"resourceVersion", m.value("resourceVersion", "")},
-                       {"creationTimestamp", m.value("creationTimestamp", "")}};
-  scale["spec"] = {{"replicas", obj["spec"].value("replicas", 1)}};
-  json status = {{"replicas", obj.contains("status") ? obj["status"].value("replicas", 0) : 0}};
-  const json& sel = obj["spec"]["selector"];
+  scale["metadata"] = {{"name", AtString(obj, {"metadata", "name"})},
+                       {"namespace", AtString(obj, {"metadata", "namespace"})},
+                       {"uid", AtString(obj, {"metadata", "uid"})},
+                       {"resourceVersion", AtString(obj, {"metadata", "resourceVersion"})},
+                       {"creationTimestamp", AtString(obj, {"metadata", "creationTimestamp"})}};
+  const json& replicas = At(obj, {"spec", "replicas"});
+  scale["spec"] = {{"replicas", replicas.is_number_integer() ? replicas.get<long long>() : 1}};
+  const json& current = At(obj, {"status", "replicas"});
+  json status = {{"replicas", current.is_number_integer() ? current.get<long long>() : 0}};
+  const json& sel = At(obj, {"spec", "selector"});
   if (sel.is_object()) {
     base::Result<LabelSelector> ls = LabelSelector::FromJson(sel);
     if (ls.ok()) status["selector"] = ls->String();
@@ -350,6 +370,7 @@ class Handler {
   KubeResponse Update(const Target& t);
   KubeResponse Patch(const Target& t);
   KubeResponse Delete(const Target& t);
+  KubeResponse DeleteCollection(const Target& t);
   KubeResponse Scale(const Target& t);
   KubeResponse Status(const Target& t);
   KubeResponse Log(const Target& t);
@@ -369,8 +390,8 @@ class Handler {
 std::string Handler::Verb(const Target& t) const {
   const std::string& m = r_.method;
   if (m == "GET" || m == "HEAD") {
-    if (!t.name.empty()) return "get";
-    return QueryTrue(r_, "watch") ? "watch" : "list";
+    if (QueryTrue(r_, "watch")) return "watch";  // a named watch is a watch with metadata.name
+    return t.name.empty() ? "list" : "get";
   }
   if (m == "POST") return "create";
   if (m == "PUT") return "update";
@@ -564,6 +585,7 @@ KubeResponse Handler::Resource(const Target& t) {
   if (verb == "update") return Update(t);
   if (verb == "patch") return Patch(t);
   if (verb == "delete") return Delete(t);
+  if (verb == "deletecollection") return DeleteCollection(t);
   return StatusResponse(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 }
 
@@ -626,7 +648,7 @@ KubeResponse Handler::Watch(const Target& t) {
   if (!labels.ok()) return StatusResponse(400, "BadRequest", "unable to parse requirement: " + labels.status().message());
   base::Result<FieldSelector> fields = FieldSelector::Parse(Query(r_, "fieldSelector"), type.plural);
   if (!fields.ok()) return StatusResponse(400, "BadRequest", fields.status().message());
-  if (!t.name.empty()) return StatusResponse(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  const std::string only_name = t.name;  // GET .../pods/NAME?watch=1 watches that one object
   const std::string rv_text = Query(r_, "resourceVersion");
   std::uint64_t from = 0;
   bool initial = rv_text.empty() || rv_text == "0";
@@ -638,12 +660,12 @@ KubeResponse Handler::Watch(const Target& t) {
     }
   }
   const bool bookmarks = QueryTrue(r_, "allowWatchBookmarks");
-  double timeout_s = 1800;
+  long long timeout_s = 1800;
   if (!Query(r_, "timeoutSeconds").empty()) {
     try {
-      timeout_s = std::stod(Query(r_, "timeoutSeconds"));
+      timeout_s = std::clamp(std::stoll(Query(r_, "timeoutSeconds")), 0LL, 7LL * 86400);
     } catch (...) {
-      return StatusResponse(400, "BadRequest", "invalid timeoutSeconds");
+      return StatusResponse(400, "BadRequest", "invalid timeoutSeconds: " + Query(r_, "timeoutSeconds"));
     }
   }
   const bool table = WantsTable(r_);
@@ -656,7 +678,7 @@ KubeResponse Handler::Watch(const Target& t) {
   // The stream parameter keeps the transport from gzip-buffering the events (clients parse the media type and
   // ignore parameters).
   resp.content_type = "application/json;stream=watch";
-  resp.stream = [impl, &type, ns, initial, from, bookmarks, timeout_s, table, include, cut_after,
+  resp.stream = [impl, &type, ns, only_name, initial, from, bookmarks, timeout_s, table, include, cut_after,
                  ls = *labels, fs = *fields](const std::function<bool(std::string_view)>& write,
                                              const std::atomic<bool>& stopping) {
     int sent = 0;
@@ -664,6 +686,7 @@ KubeResponse Handler::Watch(const Target& t) {
     auto now = [&] { return static_cast<std::int64_t>(std::floor(impl->now_unix_s())); };
     auto matches = [&](const json& o) {
       const json& meta = o["metadata"];
+      if (!only_name.empty() && AtString(o, {"metadata", "name"}) != only_name) return false;
       return ls.Matches(meta.contains("labels") ? meta["labels"] : json()) && fs.Matches(o);
     };
     auto emit = [&](std::string_view type_name, const json& obj, const TextPtr& text) -> bool {
@@ -690,10 +713,11 @@ KubeResponse Handler::Watch(const Target& t) {
       }
       cursor = res.resource_version;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     auto last_bookmark = std::chrono::steady_clock::now();
     while (!stopping.load() && std::chrono::steady_clock::now() < deadline) {
-      base::Result<std::vector<WatchEvent>> events = impl->store.EventsSince(cursor, type, ns);
+      std::uint64_t complete_to = 0;  // the store's version when these events were read: the stream is whole up to it
+      base::Result<std::vector<WatchEvent>> events = impl->store.EventsSince(cursor, type, ns, &complete_to);
       if (!events.ok()) {
         json status = json::parse(StatusResponse(410, "Expired", events.status().message()).body);
         write(json{{"type", "ERROR"}, {"object", status}}.dump() + "\n");
@@ -704,14 +728,13 @@ KubeResponse Handler::Watch(const Target& t) {
         if (!matches(*e.object)) continue;
         if (!emit(WatchEventTypeName(e.type), *e.object, e.text)) return;
       }
-      if (!events->empty()) cursor = std::max(cursor, events->back().resource_version);
+      cursor = std::max(cursor, complete_to);
       const auto now_wall = std::chrono::steady_clock::now();
       if (bookmarks && now_wall - last_bookmark >= impl->options.bookmark_interval) {
         last_bookmark = now_wall;
-        json obj = {{"kind", type.kind}, {"apiVersion", type.api_version()},
-                    {"metadata", {{"resourceVersion", std::to_string(std::max(cursor, impl->store.resource_version()))}}}};
         // Bookmarks carry the newest version the stream is known complete up to.
-        cursor = std::max(cursor, impl->store.resource_version());
+        json obj = {{"kind", type.kind}, {"apiVersion", type.api_version()},
+                    {"metadata", {{"resourceVersion", std::to_string(cursor)}}}};
         if (!write(json{{"type", "BOOKMARK"}, {"object", obj}}.dump() + "\n")) return;
       }
       impl->store.WaitPast(cursor, std::chrono::milliseconds(200));
@@ -731,51 +754,167 @@ KubeResponse Handler::Get(const Target& t) {
   return JsonResponse(200, **obj);
 }
 
+// The shape every stored object keeps, whatever a client sends (the typed decoding a real server does): the
+// controllers read these fields without checking their types again.
+base::Status CheckShape(const ResourceType& type, const json& obj) {
+  const std::string what = (type.group.empty() ? type.kind : type.kind + "." + type.group) + " \"" +
+                           AtString(obj, {"metadata", "name"}) + "\" is invalid: ";
+  auto bad = [&](const std::string& field, const json& v, const char* want) {
+    return base::InvalidArgument(what + field + ": Invalid value: " + v.dump().substr(0, 200) + ": must be " + want);
+  };
+  if (!obj.is_object()) return base::InvalidArgument("the object is not a JSON object");
+  const json& meta = At(obj, {"metadata"});
+  if (!meta.is_object()) return bad("metadata", meta, "an object");
+  for (const char* f : {"name", "namespace", "generateName", "resourceVersion", "uid"}) {
+    const json& v = At(meta, {f});
+    if (!v.is_null() && !v.is_string()) return bad(std::string("metadata.") + f, v, "a string");
+  }
+  for (const char* f : {"labels", "annotations"}) {
+    const json& m = At(meta, {f});
+    if (m.is_null()) continue;
+    if (!m.is_object()) return bad(std::string("metadata.") + f, m, "a map of strings");
+    for (const auto& [k, v] : m.items()) {
+      if (!v.is_string()) return bad(std::string("metadata.") + f + "." + k, v, "a string");
+    }
+  }
+  const json& owners = At(meta, {"ownerReferences"});
+  if (!owners.is_null()) {
+    if (!owners.is_array()) return bad("metadata.ownerReferences", owners, "a list");
+    for (const json& o : owners) {
+      if (!o.is_object() || !At(o, {"uid"}).is_string() || !At(o, {"name"}).is_string() || !At(o, {"kind"}).is_string()) {
+        return bad("metadata.ownerReferences", o, "an owner reference with apiVersion, kind, name and uid");
+      }
+    }
+  }
+  const json& spec = At(obj, {"spec"});
+  if (!spec.is_null() && !spec.is_object()) return bad("spec", spec, "an object");
+  // A pod spec wherever one sits.
+  auto pod_spec = [&](const std::string& at, const json& ps) -> base::Status {
+    if (!ps.is_object()) return bad(at, ps, "a pod spec");
+    const json& cs = At(ps, {"containers"});
+    if (!cs.is_array()) return bad(at + ".containers", cs, "a list of containers");
+    for (const json& c : cs) {
+      if (!c.is_object() || !At(c, {"name"}).is_string()) return bad(at + ".containers", c, "a container with a name");
+      for (const char* r : {"requests", "limits"}) {
+        const json& q = At(c, {"resources", r});
+        if (q.is_null()) continue;
+        if (!q.is_object()) return bad(at + ".containers.resources." + r, q, "a map of quantities");
+        for (const auto& [k, v] : q.items()) {
+          if (!v.is_string() && !v.is_number()) return bad(at + ".containers.resources." + r + "." + k, v, "a quantity");
+        }
+      }
+      const json& ports = At(c, {"ports"});
+      if (!ports.is_null()) {
+        if (!ports.is_array()) return bad(at + ".containers.ports", ports, "a list");
+        for (const json& port : ports) {
+          if (!At(port, {"containerPort"}).is_number_integer()) return bad(at + ".containers.ports", port, "a port with containerPort");
+        }
+      }
+    }
+    const json& sel = At(ps, {"nodeSelector"});
+    if (!sel.is_null()) {
+      if (!sel.is_object()) return bad(at + ".nodeSelector", sel, "a map of strings");
+      for (const auto& [k, v] : sel.items()) {
+        if (!v.is_string()) return bad(at + ".nodeSelector." + k, v, "a string");
+      }
+    }
+    const json& tol = At(ps, {"tolerations"});
+    if (!tol.is_null()) {
+      if (!tol.is_array()) return bad(at + ".tolerations", tol, "a list");
+      for (const json& t : tol) {
+        if (!t.is_object()) return bad(at + ".tolerations", t, "a toleration");
+        for (const char* f : {"key", "operator", "value", "effect"}) {
+          if (!At(t, {f}).is_null() && !At(t, {f}).is_string()) return bad(at + ".tolerations." + f, At(t, {f}), "a string");
+        }
+      }
+    }
+    return base::Status::Ok();
+  };
+  if (type.kind == "Pod") return pod_spec("spec", spec);
+  if (type.kind == "Deployment" || type.kind == "ReplicaSet" || type.kind == "StatefulSet" ||
+      type.kind == "DaemonSet" || type.kind == "Job") {
+    return pod_spec("spec.template.spec", At(spec, {"template", "spec"}));
+  }
+  if (type.kind == "CronJob") return pod_spec("spec.jobTemplate.spec.template.spec", At(spec, {"jobTemplate", "spec", "template", "spec"}));
+  if (type.kind == "Node") {
+    const json& u = At(spec, {"unschedulable"});
+    if (!u.is_null() && !u.is_boolean()) return bad("spec.unschedulable", u, "a boolean");
+    const json& taints = At(spec, {"taints"});
+    if (!taints.is_null()) {
+      if (!taints.is_array()) return bad("spec.taints", taints, "a list");
+      for (const json& t : taints) {
+        if (!t.is_object() || !At(t, {"key"}).is_string() || !At(t, {"effect"}).is_string()) {
+          return bad("spec.taints", t, "a taint with key and effect");
+        }
+      }
+    }
+  }
+  if (type.kind == "ConfigMap") {
+    const json& data = At(obj, {"data"});
+    if (!data.is_null()) {
+      if (!data.is_object()) return bad("data", data, "a map of strings");
+      for (const auto& [k, v] : data.items()) {
+        if (!v.is_string()) return bad("data." + k, v, "a string");
+      }
+    }
+  }
+  return base::Status::Ok();
+}
+
 base::Status Handler::Validate(const ResourceType& type, const json& obj) const {
+  RETURN_IF_ERROR(CheckShape(type, obj));
   // `Deployment.apps "x" is invalid: spec.replicas: ...`, as the real validation error reads.
   const std::string what = (type.group.empty() ? type.kind : type.kind + "." + type.group) + " \"" +
                            obj["metadata"].value("name", "") + "\" is invalid: ";
   auto invalid = [&](const std::string& field, const std::string& msg) {
     return base::InvalidArgument(what + field + ": " + msg);
   };
-  const json& spec = obj.contains("spec") ? obj["spec"] : json::object();
-  if (spec.contains("replicas") && (!spec["replicas"].is_number_integer() || spec["replicas"].get<long long>() < 0)) {
-    return invalid("spec.replicas", "Invalid value: " + spec["replicas"].dump() + ": must be greater than or equal to 0");
+  const json& spec = At(obj, {"spec"});
+  const json& replicas = At(spec, {"replicas"});
+  if (!replicas.is_null() && (!replicas.is_number_integer() || replicas.get<long long>() < 0 ||
+                              replicas.get<long long>() > 1000000)) {
+    return invalid("spec.replicas", "Invalid value: " + replicas.dump() + ": must be between 0 and 1000000");
   }
   if (type.kind == "HorizontalPodAutoscaler") {
-    const long long min = spec.value("minReplicas", 1LL);
-    if (!spec.contains("maxReplicas")) return invalid("spec.maxReplicas", "Required value");
-    const long long max = spec["maxReplicas"].get<long long>();
+    const json& min_j = At(spec, {"minReplicas"});
+    const json& max_j = At(spec, {"maxReplicas"});
+    if (!min_j.is_null() && !min_j.is_number_integer()) return invalid("spec.minReplicas", "Invalid value: " + min_j.dump());
+    if (!max_j.is_number_integer()) return invalid("spec.maxReplicas", "Required value");
+    const long long min = min_j.is_null() ? 1 : min_j.get<long long>();
+    const long long max = max_j.get<long long>();
     if (min < 1) return invalid("spec.minReplicas", "Invalid value: " + std::to_string(min) + ": must be greater than or equal to 1");
     if (max < min) return invalid("spec.maxReplicas", "Invalid value: " + std::to_string(max) + ": must be greater than or equal to `minReplicas`");
-    const json& ref = spec.contains("scaleTargetRef") ? spec["scaleTargetRef"] : json::object();
-    if (ref.value("kind", "").empty()) return invalid("spec.scaleTargetRef.kind", "Required value");
-    if (ref.value("name", "").empty()) return invalid("spec.scaleTargetRef.name", "Required value");
+    if (AtString(spec, {"scaleTargetRef", "kind"}).empty()) return invalid("spec.scaleTargetRef.kind", "Required value");
+    if (AtString(spec, {"scaleTargetRef", "name"}).empty()) return invalid("spec.scaleTargetRef.name", "Required value");
   }
   if (type.kind == "Deployment" || type.kind == "ReplicaSet" || type.kind == "StatefulSet" || type.kind == "DaemonSet") {
-    if (!spec.contains("selector")) return invalid("spec.selector", "Required value");
-    base::Result<LabelSelector> sel = LabelSelector::FromJson(spec["selector"]);
+    if (!At(spec, {"selector"}).is_object()) return invalid("spec.selector", "Required value");
+    base::Result<LabelSelector> sel = LabelSelector::FromJson(At(spec, {"selector"}));
     if (!sel.ok()) return invalid("spec.selector", sel.status().message());
-    const json& tl = spec["template"]["metadata"]["labels"];
-    if (!sel->Matches(tl)) {
+    const json& tl = At(spec, {"template", "metadata", "labels"});
+    if (!tl.is_object() || !sel->Matches(tl)) {
       return invalid("spec.template.metadata.labels", "Invalid value: " + tl.dump() + ": `selector` does not match template `labels`");
     }
+  }
+  if (type.kind == "Job" || type.kind == "CronJob") {
+    const json& tmpl = type.kind == "Job" ? At(spec, {"template"}) : At(spec, {"jobTemplate", "spec", "template"});
+    if (!tmpl.is_object()) return invalid(type.kind == "Job" ? "spec.template" : "spec.jobTemplate.spec.template", "Required value");
   }
   if (type.kind == "CronJob") {
     std::string zone;
     std::optional<std::string_view> zone_arg;
-    if (spec.contains("timeZone") && spec["timeZone"].is_string()) {
-      zone = spec["timeZone"].get<std::string>();
+    if (At(spec, {"timeZone"}).is_string()) {
+      zone = AtString(spec, {"timeZone"});
       zone_arg = zone;
     }
-    std::vector<CronFieldError> errors = ValidateCronJobSchedule(spec.value("schedule", ""), zone_arg);
+    std::vector<CronFieldError> errors = ValidateCronJobSchedule(AtString(spec, {"schedule"}), zone_arg);
     if (!errors.empty()) {
       std::string text;
       for (const CronFieldError& e : errors) text += (text.empty() ? "" : ", ") + e.field + ": " + e.body;
       return base::InvalidArgument(what + (errors.size() > 1 ? "[" + text + "]" : text));
     }
   }
-  if (type.kind == "PodDisruptionBudget" && spec.contains("minAvailable") && spec.contains("maxUnavailable")) {
+  if (type.kind == "PodDisruptionBudget" && !At(spec, {"minAvailable"}).is_null() && !At(spec, {"maxUnavailable"}).is_null()) {
     return invalid("spec", "Invalid value: ...: minAvailable and maxUnavailable cannot be both set");
   }
   return base::Status::Ok();
@@ -911,11 +1050,13 @@ KubeResponse Handler::Delete(const Target& t) {
       grace = opts["gracePeriodSeconds"].get<long long>();
     }
     if (!Query(r_, "gracePeriodSeconds").empty()) grace = std::atoll(Query(r_, "gracePeriodSeconds").c_str());
+    if (grace > 365LL * 86400) grace = 365LL * 86400;
     base::Result<ObjectPtr> pod = s_.store.Get(type, t.ns, t.name);
     if (!pod.ok()) return FromStatus(pod.status(), t.type, t.name);
-    const json& spec = (**pod)["spec"];
-    if (grace < 0) grace = spec.value("terminationGracePeriodSeconds", 30LL);
-    const bool scheduled = !spec.value("nodeName", "").empty();
+    const json& tgp = At(**pod, {"spec", "terminationGracePeriodSeconds"});
+    if (grace < 0) grace = tgp.is_number_integer() ? tgp.get<long long>() : 30;
+    grace = std::clamp<long long>(grace, 0, 365LL * 86400);
+    const bool scheduled = !AtString(**pod, {"spec", "nodeName"}).empty();
     if (grace == 0 || !scheduled) {
       base::Result<ObjectPtr> gone = s_.store.Delete(type, t.ns, t.name);
       if (!gone.ok()) return FromStatus(gone.status(), t.type, t.name);
@@ -933,13 +1074,42 @@ KubeResponse Handler::Delete(const Target& t) {
     return JsonResponse(200, **marked);
   }
   if (type.kind == "Namespace") {
-    // Namespace deletion empties it first; the simulated cluster refuses to delete the ones it was built with.
+    if (!s_.store.Get(type, "", t.name).ok()) return FromStatus(base::NotFound("namespaces \"" + t.name + "\" not found"), t.type, t.name);
+    // The namespace controller empties it: every namespaced object goes (pods gracefully, as DELETE does).
+    for (const ResourceType& nt : KubeResources()) {
+      if (!nt.namespaced || std::find(nt.verbs.begin(), nt.verbs.end(), "delete") == nt.verbs.end()) continue;
+      for (const ObjectPtr& o : s_.store.List(nt, t.name).items) {
+        Target one{&nt, t.name, AtString(*o, {"metadata", "name"}), ""};
+        (void)Delete(one);
+      }
+    }
   }
+  // A deleted object answers with its last state; kubectl prints `<kind> "<name>" deleted`.
   base::Result<ObjectPtr> gone = s_.store.Delete(type, t.ns, t.name);
   if (!gone.ok()) return FromStatus(gone.status(), t.type, t.name);
-  if (type.kind == "Namespace" || type.kind == "Node" || type.kind == "Event") return JsonResponse(200, **gone);
-  // Most resources answer a deleted object with its last state; kubectl prints `<kind> "<name>" deleted`.
   return JsonResponse(200, **gone);
+}
+
+KubeResponse Handler::DeleteCollection(const Target& t) {
+  // The objects the selectors pick, each deleted as DELETE would (pods gracefully); answers their List.
+  base::Result<LabelSelector> labels = LabelSelector::Parse(Query(r_, "labelSelector"));
+  if (!labels.ok()) return StatusResponse(400, "BadRequest", "unable to parse requirement: " + labels.status().message());
+  base::Result<FieldSelector> fields = FieldSelector::Parse(Query(r_, "fieldSelector"), t.type->plural);
+  if (!fields.ok()) return StatusResponse(400, "BadRequest", fields.status().message());
+  KubeStore::ListResult res = s_.store.List(*t.type, t.ns, "", 0, [&](const json& o) {
+    return labels->Matches(At(o, {"metadata", "labels"})) && fields->Matches(o);
+  });
+  std::vector<TextPtr> deleted;
+  for (const ObjectPtr& o : res.items) {
+    Target one = t;
+    one.name = AtString(*o, {"metadata", "name"});
+    one.ns = AtString(*o, {"metadata", "namespace"});
+    KubeResponse d = Delete(one);
+    if (d.status == 200) deleted.push_back(std::make_shared<const std::string>(d.body));
+  }
+  KubeResponse out;
+  out.body = ListBody(*t.type, s_.store.resource_version(), "", 0, deleted);
+  return out;
 }
 
 KubeResponse Handler::Scale(const Target& t) {
@@ -1021,11 +1191,14 @@ KubeResponse Handler::Log(const Target& t) {
   std::string container = Query(r_, "container");
   if (container.empty()) container = PodContainerName(**pod);
   bool known = false;
-  for (const json& c : (**pod)["spec"]["containers"]) known = known || c.value("name", "") == container;
+  const json& containers = At(**pod, {"spec", "containers"});
+  if (containers.is_array()) {
+    for (const json& c : containers) known = known || AtString(c, {"name"}) == container;
+  }
   if (!known) {
     return StatusResponse(400, "BadRequest", "container " + container + " is not valid for pod " + t.name);
   }
-  if ((**pod)["spec"].value("nodeName", "").empty()) {
+  if (AtString(**pod, {"spec", "nodeName"}).empty()) {
     return StatusResponse(400, "BadRequest", "container \"" + container + "\" in pod \"" + t.name +
                                                  "\" is waiting to start: ContainerCreating");
   }
@@ -1060,41 +1233,49 @@ KubeResponse Handler::Evict(const Target& t) {
   base::Result<ObjectPtr> pod = s_.store.Get(pods, t.ns, t.name);
   if (!pod.ok()) return FromStatus(pod.status(), t.type, t.name);
   const json& p = **pod;
-  const json& labels = p["metadata"].contains("labels") ? p["metadata"]["labels"] : json();
-  const bool terminating = p["metadata"].contains("deletionTimestamp");
-  const std::string phase = p.contains("status") ? p["status"].value("phase", "") : "";
+  const json& labels = At(p, {"metadata", "labels"});
+  const bool terminating = !At(p, {"metadata", "deletionTimestamp"}).is_null();
+  const std::string phase = AtString(p, {"status", "phase"});
   // Pods already terminating or finished are evicted without consulting budgets (as the eviction REST does).
   if (!terminating && phase != "Succeeded" && phase != "Failed") {
     const ResourceType* pdbs = FindResource("policy", "v1", "poddisruptionbudgets");
     KubeStore::ListResult budgets = s_.store.List(*pdbs, t.ns);
     std::vector<ObjectPtr> matching;
     for (const ObjectPtr& b : budgets.items) {
-      base::Result<LabelSelector> sel = LabelSelector::FromJson((*b)["spec"].contains("selector") ? (*b)["spec"]["selector"] : json());
+      base::Result<LabelSelector> sel = LabelSelector::FromJson(At(*b, {"spec", "selector"}));
       if (sel.ok() && !sel->empty() && sel->Matches(labels)) matching.push_back(b);
     }
     if (matching.size() > 1) {
       return StatusResponse(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
     }
     if (matching.size() == 1) {
-      const json& b = *matching[0];
-      const std::string name = b["metadata"].value("name", "");
-      const json status = b.contains("status") ? b["status"] : json::object();
-      const long long allowed = status.value("disruptionsAllowed", 0LL);
-      if (allowed <= 0) {
-        json details = {{"causes", json::array({{{"reason", "DisruptionBudget"},
-                                                  {"message", "The disruption budget " + name + " needs " +
-                                                                  std::to_string(status.value("desiredHealthy", 0LL)) + " healthy pods and has " +
-                                                                  std::to_string(status.value("currentHealthy", 0LL)) + " currently"}}})}};
-        KubeResponse r = StatusResponse(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.", details);
-        return r;
-      }
+      // Checked and used in one write: concurrent evictions (kubectl drain evicts in parallel) cannot both take
+      // the last allowed disruption.
+      const std::string name = AtString(*matching[0], {"metadata", "name"});
       const std::string pod_name = t.name;
       const double now = s_.now_unix_s();
-      base::Result<ObjectPtr> updated = s_.store.Mutate(*pdbs, t.ns, name, [&](json& o) {
-        o["status"]["disruptionsAllowed"] = o["status"].value("disruptionsAllowed", 0LL) - 1;
+      json refused;
+      base::Result<ObjectPtr> updated = s_.store.Mutate(*pdbs, t.ns, name, [&](json& o) -> base::Status {
+        const json& allowed = At(o, {"status", "disruptionsAllowed"});
+        if (!allowed.is_number_integer() || allowed.get<long long>() <= 0) {
+          const json& desired = At(o, {"status", "desiredHealthy"});
+          const json& current = At(o, {"status", "currentHealthy"});
+          refused = {{"causes", json::array({{{"reason", "DisruptionBudget"},
+                                              {"message", "The disruption budget " + name + " needs " +
+                                                              (desired.is_number() ? desired.dump() : "0") +
+                                                              " healthy pods and has " +
+                                                              (current.is_number() ? current.dump() : "0") +
+                                                              " currently"}}})}};
+          return base::ResourceExhausted("disruption budget");
+        }
+        o["status"]["disruptionsAllowed"] = allowed.get<long long>() - 1;
         o["status"]["disruptedPods"][pod_name] = Rfc3339(now);
         return base::Status::Ok();
       });
+      if (!refused.is_null()) {
+        return StatusResponse(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
+                              refused);
+      }
       if (!updated.ok()) return FromStatus(updated.status(), pdbs, name);
     }
   }
@@ -1118,13 +1299,13 @@ KubeResponse Handler::AccessReview() {
   }
   const json& spec = review["spec"];
   bool allowed = false;
-  if (spec.contains("resourceAttributes")) {
-    const json& a = spec["resourceAttributes"];
-    allowed = server_.Allowed(r_.identity, a.value("verb", ""), a.value("group", ""), a.value("resource", ""),
-                              a.value("subresource", ""), a.value("namespace", ""), a.value("name", ""));
-  } else if (spec.contains("nonResourceAttributes")) {
-    const json& a = spec["nonResourceAttributes"];
-    allowed = server_.Allowed(r_.identity, a.value("verb", ""), a.value("path", ""), "", "", "", "");
+  if (At(spec, {"resourceAttributes"}).is_object()) {
+    const json& a = At(spec, {"resourceAttributes"});
+    allowed = server_.Allowed(r_.identity, AtString(a, {"verb"}), AtString(a, {"group"}), AtString(a, {"resource"}),
+                              AtString(a, {"subresource"}), AtString(a, {"namespace"}), AtString(a, {"name"}));
+  } else if (At(spec, {"nonResourceAttributes"}).is_object()) {
+    const json& a = At(spec, {"nonResourceAttributes"});
+    allowed = server_.Allowed(r_.identity, AtString(a, {"verb"}), AtString(a, {"path"}), "", "", "", "");
   } else {
     return StatusResponse(422, "Invalid", "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified");
   }
@@ -1160,7 +1341,12 @@ KubeResponse KubeApiServer::Handle(KubeRequest request) {
     if (fault->status != 0) return StatusResponse(fault->status, "", "injected fault");
   }
   Handler handler(*this, *impl_, request);
-  return handler.Run();
+  try {
+    return handler.Run();
+  } catch (const std::exception& e) {
+    // A request that does not decode as the type it names (a real server rejects it while decoding).
+    return StatusResponse(400, "BadRequest", std::string("the request could not be decoded: ") + e.what());
+  }
 }
 
 // ---- Transport ----
@@ -1208,8 +1394,12 @@ base::Status KubeApiServer::Start() {
       auto stream = std::make_shared<decltype(out.stream)>(std::move(out.stream));
       std::atomic<bool>* stopping = &impl_->stopping;
       res.set_chunked_content_provider(out.content_type, [stream, stopping](std::size_t, httplib::DataSink& sink) {
-        (*stream)([&](std::string_view chunk) { return sink.is_writable() && sink.write(chunk.data(), chunk.size()); },
-                  *stopping);
+        try {
+          (*stream)([&](std::string_view chunk) { return sink.is_writable() && sink.write(chunk.data(), chunk.size()); },
+                    *stopping);
+        } catch (const std::exception& e) {
+          LOG_WARNING << "watch stream ended: " << e.what();
+        }
         sink.done();
         return true;
       });

@@ -70,7 +70,7 @@ struct KubeApiOptions {
   std::vector<RbacBinding> rbac;  // system:masters is always allowed everything
   std::chrono::milliseconds bookmark_interval{60000};
   std::string git_version = "v1.31.2";
-  int threads = 64;  // every open watch holds one
+  int threads = 256;  // every open watch holds one
 };
 
 struct KubeRequest {

@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/log.h"
 #include "base/time_parse.h"
 #include "sim/cron.h"
 #include "sim/ksm_page.h"
@@ -358,7 +359,10 @@ struct KubeCluster::Impl {
     std::unordered_map<int, int> pod_of_workload;
     for (int i : pods_now) pod_of_owner[world.pods[static_cast<std::size_t>(i)].owner.uid] = i;
     for (std::size_t i = 0; i < world.pods.size(); ++i) {
-      if (world.pods[i].workload >= 0) pod_of_workload[world.pods[i].workload] = static_cast<int>(i);
+      // Started by now (the future ones were just dropped).
+      if (world.pods[i].workload >= 0 && world.pods[i].start_s <= now) {
+        pod_of_workload[world.pods[i].workload] = static_cast<int>(i);
+      }
     }
     // Controllers alive now, top owners first (so that owner uids exist before their children).
     const std::vector<std::string> order = {"InferenceService", "LeaderWorkerSet", "Deployment", "StatefulSet",
@@ -540,6 +544,20 @@ struct KubeCluster::Impl {
   void Kubelet() {
     const double now = sim.now();
     KubeStore::ListResult pods = store.List(Type("pods"), "");
+    // Pods removed without a graceful deletion (grace period 0, force): their processes end now.
+    std::unordered_map<std::string, bool> in_store;
+    for (const ObjectPtr& p : pods.items) in_store[UidOf(*p)] = true;
+    for (auto it = world_pod.begin(); it != world_pod.end();) {
+      if (in_store.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      SimPod& gone = world.pods[static_cast<std::size_t>(it->second)];
+      gone.end_s = std::min(gone.end_s, now);
+      status_hash.erase(it->first);
+      terminating_since.erase(it->first);
+      it = world_pod.erase(it);
+    }
     for (const ObjectPtr& p : pods.items) {
       const std::string uid = UidOf(*p);
       auto it = world_pod.find(uid);
@@ -567,7 +585,8 @@ struct KubeCluster::Impl {
                               HashString(c.waiting_reason));
       h = Hash3(h, static_cast<std::uint64_t>(c.restarts) * 1000003u + static_cast<std::uint64_t>(c.last_exit_code + 1000),
                 HashString(c.last_reason));
-      h = Hash3(h, static_cast<std::uint64_t>(c.started_s * 1000), static_cast<std::uint64_t>(c.last_finished_s * 1000));
+      auto ms = [](double t) { return static_cast<std::uint64_t>(std::isfinite(t) ? std::llround(t * 1000) : -1); };
+      h = Hash3(h, ms(c.started_s), ms(c.last_finished_s));
       auto [sh, inserted] = status_hash.emplace(uid, 0);
       if (!inserted && sh->second == h) continue;
       sh->second = h;
@@ -839,8 +858,9 @@ struct KubeCluster::Impl {
         Event(*p, "Warning", "FailedScheduling", msg, "default-scheduler");
         continue;
       }
-      for (const auto& [k, v] : req) used[best][k] += v;
-      Bind(*p, best, best_gpus);
+      if (Bind(*p, best, best_gpus)) {
+        for (const auto& [k, v] : req) used[best][k] += v;
+      }
     }
   }
 
@@ -870,7 +890,20 @@ struct KubeCluster::Impl {
     return -1;
   }
 
-  void Bind(const json& pod, const std::string& node, const std::vector<GpuBinding>& gpus) {
+  // Binds a pod: the binding is written first (it fails if the pod is gone, or bound meanwhile), then the pod
+  // joins the world. Returns false when the binding did not happen.
+  bool Bind(const json& pod, const std::string& node, const std::vector<GpuBinding>& gpus) {
+    const std::string uid = UidOf(pod);
+    base::Result<ObjectPtr> bound = store.Mutate(Type("pods"), Namespace(pod), Name(pod), [&](json& o) -> base::Status {
+      if (UidOf(o) != uid || !Str(Field(o, "spec", "nodeName")).empty() || Terminating(o)) {
+        return base::FailedPrecondition("pod changed");
+      }
+      o["spec"]["nodeName"] = node;
+      o["status"]["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "True"},
+                                                {"lastProbeTime", nullptr}, {"lastTransitionTime", Now()}}});
+      return base::Status::Ok();
+    });
+    if (!bound.ok()) return false;
     SimPod sp;
     sp.meta.name = Name(pod);
     sp.meta.namespace_name = Namespace(pod);
@@ -917,17 +950,12 @@ struct KubeCluster::Impl {
       if (ni >= 0) world.nodes[static_cast<std::size_t>(ni)].exporter_pod = sp.meta.name;
     }
     world.pods.push_back(std::move(sp));
-    world_pod[UidOf(pod)] = static_cast<int>(world.pods.size() - 1);
+    world_pod[uid] = static_cast<int>(world.pods.size() - 1);
     sim.SyncWithWorld();
-    unschedulable_message.erase(UidOf(pod));
-    (void)store.Mutate(Type("pods"), Namespace(pod), Name(pod), [&](json& o) {
-      o["spec"]["nodeName"] = node;
-      o["status"]["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "True"},
-                                                {"lastProbeTime", nullptr}, {"lastTransitionTime", Now()}}});
-      return base::Status::Ok();
-    });
+    unschedulable_message.erase(uid);
     Event(pod, "Normal", "Scheduled", "Successfully assigned " + Namespace(pod) + "/" + Name(pod) + " to " + node,
           "default-scheduler");
+    return true;
   }
 
   // ---- workload controllers ----
@@ -1652,8 +1680,17 @@ struct KubeCluster::Impl {
       const NodePool& pool = world.scenario.node_pools[static_cast<std::size_t>(node.pool)];
       std::string why;
       std::optional<Sharing> sh;
+      try {
+        if (change.label == "nvidia.com/mig.config") {
+          sh = ResolveMigConfig(node, pool, change.value, &why);
+        } else if (!change.value.empty()) {
+          sh = ResolveDevicePluginConfig(node, change.value, &why);
+        }
+      } catch (const std::exception& e) {  // a ConfigMap edited into a shape the managers do not read
+        why = std::string("the config does not parse: ") + e.what();
+        sh.reset();
+      }
       if (change.label == "nvidia.com/mig.config") {
-        sh = ResolveMigConfig(node, pool, change.value, &why);
         if (sh) {
           // A GPU being repartitioned must have no processes on it.
           for (const SimPod& p : world.pods) {
@@ -1668,10 +1705,9 @@ struct KubeCluster::Impl {
       } else {
         applied_device_plugin_config[name] = change.value;
         if (change.value.empty()) {
+          // The label removed: back to the pool's own setup.
           sh = node.sharing;
           if (sh->mode == SharingMode::kTimeSlicing || sh->mode == SharingMode::kMps) sh = pool.sharing;
-        } else {
-          sh = ResolveDevicePluginConfig(node, change.value, &why);
         }
       }
       if (!sh) {
@@ -1715,6 +1751,8 @@ struct KubeCluster::Impl {
     }
   }
 
+  void Pass();
+
   void SetNodeLabel(const std::string& node, const std::string& key, const std::string& value) {
     (void)store.Mutate(Type("nodes"), "", node, [&](json& o) {
       o["metadata"]["labels"][key] = value;
@@ -1744,7 +1782,16 @@ KubeCluster::~KubeCluster() = default;
 void KubeCluster::Seed() { impl_->SeedAll(); }
 
 void KubeCluster::Reconcile() {
-  Impl& m = *impl_;
+  try {
+    impl_->Pass();
+  } catch (const std::exception& e) {
+    // Stored objects are shape-checked on write, so this is gpuwise's own bug; the next pass tries again.
+    LOG_WARNING << "control plane pass failed: " << e.what();
+  }
+}
+
+void KubeCluster::Impl::Pass() {
+  Impl& m = *this;
   for (auto& [type, index] : m.owner_index) index.dirty = true;  // clients may have changed anything
   // One pass in dependency order: what the kubelet reports feeds the workload controllers, whose pods the
   // scheduler places, whose status the kubelet then reports (ReplicaSets run on both sides of Deployments so a

@@ -317,21 +317,25 @@ base::Result<ObjectPtr> KubeStore::Update(const ResourceType& type, json object,
 
 base::Result<ObjectPtr> KubeStore::Mutate(const ResourceType& type, std::string_view ns, std::string_view name,
                                           const std::function<base::Status(json&)>& fn) {
-  json copy;
-  {
-    std::lock_guard lock(mu_);
-    auto& objs = objects_[type.key()];
-    auto it = objs.find(Key(type.namespaced ? ns : "", name));
-    if (it == objs.end()) return base::NotFound(NotFoundMessage(type, name));
-    copy = *it->second.object;
+  // Optimistic concurrency as the API server's GuaranteedUpdate: read, edit outside the lock (`fn` may read the
+  // store), write if nobody wrote in between, else try again on the new object.
+  for (int attempt = 0;; ++attempt) {
+    json copy;
+    {
+      std::lock_guard lock(mu_);
+      auto& objs = objects_[type.key()];
+      auto it = objs.find(Key(type.namespaced ? ns : "", name));
+      if (it == objs.end()) return base::NotFound(NotFoundMessage(type, name));
+      copy = *it->second.object;
+    }
+    const std::string read_version = copy["metadata"].value("resourceVersion", "");
+    RETURN_IF_ERROR(fn(copy));
+    copy["metadata"]["resourceVersion"] = read_version;
+    copy["metadata"]["name"] = std::string(name);
+    if (type.namespaced) copy["metadata"]["namespace"] = std::string(ns);
+    base::Result<ObjectPtr> done = Update(type, std::move(copy), /*check_version=*/true);
+    if (done.ok() || done.status().code() != base::Code::kAborted || attempt == 8) return done;
   }
-  // `fn` runs outside the lock (it may read the store); the version check below makes the write atomic.
-  const std::string read_version = copy["metadata"].value("resourceVersion", "");
-  RETURN_IF_ERROR(fn(copy));
-  copy["metadata"]["resourceVersion"] = read_version;
-  copy["metadata"]["name"] = std::string(name);
-  if (type.namespaced) copy["metadata"]["namespace"] = std::string(ns);
-  return Update(type, std::move(copy), /*check_version=*/true);
 }
 
 base::Result<ObjectPtr> KubeStore::Delete(const ResourceType& type, std::string_view ns, std::string_view name) {
@@ -356,8 +360,9 @@ std::uint64_t KubeStore::oldest_watchable() const {
 }
 
 base::Result<std::vector<WatchEvent>> KubeStore::EventsSince(std::uint64_t after, const ResourceType& type,
-                                                             std::string_view ns) const {
+                                                             std::string_view ns, std::uint64_t* complete_to) const {
   std::lock_guard lock(mu_);
+  if (complete_to != nullptr) *complete_to = version_;
   if (after < log_floor_) {
     return base::FailedPrecondition("too old resource version: " + std::to_string(after) + " (" +
                                     std::to_string(log_floor_) + ")");

@@ -98,8 +98,8 @@ class KubeStore {
   base::Result<ObjectPtr> Create(const ResourceType& type, nlohmann::json object);
   // Replaces an object (PUT). With check_version, a stale metadata.resourceVersion is a Conflict (kAborted).
   base::Result<ObjectPtr> Update(const ResourceType& type, nlohmann::json object, bool check_version = true);
-  // Read-modify-write under the lock: `fn` edits a copy; a non-ok Status aborts with no change. No event when
-  // the object comes out equal.
+  // Read-modify-write: `fn` edits a copy; a non-ok Status aborts with no change. A concurrent write makes it run
+  // `fn` again on the new object (up to 8 times, then Conflict). No event when the object comes out equal.
   base::Result<ObjectPtr> Mutate(const ResourceType& type, std::string_view ns, std::string_view name,
                                  const std::function<base::Status(nlohmann::json&)>& fn);
   // Removes an object now (graceful deletion of pods is the API layer's and the kubelet's business).
@@ -110,8 +110,9 @@ class KubeStore {
   std::uint64_t oldest_watchable() const;
   // Events newer than `after` of `type` (in `ns` if non-empty), in order. Gone (kFailedPrecondition) when
   // `after` predates the log.
+  // `complete_to` (optional) gets the store's version at the read: no event of the type up to it is missing.
   base::Result<std::vector<WatchEvent>> EventsSince(std::uint64_t after, const ResourceType& type,
-                                                    std::string_view ns) const;
+                                                    std::string_view ns, std::uint64_t* complete_to = nullptr) const;
   // Blocks until the store's version passes `after`, or the timeout. True if it did.
   bool WaitPast(std::uint64_t after, std::chrono::milliseconds timeout) const;
 
