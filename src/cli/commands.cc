@@ -623,7 +623,7 @@ int RunSim(const GlobalFlags& g) {
   Table table = EndpointTable(endpoints, &list);
   const sim::World& world = (*server)->world();
   table.notes.push_back("scenario " + world.scenario.name + ": " + std::to_string(world.nodes.size()) + " nodes, " +
-                        std::to_string(world.pods.size()) + " pods over the simulated window; simulated values, no GPU "
+                        std::to_string((*server)->PodCount()) + " pods over the simulated window; simulated values, no GPU "
                         "was measured");
   nlohmann::json doc = {{"scenario", world.scenario.name}, {"simulatedTime", (*server)->SimulatedNow()}, {"endpoints", list}};
   if (g_sim.kube_api) {

@@ -34,7 +34,7 @@ struct ClusterServer::Impl {
   ClusterServerOptions options;
   base::Clock* clock = nullptr;
   std::unique_ptr<Simulator> sim;
-  std::mutex mu;  // guards world, sim, the control plane and page rendering
+  mutable std::mutex mu;  // guards world, sim, the control plane and page rendering
   // The Kubernetes API (options.kube_api): the store, the controllers that act on the world, the HTTP server.
   std::unique_ptr<KubeStore> store;
   std::unique_ptr<KubeCluster> control;
@@ -105,7 +105,15 @@ struct ClusterServer::Impl {
     l.endpoint.port = port;
     httplib::Server* srv = l.server.get();
     l.thread = std::thread([srv] { srv->listen_after_bind(); });
-    while (!srv->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int waited = 0; !srv->is_running(); ++waited) {
+      if (waited == 5000) {  // listen_after_bind failed: it never runs
+        srv->stop();
+        l.thread.join();
+        return base::Unavailable("the listener for pod " + e->namespace_name + "/" + e->pod + " on " + e->address +
+                                 " did not start");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     listeners.emplace(i, std::move(l));
     return base::Status::Ok();
   }
@@ -242,6 +250,11 @@ std::vector<std::string> ClusterServer::Notes() const {
   return impl_->sim ? impl_->sim->notes() : std::vector<std::string>{};
 }
 const World& ClusterServer::world() const { return impl_->world; }
+
+std::size_t ClusterServer::PodCount() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->world.pods.size();
+}
 
 std::string ClusterServer::RenderFor(const Endpoint& endpoint) {
   std::lock_guard<std::mutex> lock(impl_->mu);

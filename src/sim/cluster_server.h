@@ -58,7 +58,10 @@ class ClusterServer {
   double SimulatedNow() const;
   // The simulator's notes (a trace that could not be read), after Start.
   std::vector<std::string> Notes() const;
+  // The world. While the server runs, its control plane appends pods and re-lays MIG instances: read the scenario
+  // and the node list here, and the pod count through PodCount().
   const World& world() const;
+  std::size_t PodCount() const;
 
   // The API server (nullptr unless options.kube_api), its store, and one control-plane pass now (tests: the
   // reconciler runs every 200 ms of wall time on its own).

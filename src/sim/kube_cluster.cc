@@ -22,6 +22,9 @@ namespace {
 
 using nlohmann::json;
 
+// Pods a controller creates in one pass at most.
+constexpr int kBurst = 500;
+
 const ResourceType& Type(std::string_view key) {
   const ResourceType* t = FindResourceByKey(key);
   if (t == nullptr) std::abort();  // gpuwise's own bug: a type the store does not serve
@@ -774,7 +777,8 @@ struct KubeCluster::Impl {
       for (const auto& [k, v] : PodRequests(*p)) used[node][k] += v;
     }
     std::sort(pending.begin(), pending.end(), [](const ObjectPtr& a, const ObjectPtr& b) {
-      return Str(Field(*a, "metadata", "creationTimestamp")) < Str(Field(*b, "metadata", "creationTimestamp"));
+      const std::string ta = Str(Field(*a, "metadata", "creationTimestamp")), tb = Str(Field(*b, "metadata", "creationTimestamp"));
+      return ta != tb ? ta < tb : KubeStore::Key(Namespace(*a), Name(*a)) < KubeStore::Key(Namespace(*b), Name(*b));
     });
     for (const ObjectPtr& p : pending) {
       const std::map<std::string, double> req = PodRequests(*p);
@@ -1029,7 +1033,9 @@ struct KubeCluster::Impl {
         if (PodActive(*p)) active.push_back(p);
       }
       if (static_cast<int>(active.size()) < want) {
-        for (int k = static_cast<int>(active.size()); k < want; ++k) CreatePod(*rs, Field(*rs, "spec", "template"), "", json::object());
+        // At most kBurst creations per pass, as the controller's slow start caps a burst.
+        const int create = std::min(want - static_cast<int>(active.size()), kBurst);
+        for (int k = 0; k < create; ++k) CreatePod(*rs, Field(*rs, "spec", "template"), "", json::object());
       } else if (static_cast<int>(active.size()) > want) {
         // Scale down: unscheduled, then not ready, then the newest first (the controller's ranking, simplified).
         std::sort(active.begin(), active.end(), [](const ObjectPtr& a, const ObjectPtr& b) {
@@ -1210,10 +1216,13 @@ struct KubeCluster::Impl {
       }
       for (auto it = by_ordinal.rbegin(); it != by_ordinal.rend(); ++it) {
         if (it->first < want) break;
-        if (PodActive(*it->second)) {
-          DeletePod(*it->second);
+        // OrderedReady: one at a time, the highest ordinal first, waiting for it to be gone.
+        if (!PodActive(*it->second)) {
           if (!parallel) break;
+          continue;
         }
+        DeletePod(*it->second);
+        if (!parallel) break;
       }
       int ready = 0, total = 0;
       for (const ObjectPtr& p : OwnedPods(*s)) {
@@ -1290,7 +1299,7 @@ struct KubeCluster::Impl {
       const int parallelism = static_cast<int>(Int(Field(spec, "parallelism"), 1));
       const bool suspended = Field(spec, "suspend").is_boolean() && spec["suspend"].get<bool>();
       if (!suspended) {
-        const int want = std::min(parallelism, completions - succeeded);
+        const int want = std::min({parallelism, completions - succeeded, active + kBurst});
         for (int k = active; k < want; ++k) {
           CreatePod(*j, Field(spec, "template"), "",
                     {{"batch.kubernetes.io/job-name", Name(*j)}, {"job-name", Name(*j)},
@@ -1325,7 +1334,14 @@ struct KubeCluster::Impl {
         }
         return base::Status::Ok();
       });
-      if (complete) Event(*j, "Normal", "Completed", "Job completed", "job-controller");
+      if (complete || failed_now) {
+        // A finished Job stops what still runs.
+        for (const ObjectPtr& p : OwnedPods(*j)) {
+          if (PodActive(*p)) DeletePod(*p);
+        }
+        Event(*j, complete ? "Normal" : "Warning", complete ? "Completed" : "BackoffLimitExceeded",
+              complete ? "Job completed" : "Job has reached the specified backoff limit", "job-controller");
+      }
     }
   }
 
@@ -1335,10 +1351,13 @@ struct KubeCluster::Impl {
       const json& spec = Field(*cj, "spec");
       std::vector<ObjectPtr> jobs = Owned(Type("jobs.batch"), *cj);
       json active = json::array();
+      std::vector<ObjectPtr> succeeded, failed;  // finished runs, for the history limits
       for (const ObjectPtr& j : jobs) {
         bool done = false;
         for (const json& c : Field(*j, "status", "conditions")) {
-          if ((c.value("type", "") == "Complete" || c.value("type", "") == "Failed") && c.value("status", "") == "True") done = true;
+          if (c.value("status", "") != "True") continue;
+          if (c.value("type", "") == "Complete") done = true, succeeded.push_back(j);
+          if (c.value("type", "") == "Failed") done = true, failed.push_back(j);
         }
         if (!done) {
           active.push_back({{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", Name(*j)}, {"namespace", Namespace(*j)},
@@ -1359,16 +1378,14 @@ struct KubeCluster::Impl {
         }
         std::optional<std::int64_t> due;
         base::Result<CronSchedule::Recent> recent = schedule->MostRecent(since, now);
-        if (recent.ok()) {
-          due = recent->time;
+        if (recent.ok()) due = recent->time;
+        const bool forbid = Str(Field(spec, "concurrencyPolicy")) == "Forbid";
+        if (due && !(forbid && !active.empty())) {
           if (recent->missed == CronSchedule::Missed::kMany) {
             Event(*cj, "Warning", "TooManyMissedTimes",
                   "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew",
                   "cronjob-controller");
           }
-        }
-        const bool forbid = Str(Field(spec, "concurrencyPolicy")) == "Forbid";
-        if (due && !(forbid && !active.empty())) {
           const std::string name = Name(*cj) + "-" + std::to_string(*due / 60);
           json job = {{"metadata", {{"name", name}, {"namespace", Namespace(*cj)},
                                     {"labels", Field(Field(spec, "jobTemplate", "metadata"), "labels")},
@@ -1386,13 +1403,23 @@ struct KubeCluster::Impl {
           last = base::FormatTime(*due * 1000);
         }
       }
-      (void)store.Mutate(Type("cronjobs.batch"), Namespace(*cj), Name(*cj), [&](json& o) {
-        json st = json::object();
-        if (!active.empty()) st["active"] = active;
-        if (!last.empty()) st["lastScheduleTime"] = last;
-        o["status"] = st;
-        return base::Status::Ok();
-      });
+      // History limits: the oldest finished runs beyond successfulJobsHistoryLimit (3) and failedJobsHistoryLimit
+      // (1) go, their pods with them.
+      auto trim = [&](std::vector<ObjectPtr>& runs, long long keep) {
+        std::sort(runs.begin(), runs.end(), [](const ObjectPtr& a, const ObjectPtr& b) {
+          return Str(Field(*a, "metadata", "creationTimestamp")) < Str(Field(*b, "metadata", "creationTimestamp"));
+        });
+        for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(0LL, keep)) < runs.size(); ++i) {
+          (void)store.Delete(Type("jobs.batch"), Namespace(*runs[i]), Name(*runs[i]));
+          Touched(Type("jobs.batch"));
+        }
+      };
+      trim(succeeded, Int(Field(spec, "successfulJobsHistoryLimit"), 3));
+      trim(failed, Int(Field(spec, "failedJobsHistoryLimit"), 1));
+      json st = json::object();
+      if (!active.empty()) st["active"] = active;
+      if (!last.empty()) st["lastScheduleTime"] = last;
+      SetStatus(Type("cronjobs.batch"), *cj, std::move(st));
     }
   }
 
@@ -1760,6 +1787,15 @@ struct KubeCluster::Impl {
     });
   }
 
+  // Events expire an hour after they were last seen, as kube-apiserver's --event-ttl does.
+  void ExpireEvents() {
+    const double cutoff_ms = (unix_now() - 3600) * 1000;
+    for (const ObjectPtr& e : store.List(Type("events"), "").items) {
+      base::Result<std::int64_t> last = base::ParseTime(Str(Field(*e, "lastTimestamp")));
+      if (last.ok() && static_cast<double>(*last) < cutoff_ms) (void)store.Delete(Type("events"), Namespace(*e), Name(*e));
+    }
+  }
+
   void NodeLeases() {
     const std::string now = Now();
     for (const ObjectPtr& l : store.List(Type("leases.coordination.k8s.io"), "kube-node-lease").items) {
@@ -1811,6 +1847,7 @@ void KubeCluster::Impl::Pass() {
   m.Budgets();
   m.ServiceEndpoints();
   m.NodeLeases();
+  m.ExpireEvents();
 }
 
 base::Result<std::string> KubeCluster::PodLog(std::string_view ns, std::string_view name) const {
