@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/time_parse.h"
 #include "sim/cron.h"
+#include "sim/json_read.h"
 #include "sim/kube_patch.h"
 #include "sim/kube_selectors.h"
 #include "sim/kube_tables.h"
@@ -21,24 +22,9 @@ namespace {
 
 using nlohmann::json;
 
-// Reads a path of object keys without asserting: a missing key or a non-object on the way gives null. Every read
-// of a stored or client-sent object goes through it (nlohmann's const operator[] asserts on a missing key).
-const json& At(const json& j, std::initializer_list<std::string_view> path) {
-  static const json kNull;
-  const json* cur = &j;
-  for (std::string_view key : path) {
-    if (!cur->is_object()) return kNull;
-    auto it = cur->find(key);
-    if (it == cur->end()) return kNull;
-    cur = &*it;
-  }
-  return *cur;
-}
+const json& At(const json& j, std::initializer_list<std::string_view> path) { return JsonAt(j, path); }
 
-std::string AtString(const json& j, std::initializer_list<std::string_view> path) {
-  const json& v = At(j, path);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
+std::string AtString(const json& j, std::initializer_list<std::string_view> path) { return JsonString(JsonAt(j, path)); }
 
 // ---- Status objects (k8s.io/apimachinery/pkg/api/errors) ----
 

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/time_parse.h"
 #include "sim/cron.h"
+#include "sim/json_read.h"
 #include "sim/ksm_page.h"
 #include "sim/mig_profiles.h"
 #include "sim/kube_objects.h"
@@ -31,16 +32,10 @@ const ResourceType& Type(std::string_view key) {
   return *t;
 }
 
-const json& Field(const json& obj, std::string_view a) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(a);
-  return it == obj.end() ? kNull : *it;
-}
-const json& Field(const json& obj, std::string_view a, std::string_view b) { return Field(Field(obj, a), b); }
-
-std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : std::string(); }
-long long Int(const json& j, long long fallback = 0) { return j.is_number() ? j.get<long long>() : fallback; }
+const json& Field(const json& obj, std::string_view a) { return JsonAt(obj, {a}); }
+const json& Field(const json& obj, std::string_view a, std::string_view b) { return JsonAt(obj, {a, b}); }
+std::string Str(const json& j) { return JsonString(j); }
+long long Int(const json& j, long long fallback = 0) { return JsonInt(j, fallback); }
 
 const json& Labels(const json& obj) { return Field(obj, "metadata", "labels"); }
 std::string Name(const json& obj) { return Str(Field(obj, "metadata", "name")); }
@@ -724,17 +719,12 @@ struct KubeCluster::Impl {
     if ((sh.mode == SharingMode::kTimeSlicing || sh.mode == SharingMode::kMps) && shares > 0) {
       // Spread: the GPU with the fewest shares handed out first (the NVIDIA plugin's preferred allocation).
       for (int k = 0; k < shares; ++k) {
-        int best = -1;
-        for (std::size_t g = 0; g < use.size(); ++g) {
-          if (use[g].sharers >= sh.replicas) continue;
-          if (best < 0 || use[g].sharers < use[static_cast<std::size_t>(best)].sharers) best = static_cast<int>(g);
-        }
+        std::vector<int> handed_out;
+        for (const GpuUse& u : use) handed_out.push_back(u.sharers);
+        const int best = LeastSharedGpu(handed_out, sh.replicas);
         if (best < 0) return std::nullopt;
         GpuUse& u = use[static_cast<std::size_t>(best)];
-        const SimGpu& gpu = node.gpus[static_cast<std::size_t>(best)];
-        const bool mps = sh.mode == SharingMode::kMps;
-        out.push_back({n, best, -1, u.sharers, mps ? gpu.memory_mib / sh.replicas : gpu.memory_mib,
-                       mps ? 1.0 / sh.replicas : 1.0});
+        out.push_back(ShareBinding(n, best, u.sharers, node.gpus[static_cast<std::size_t>(best)], sh));
         ++u.sharers;
       }
       return out;

@@ -206,15 +206,9 @@ KubeStore::ListResult KubeStore::List(const ResourceType& type, std::string_view
 }
 
 std::string KubeStore::NewUidLocked() {
-  // RFC 4122 layout (version 4 bits set), deterministic per store.
+  // Deterministic per store.
   const std::uint64_t a = Mix64(++uid_counter_ * 0x9e3779b97f4a7c15ULL + 17);
-  const std::uint64_t b = Mix64(a ^ 0x5851f42d4c957f2dULL);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  return UuidText(a, Mix64(a ^ 0x5851f42d4c957f2dULL));
 }
 
 base::Result<ObjectPtr> KubeStore::CommitLocked(const ResourceType& type, const std::string& key, json object,

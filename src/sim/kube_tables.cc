@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time_parse.h"
+#include "sim/json_read.h"
 
 namespace gpuwise::sim {
 namespace {
@@ -24,19 +25,9 @@ using nlohmann::json;
 
 // --- Reading API JSON leniently: a missing or mistyped field reads as Go's zero value. ---
 
-const json& At(const json& j, std::initializer_list<std::string_view> path) {
-  static const json kNull;
-  const json* cur = &j;
-  for (std::string_view key : path) {
-    if (!cur->is_object()) return kNull;
-    auto it = cur->find(key);
-    if (it == cur->end()) return kNull;
-    cur = &*it;
-  }
-  return *cur;
-}
+const json& At(const json& j, std::initializer_list<std::string_view> path) { return JsonAt(j, path); }
 
-std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : std::string(); }
+std::string Str(const json& j) { return JsonString(j); }
 
 std::int64_t Int(const json& j) {
   if (j.is_number_integer()) return j.get<std::int64_t>();

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -68,6 +69,16 @@ inline std::string KubeSuffix(std::uint64_t key, int length) {
   std::string s;
   for (int i = 0; i < length; ++i) s.push_back(kAlphabet[Hash3(key, static_cast<std::uint64_t>(i), 77) % kAlphabet.size()]);
   return s;
+}
+
+// An RFC 4122 version-4 layout from two random words, as Kubernetes uids look.
+inline std::string UuidText(std::uint64_t a, std::uint64_t b) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFF),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
+                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
+  return buf;
 }
 
 }  // namespace gpuwise::sim

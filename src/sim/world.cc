@@ -16,15 +16,7 @@ constexpr int kVllmPort = 8000;         // vLLM OpenAI server default
 constexpr int kKsmPort = 8080;          // kube-state-metrics default http-metrics port
 constexpr double kLongAgoS = -30 * kDayS;  // "running since before the window"
 
-std::string Uid(std::uint64_t key) {
-  const std::uint64_t a = Hash3(key, 1, 91), b = Hash3(key, 2, 91);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFF),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
-                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
-  return buf;
-}
+std::string Uid(std::uint64_t key) { return UuidText(Hash3(key, 1, 91), Hash3(key, 2, 91)); }
 
 std::string GpuUuid(std::uint64_t seed, std::string_view node, int index) {
   const std::uint64_t key = Hash3(seed, HashString(node), static_cast<std::uint64_t>(index));
@@ -139,21 +131,15 @@ struct Placer {
       // A share of a device; the device plugin may hand several shares of one GPU to one pod. Spread: the GPU
       // with the fewest sharers first (lowest index on ties).
       for (int k = 0; k < req.count; ++k) {
-        int best = -1;
-        for (std::size_t g = 0; g < gf.size(); ++g) {
-          if (gf[g].sharers >= sh.replicas) continue;
-          if (best < 0 || gf[g].sharers < gf[static_cast<std::size_t>(best)].sharers) best = static_cast<int>(g);
-        }
+        std::vector<int> handed_out;
+        for (const GpuFree& f : gf) handed_out.push_back(f.sharers);
+        const int best = LeastSharedGpu(handed_out, sh.replicas);
         if (best < 0) {
           for (const GpuBinding& b : out) --gf[static_cast<std::size_t>(b.gpu)].sharers;
           return {};
         }
         GpuFree& f = gf[static_cast<std::size_t>(best)];
-        const SimGpu& gpu = node.gpus[static_cast<std::size_t>(best)];
-        const bool mps = sh.mode == SharingMode::kMps;
-        // MPS caps each client at 1/replicas of memory and compute; time-slicing caps nothing (facts 3.1).
-        out.push_back({n, best, -1, f.sharers, mps ? gpu.memory_mib / sh.replicas : gpu.memory_mib,
-                       mps ? 1.0 / sh.replicas : 1.0});
+        out.push_back(ShareBinding(n, best, f.sharers, node.gpus[static_cast<std::size_t>(best)], sh));
         ++f.sharers;
       }
       return out;
@@ -218,6 +204,21 @@ base::MicroUsd GpuHourPrice(const World& world, int node) {
   const NodePool& pool = world.scenario.node_pools[static_cast<std::size_t>(world.nodes[static_cast<std::size_t>(node)].pool)];
   if (pool.gpus_per_node <= 0) return {0};
   return {pool.price_per_node_hour.value / pool.gpus_per_node};
+}
+
+int LeastSharedGpu(const std::vector<int>& handed_out, int replicas) {
+  int best = -1;
+  for (std::size_t g = 0; g < handed_out.size(); ++g) {
+    if (handed_out[g] >= replicas) continue;
+    if (best < 0 || handed_out[g] < handed_out[static_cast<std::size_t>(best)]) best = static_cast<int>(g);
+  }
+  return best;
+}
+
+GpuBinding ShareBinding(int node, int gpu, int replica, const SimGpu& device, const Sharing& sh) {
+  // MPS caps each client at 1/replicas of memory and compute; time-slicing caps nothing (facts 3.1).
+  const bool mps = sh.mode == SharingMode::kMps;
+  return {node, gpu, -1, replica, mps ? device.memory_mib / sh.replicas : device.memory_mib, mps ? 1.0 / sh.replicas : 1.0};
 }
 
 void ApplyNodeSharing(SimNode& node, const NodePool& pool, const Sharing& sh) {

@@ -148,6 +148,12 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
 // GPU (creation order, first valid placement), the nvidia.com/* capacity, and the GFD sharing/product/MIG labels.
 void ApplyNodeSharing(SimNode& node, const NodePool& pool, const Sharing& sharing);
 
+// The device plugin's pick for one time-slicing or MPS share: the GPU with the fewest shares handed out (lowest
+// index on ties), as the NVIDIA plugin spreads them; -1 when every GPU has `replicas`.
+int LeastSharedGpu(const std::vector<int>& handed_out, int replicas);
+// Share `replica` of GPU `gpu` of node `node` under `sharing` (MPS: 1/replicas of memory and compute).
+GpuBinding ShareBinding(int node, int gpu, int replica, const SimGpu& device, const Sharing& sharing);
+
 // GPU cost per hour of one device of the node (node price / GPUs), micro-dollars: the ground truth for cost.
 base::MicroUsd GpuHourPrice(const World& world, int node);
 
