@@ -226,11 +226,10 @@ std::optional<std::string> DecodeContinueToken(std::string token) {
   return Unbase64(token);
 }
 
+// ?includeObject (checked in Handler::Resource: a bad value is a 400 before any of this runs).
 IncludeObject IncludeOf(const KubeRequest& r) {
-  const std::string v = Query(r, "includeObject");
-  if (v == "None") return IncludeObject::kNone;
-  if (v == "Object") return IncludeObject::kObject;
-  return IncludeObject::kMetadata;
+  base::Result<IncludeObject> v = ParseIncludeObject(Query(r, "includeObject"));
+  return v.ok() ? *v : IncludeObject::kMetadata;
 }
 
 // Scale (autoscaling/v1) view of a workload with spec.replicas.
@@ -552,6 +551,9 @@ KubeResponse Handler::Resource(const Target& t) {
                           Details(type, t.name));
   }
   if (!server_.Allowed(r_.identity, verb, type.group, type.plural, t.sub, t.ns, t.name)) return Forbidden(verb, t);
+  if (base::Result<IncludeObject> include = ParseIncludeObject(Query(r_, "includeObject")); !include.ok()) {
+    return StatusResponse(400, "BadRequest", include.status().message());
+  }
   if (!t.ns.empty() && !(type.plural == "namespaces")) {
     const ResourceType* nstype = FindResource("", "v1", "namespaces");
     if (r_.method == "POST" && !s_.store.Get(*nstype, "", t.ns).ok()) {

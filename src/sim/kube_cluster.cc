@@ -597,11 +597,6 @@ struct KubeCluster::Impl {
   }
 
   // ---- scheduler + device plugin ----
-  struct Fit {
-    bool ok = false;
-    std::string reason;
-  };
-
   static bool Tolerates(const json& pod, const json& taint) {
     const std::string effect = taint.value("effect", "");
     if (effect == "PreferNoSchedule") return true;
