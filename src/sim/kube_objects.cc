@@ -21,7 +21,7 @@ json Meta(const World& world, const ObjectMeta& m) {
   if (!m.namespace_name.empty()) meta["namespace"] = m.namespace_name;
   if (!m.labels.empty()) meta["labels"] = m.labels;
   if (!m.annotations.empty()) meta["annotations"] = m.annotations;
-  // One resourceVersion per object, stable for its life: the uid's hash (the API server of issue 4 versions
+  // One resourceVersion per object, stable for its life: the uid's hash (the API server's store versions
   // changes).
   meta["resourceVersion"] = std::to_string(HashString(m.uid) % 1000000000ULL + 1);
   return meta;

@@ -1,5 +1,6 @@
 // The simulated cluster's objects as the Kubernetes API serves them (JSON, apiVersion/kind/metadata/spec/status),
-// from the World and the Simulator's runtime state: the first piece of the API server of issue 4. Namespaces,
+// from the World and the Simulator's runtime state; the API server's store is seeded from these and the kubelet
+// model writes pod status from them (kube_cluster.h). Namespaces,
 // nodes (labels, capacity and allocatable, Ready and unschedulable) and pods (owner references, resources,
 // node, pod IP = the pod's loopback address, container ports, phase, container statuses with restarts, waiting
 // reasons and the last termination's exit code and reason).
