@@ -974,6 +974,17 @@ struct KubeCluster::Impl {
 
   std::vector<ObjectPtr> OwnedPods(const json& owner) { return Owned(Type("pods"), owner); }
 
+  // The owner's pods that are not finished nor terminating, and how many of them are ready.
+  std::pair<int, int> ActiveAndReady(const json& owner) {
+    int total = 0, ready = 0;
+    for (const ObjectPtr& p : OwnedPods(owner)) {
+      if (!PodActive(*p)) continue;
+      ++total;
+      ready += PodReady(*p) ? 1 : 0;
+    }
+    return {total, ready};
+  }
+
   void CreatePod(const json& owner, const json& tmpl, const std::string& name, const json& extra_labels,
                  const std::string& node = "") {
     json pod = {{"metadata", tmpl.value("metadata", json::object())}, {"spec", tmpl.value("spec", json::object())}};
@@ -1031,12 +1042,7 @@ struct KubeCluster::Impl {
         });
         for (int k = 0; k < static_cast<int>(active.size()) - want; ++k) DeletePod(*active[static_cast<std::size_t>(k)]);
       }
-      int ready = 0, total = 0;
-      for (const ObjectPtr& p : OwnedPods(*rs)) {
-        if (!PodActive(*p)) continue;
-        ++total;
-        ready += PodReady(*p) ? 1 : 0;
-      }
+      const auto [total, ready] = ActiveAndReady(*rs);
       const long long gen = Int(Field(*rs, "metadata", "generation"), 1);
       json st = {{"replicas", total}, {"fullyLabeledReplicas", total}, {"observedGeneration", gen}};
       if (ready > 0) st["readyReplicas"] = ready, st["availableReplicas"] = ready;
@@ -1209,12 +1215,7 @@ struct KubeCluster::Impl {
         DeletePod(*it->second);
         if (!parallel) break;
       }
-      int ready = 0, total = 0;
-      for (const ObjectPtr& p : OwnedPods(*s)) {
-        if (!PodActive(*p)) continue;
-        ++total;
-        ready += PodReady(*p) ? 1 : 0;
-      }
+      const auto [total, ready] = ActiveAndReady(*s);
       const long long gen = Int(Field(*s, "metadata", "generation"), 1);
       SetStatus(Type("statefulsets.apps"), *s,
                 {{"observedGeneration", gen}, {"replicas", total}, {"readyReplicas", ready}, {"currentReplicas", total},
