@@ -1,0 +1,111 @@
+#include "model/cluster.h"
+
+#include <algorithm>
+
+namespace gpuwise::model {
+
+std::string_view CapacityTypeName(CapacityType c) {
+  switch (c) {
+    case CapacityType::kOnDemand: return "on-demand";
+    case CapacityType::kSpot: return "spot";
+    case CapacityType::kReserved: return "reserved";
+    case CapacityType::kUnknown: break;
+  }
+  return "unknown";
+}
+
+std::string_view FractionalBackendName(FractionalBackend b) {
+  switch (b) {
+    case FractionalBackend::kHami: return "hami";
+    case FractionalBackend::kKai: return "kai";
+    case FractionalBackend::kNone: break;
+  }
+  return "none";
+}
+
+std::string_view AttributionSourceName(AttributionSource s) {
+  switch (s) {
+    case AttributionSource::kKubeState: return "kube-state-metrics";
+    case AttributionSource::kInferred: return "inferred";
+    case AttributionSource::kPodGone: return "pod-gone";
+    case AttributionSource::kApi: break;
+  }
+  return "api";
+}
+
+bool Node::HasGpus() const {
+  if (gpu_count > 0) return true;
+  for (const auto& [name, value] : capacity) {
+    if (value > 0 && name.starts_with("nvidia.com/")) return true;
+  }
+  return false;
+}
+
+bool GpuRequest::Empty() const {
+  return gpus == 0 && shared == 0 && mig.empty() && hami_gpumem_mib == 0 && hami_gpumem_percent == 0 &&
+         hami_gpucores_percent == 0 && kai_fraction == 0 && kai_memory_mib == 0 && other.empty();
+}
+
+void GpuRequest::Add(const GpuRequest& o) {
+  gpus += o.gpus;
+  shared += o.shared;
+  for (const auto& [profile, n] : o.mig) mig[profile] += n;
+  hami_gpumem_mib += o.hami_gpumem_mib;
+  hami_gpumem_percent += o.hami_gpumem_percent;
+  hami_gpucores_percent += o.hami_gpucores_percent;
+  kai_fraction += o.kai_fraction;
+  kai_memory_mib += o.kai_memory_mib;
+  for (const auto& [name, v] : o.other) other[name] += v;
+}
+
+GpuRequest Pod::GpuTotal() const {
+  GpuRequest total;
+  for (const auto& c : containers) total.Add(c.gpu);
+  return total;
+}
+
+int Pod::Restarts() const {
+  int n = 0;
+  for (const auto& c : containers) n += c.restarts;
+  return n;
+}
+
+OwnerRef Pod::Top() const {
+  if (!owners.empty()) return owners.back();
+  return {"v1", "Pod", name, uid};
+}
+
+WorkloadKey WorkloadOf(const Pod& pod) {
+  OwnerRef top = pod.Top();
+  return {pod.namespace_name, top.kind, top.name};
+}
+
+namespace {
+template <typename T, typename Key>
+const T* FindSorted(const std::vector<T>& v, const Key& key, auto key_of) {
+  auto it = std::lower_bound(v.begin(), v.end(), key, [&](const T& x, const Key& k) { return key_of(x) < k; });
+  if (it != v.end() && !(key < key_of(*it))) return &*it;
+  // Not sorted (a caller built the state by hand): fall back to a scan.
+  for (const auto& x : v) {
+    if (!(key_of(x) < key) && !(key < key_of(x))) return &x;
+  }
+  return nullptr;
+}
+}  // namespace
+
+const Node* ClusterState::FindNode(std::string_view name) const {
+  return FindSorted(nodes, name, [](const Node& n) { return std::string_view(n.name); });
+}
+
+const Pod* ClusterState::FindPod(std::string_view namespace_name, std::string_view name) const {
+  auto key = std::make_pair(namespace_name, name);
+  return FindSorted(pods, key, [](const Pod& p) {
+    return std::make_pair(std::string_view(p.namespace_name), std::string_view(p.name));
+  });
+}
+
+const Namespace* ClusterState::FindNamespace(std::string_view name) const {
+  return FindSorted(namespaces, name, [](const Namespace& n) { return std::string_view(n.name); });
+}
+
+}  // namespace gpuwise::model
