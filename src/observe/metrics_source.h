@@ -23,6 +23,7 @@ struct SignalSeries {
   std::size_t entity = 0;  // index into RangeTelemetry::entities
   prom::Signal signal = prom::Signal::kCount;
   std::string metric_name;  // the exported name it came from (for "which source did you use")
+  int attribution = -1;     // index into entities[entity].pods of the pod this series names, or -1 (no pod label)
   std::vector<std::int64_t> timestamps_ms;
   std::vector<double> values;
 };

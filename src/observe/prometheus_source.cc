@@ -108,10 +108,12 @@ base::Result<RangeTelemetry> PrometheusSource::Range(const RangeRequest& request
       std::string_view name;
       std::vector<prom::Label> labels = Views(s.labels, &name);
       std::size_t entity = 0;
-      const prom::CatalogRow* row = builder.Locate(name, labels, &entity);
+      int attribution = -1;
+      const prom::CatalogRow* row = builder.Locate(name, labels, &entity, &attribution);
       if (row == nullptr) continue;
       SignalSeries ss;
       ss.entity = entity;
+      ss.attribution = attribution;
       ss.signal = row->signal;
       ss.metric_name = row->name;
       ss.timestamps_ms.reserve(s.values.size());

@@ -6,6 +6,8 @@
 // Thread-safety: Get() and Invalidate() may be called from any thread.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,9 +25,16 @@ struct Credentials {
   std::int64_t expires_unix_ms = 0;               // 0 = does not expire
 };
 
+struct CredentialOptions {
+  // An exec plugin still running after this is killed (with its process group) and Get() fails.
+  std::chrono::milliseconds exec_timeout{30'000};
+  // More than this on the plugin's stdout is an error (an ExecCredential is a few KiB).
+  std::size_t max_exec_output_bytes = 1u << 20;
+};
+
 class CredentialProvider {
  public:
-  CredentialProvider(RestConfig config, base::Clock& clock);
+  CredentialProvider(RestConfig config, base::Clock& clock, CredentialOptions options = {});
   ~CredentialProvider();
   // The credentials to send now. Errors: an unreadable token file, an exec plugin that fails, times out (30 s),
   // or prints no valid ExecCredential; each names the file or command.
@@ -39,6 +48,7 @@ class CredentialProvider {
   struct State;
   RestConfig config_;
   base::Clock& clock_;
+  CredentialOptions options_;
   std::unique_ptr<State> state_;
 };
 

@@ -85,6 +85,37 @@ struct WatchOptions {
   bool bookmarks = true;             // allowWatchBookmarks
 };
 
+// Frames a WATCH response body into events as its bytes arrive, in chunks cut anywhere (one JSON object per
+// event, as json.Decoder reads the stream: newlines between objects are optional). Fills apiVersion/kind on event
+// objects that lack them from `type`, and tracks the newest resourceVersion (bookmarks included).
+// Thread-safety: one decoder per stream.
+class WatchStreamDecoder {
+ public:
+  explicit WatchStreamDecoder(ResourceType type, std::size_t max_event_bytes = 64u << 20);
+  // Feeds the next bytes: calls on_event for each event they complete, in order, and stops (OK, stopped() true)
+  // once on_event returns false; later calls then do nothing. Errors: bytes that are not a JSON object stream, an
+  // event without a known type or object, an event over max_event_bytes (kResourceExhausted), or an ERROR event:
+  // its Status code mapped as HTTP statuses are (410 Gone -> kOutOfRange), with the server's message.
+  base::Status Feed(std::string_view bytes, const std::function<bool(const WatchEvent&)>& on_event);
+  // True when an unfinished event is buffered (a stream ending here was cut mid-event).
+  bool partial() const { return !buffer_.empty(); }
+  bool stopped() const { return stopped_; }
+  const std::string& last_resource_version() const { return last_resource_version_; }
+  std::int64_t events() const { return events_; }
+
+ private:
+  base::Status Emit(const std::function<bool(const WatchEvent&)>& on_event);
+
+  ResourceType type_;
+  std::size_t max_event_bytes_;
+  std::string buffer_;       // bytes of the event being framed
+  std::size_t scanned_ = 0;  // how much of buffer_ the framing state below covers
+  int depth_ = 0;
+  bool in_string_ = false, escaped_ = false, stopped_ = false;
+  std::string last_resource_version_;
+  std::int64_t events_ = 0;
+};
+
 class KubeClient {
  public:
   KubeClient(RestConfig config, KubeClientOptions options = {}, base::Clock& clock = base::SystemClock::Get());

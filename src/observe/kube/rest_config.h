@@ -23,6 +23,9 @@ struct ExecConfig {
   std::string install_hint;
   bool provide_cluster_info = false;
   std::string interactive_mode;  // Never | IfAvailable | Always (gpuwise never gives the plugin a terminal)
+  // JSON text of the cluster's extensions[client.authentication.k8s.io/exec], sent as spec.cluster.config when
+  // provide_cluster_info is set ("" = none).
+  std::string cluster_config_json;
 };
 
 struct RestConfig {
@@ -65,6 +68,7 @@ base::Result<RestConfig> LoadKubeconfig(const KubeconfigOptions& options);
 struct InClusterOptions {
   std::string service_host;   // KUBERNETES_SERVICE_HOST
   std::string service_port;   // KUBERNETES_SERVICE_PORT
+  std::string pod_namespace;  // POD_NAMESPACE; when set it wins over the namespace file (as client-go)
   std::string account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";  // token, ca.crt, namespace
 };
 // The pod's service account: server https://host:port, CA from ca.crt, the token file (re-read on use).

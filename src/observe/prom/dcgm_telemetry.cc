@@ -74,13 +74,14 @@ void DcgmTelemetryBuilder::Add(std::string_view metric_name, std::span<const Lab
 }
 
 const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std::span<const Label> labels,
-                                               std::size_t* entity_index) {
+                                               std::size_t* entity_index, int* attribution) {
+  if (attribution != nullptr) *attribution = -1;
   const CatalogRow* row = catalog_.Find(metric_name);
   if (row == nullptr) {
     ++stats_.unknown_metrics;
     return nullptr;
   }
-  std::string_view gpu, uuid, device, model, host, host_fallback, bus, driver, gi_profile, gi_id, err_msg;
+  std::string_view gpu, uuid, device, model, host, host_fallback, bus, driver, gi_profile, gi_id, err_msg, instance;
   std::string_view dra_name, dra_namespace;
   Attribution direct, exported;
   for (const Label& l : labels) {
@@ -91,7 +92,10 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
     else if (n == "device") device = v;
     else if (n == "modelName") model = v;
     else if (n == "Hostname" || n == "hostname") host = v;
-    else if (n == "node" || n == "kubernetes_node" || n == "instance") { if (host_fallback.empty() || n != "instance") host_fallback = v; }
+    else if (n == "node" || n == "kubernetes_node" || n == "instance") {
+      if (host_fallback.empty() || n != "instance") host_fallback = v;
+      if (n == "instance") instance = v;
+    }
     else if (n == "pci_bus_id") bus = v;
     else if (n == "DCGM_FI_DRIVER_VERSION" || n == "DCGM_FI_SYSTEM_DRIVER_VERSION") driver = v;
     else if (n == "GPU_I_PROFILE") gi_profile = v;
@@ -115,6 +119,7 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
     ++stats_.no_entity;
     return nullptr;
   }
+  const bool host_from_label = !host.empty();
   if (host.empty()) host = host_fallback;
   key_scratch_.assign(host);
   key_scratch_ += '/';
@@ -130,6 +135,7 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
     by_key_.emplace(key_scratch_, idx);
     GpuEntity e;
     e.hostname = host;
+    e.hostname_label = host_from_label;
     e.uuid = uuid;
     e.gpu_index = gpu;
     e.device = device;
@@ -149,13 +155,26 @@ const CatalogRow* DcgmTelemetryBuilder::Locate(std::string_view metric_name, std
   GpuEntity& e = entities_[idx];
   // With honor_labels: false the unprefixed pod labels name the exporter's own pod: exported_* win.
   const Attribution& who = exported.pod.empty() ? direct : exported;
-  if ((!who.pod.empty() || !who.dra_claim.empty()) && std::find(e.pods.begin(), e.pods.end(), who) == e.pods.end()) e.pods.push_back(who);
+  if (e.target.empty()) e.target = instance.empty() ? page_target_ : std::string(instance);
+  if (e.exporter_pod.empty() && !exported.pod.empty() && !direct.pod.empty()) {
+    e.exporter_pod = direct.namespace_name + "/" + direct.pod;
+  }
+  if (!who.pod.empty() || !who.dra_claim.empty()) {
+    auto it = std::find(e.pods.begin(), e.pods.end(), who);
+    if (it == e.pods.end()) it = e.pods.insert(e.pods.end(), who);
+    if (attribution != nullptr) *attribution = static_cast<int>(it - e.pods.begin());
+  }
   if (row->signal == Signal::kXid && !err_msg.empty()) e.xid_message = err_msg;
   *entity_index = idx;
   return row;
 }
 
 void DcgmTelemetryBuilder::AddPage(std::string_view page, Format format, std::string_view source) {
+  // The scrape target of a page is its URL's host:port, as Prometheus's `instance` label would be.
+  std::string_view target = source;
+  if (auto p = target.find("://"); p != std::string_view::npos) target.remove_prefix(p + 3);
+  if (auto p = target.find('/'); p != std::string_view::npos) target = target.substr(0, p);
+  page_target_ = target;
   ExpositionParser parser(page, {.format = format});
   Entry entry;
   while (true) {
@@ -169,6 +188,7 @@ void DcgmTelemetryBuilder::AddPage(std::string_view page, Format format, std::st
     if (entry.kind != EntryKind::kSample) continue;
     Add(entry.sample.name, entry.sample.labels, entry.sample.value);
   }
+  page_target_.clear();
 }
 
 Telemetry DcgmTelemetryBuilder::Finish() {

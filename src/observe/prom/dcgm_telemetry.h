@@ -46,7 +46,10 @@ struct Attribution {
 };
 
 struct GpuEntity {
-  std::string hostname;
+  std::string hostname;     // Hostname/hostname label, else node/kubernetes_node/instance (see hostname_label)
+  bool hostname_label = false;  // true when `hostname` came from the Hostname/hostname label itself
+  std::string target;       // the scrape target (`instance` label; a scrape URL's host:port), for the node join
+  std::string exporter_pod; // "namespace/pod" of the exporter (the unprefixed labels when exported_* are present)
   std::string uuid;
   std::string gpu_index;  // the parent GPU's index for MIG instances too
   std::string device;
@@ -105,7 +108,9 @@ class DcgmTelemetryBuilder {
   void Add(std::string_view metric_name, std::span<const Label> labels, double value);
   // Finds (or creates) the entity a series belongs to, without storing a value: for range data, where one
   // series carries many values. nullptr (and no entity) for unknown metrics or series with no GPU identity.
-  const CatalogRow* Locate(std::string_view metric_name, std::span<const Label> labels, std::size_t* entity_index);
+  // *attribution (optional) receives the index in entity(i).pods of the pod this series names, or -1.
+  const CatalogRow* Locate(std::string_view metric_name, std::span<const Label> labels, std::size_t* entity_index,
+                           int* attribution = nullptr);
   // The entity at an index returned by Locate (valid until Finish).
   const GpuEntity& entity(std::size_t index) const { return entities_[index]; }
   std::size_t entity_count() const { return entities_.size(); }
@@ -119,6 +124,7 @@ class DcgmTelemetryBuilder {
   std::vector<GpuEntity> entities_;
   std::unordered_map<std::string, std::size_t> by_key_;
   std::string key_scratch_;
+  std::string page_target_;  // host:port of the page AddPage is reading
   TelemetryStats stats_;
 };
 

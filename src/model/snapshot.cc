@@ -1,0 +1,32 @@
+#include "model/snapshot.h"
+
+#include <algorithm>
+
+namespace gpuwise::model {
+
+std::string_view NodeJoinName(NodeJoin j) {
+  switch (j) {
+    case NodeJoin::kHostname: return "hostname-label";
+    case NodeJoin::kExporterPod: return "exporter-pod";
+    case NodeJoin::kApiOnly: return "api-only";
+    case NodeJoin::kUnknown: break;
+  }
+  return "unknown-node";
+}
+
+std::string_view HoldHowName(HoldHow h) {
+  switch (h) {
+    case HoldHow::kLabel: return "label";
+    case HoldHow::kLabelShared: return "label-shared";
+    case HoldHow::kAssumed: break;
+  }
+  return "assumed";
+}
+
+std::int64_t Snapshot::IntervalSeconds(int i) const {
+  const std::int64_t a = std::max(IntervalStart(i), start_unix_s);
+  const std::int64_t b = std::min(IntervalStart(i) + interval_s, end_unix_s);
+  return b > a ? b - a : 0;
+}
+
+}  // namespace gpuwise::model

@@ -1,0 +1,121 @@
+// Snapshot: one window of the cluster joined together, the input of every analysis. GPU devices (whole GPUs and
+// MIG instances) with the node they sit on, the pods that held them and when, their usage per interval, the
+// workloads and teams pods belong to, and each node's price. Built by observe/snapshot_builder from the Kubernetes
+// API, kube-state-metrics and dcgm-exporter telemetry (scraped now, or a window from Prometheus); pure values.
+//
+// Time: the window is cut into intervals on a fixed grid (1 h by default, aligned to the hour in UTC; a live scrape
+// is one interval). Usage values are means over the exporter samples inside an interval.
+// Holding: who holds a device in an interval, and for what share of it (share x fraction of the interval), with how
+// that was known: the exporter's pod label, or assumed from the pod's request (DeviceHold::how).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/cluster.h"
+
+namespace gpuwise::model {
+
+// How a device was tied to its node (the order the issue prescribes; unknown GPUs are counted, never priced).
+enum class NodeJoin { kHostname, kExporterPod, kApiOnly, kUnknown };
+std::string_view NodeJoinName(NodeJoin j);  // "hostname-label", "exporter-pod", "api-only", "unknown-node"
+
+struct SnapshotNode {
+  Node node;
+  int gpus = 0;                          // physical GPUs priced: the node's nvidia.com/gpu.count, else devices seen
+  std::int64_t price_micro_per_gpu_hour = 0;  // effective price of one GPU-hour, micro-USD; 0 with unpriced_reason
+  std::int64_t list_micro_per_gpu_hour = 0;   // list price, for showback "list vs effective"
+  std::string price_rule;                // which price-book rule matched ("instance p5.48xlarge", ...)
+  std::string unpriced_reason;           // non-empty when the node has no price
+  // Shares per GPU under time-slicing / MPS (nvidia.com/gpu.replicas; 1 = not shared).
+  int replicas = 1;
+};
+
+struct Device {
+  std::string key;             // "node/UUID" or "node/UUID/gi3"; "node/gpu2?" for a GPU the node has but no exporter reported
+  int node = -1;               // index into Snapshot::nodes; -1: GPU on an unknown node
+  NodeJoin join = NodeJoin::kUnknown;
+  std::string hostname;        // as the exporter reported it
+  std::string uuid;            // the physical GPU's UUID (the parent's, for a MIG instance)
+  std::string gpu_index;
+  std::string model_name;
+  int gi_id = -1;              // MIG GPU instance id; -1 = whole GPU
+  std::string mig_profile;     // "3g.40gb"
+  int compute_slices = 0, total_slices = 7;  // MIG instance: g of 7 (A30: of 4)
+  double gpu_share = 1;        // of the physical GPU: 1, or compute_slices / total_slices (the MIG cost denominator)
+  double memory_bytes = NAN;   // the unit's framebuffer (FB_USED + FB_FREE, else the profile's or node label's size)
+  bool seen = true;            // false: the node advertises it but no telemetry names it
+  std::string compute_source;  // the signal compute activity comes from ("sm_active", ...), "" = none
+  bool is_mig() const { return gi_id >= 0; }
+};
+
+// A physical GPU's MIG layout: slices no instance covers are unallocated capacity.
+struct MigParent {
+  int node = -1;
+  std::string uuid;
+  int total_slices = 7;
+  std::vector<int> instances;  // device indices
+};
+
+enum class HoldHow {
+  kLabel,        // dcgm-exporter labelled the device with the pod (exclusive GPU or MIG instance)
+  kLabelShared,  // labelled, on a shared device: the label picks the device, the share comes from the request
+  kAssumed,      // no label: placed on a free device of the right kind on its node (stated in the report)
+};
+std::string_view HoldHowName(HoldHow h);
+
+struct DeviceHold {
+  int pod = -1;          // index into Snapshot::pods
+  double share = 1;      // of the device: 1 exclusive, 1/replicas time-slicing/MPS, HAMi/KAI fraction
+  double fraction = 1;   // of the interval it held the device (lifetime overlap, or labelled samples / samples)
+  HoldHow how = HoldHow::kAssumed;
+  double weight() const { return share * fraction; }
+};
+
+// Usage of one device in one interval. NaN = no sample of that signal.
+struct DeviceInterval {
+  int device = -1;
+  int interval = -1;
+  std::uint32_t samples = 0;       // exporter samples inside the interval
+  double compute = NAN;            // mean compute activity, relative to the unit (instance or GPU), 0..1
+  double fb_used_bytes = NAN;      // mean framebuffer used
+  double dram = NAN, tensor = NAN; // mean DRAM / tensor activity ratios
+  double power_watts = NAN;
+  std::vector<DeviceHold> holds;
+};
+
+struct Workload {
+  WorkloadKey key;
+  std::string api_version;         // of the top controller
+  std::string team;
+  std::string team_rule;           // which rule gave the team (annotation, label key, namespace label, namespace)
+  AttributionSource source = AttributionSource::kApi;  // the weakest source among its pods
+  std::vector<int> pods;
+};
+
+struct Snapshot {
+  std::int64_t start_unix_s = 0, end_unix_s = 0;  // the window
+  std::int64_t grid_start_unix_s = 0;  // interval 0 starts here (start rounded down to the grid; = start when live)
+  std::int64_t interval_s = 3600;
+  int intervals = 0;
+  bool live = false;               // one scrape, costs are per hour at the current state
+  std::string telemetry_source;    // "scrape 10 endpoints", "prometheus http://..."
+  std::string cluster_source;
+  std::vector<SnapshotNode> nodes;
+  std::vector<Device> devices;
+  std::vector<MigParent> mig_parents;
+  std::vector<Pod> pods;           // API pods plus pods known only from telemetry / kube-state-metrics
+  std::vector<int> pod_workload;   // pod index -> workload index
+  std::vector<Workload> workloads;
+  std::vector<Namespace> namespaces;
+  std::vector<DeviceInterval> usage;  // sorted by device, then interval
+  // Counted, never dropped: GPUs on unknown nodes, telemetry for pods no source knows, oversubscribed devices...
+  std::vector<std::string> warnings;
+  std::int64_t IntervalStart(int i) const { return grid_start_unix_s + static_cast<std::int64_t>(i) * interval_s; }
+  // Seconds of interval i inside the window (the first and last may be partial).
+  std::int64_t IntervalSeconds(int i) const;
+};
+
+}  // namespace gpuwise::model
