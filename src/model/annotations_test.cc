@@ -198,10 +198,10 @@ TEST(ResolvePolicy, InvalidNamespaceValueWarnsAndFallsBackToTheDefault) {
   EXPECT_EQ(p.slo_ttft_p99.value, std::nullopt);
   ASSERT_EQ(p.warnings.size(), 2u);
   for (const auto& w : p.warnings) EXPECT_EQ(w.object, "namespace ml");
-  EXPECT_EQ(p.warnings[0].key, "gpuwise.io/automation");
-  EXPECT_EQ(p.warnings[1].key, "gpuwise.io/slo-ttft-p99");
-  EXPECT_EQ(p.warnings[1].value, "800");
-  EXPECT_NE(p.warnings[1].problem.find("unit"), std::string::npos) << p.warnings[1].problem;
+  EXPECT_EQ(p.warnings[0].key, "gpuwise.io/slo-ttft-p99");
+  EXPECT_EQ(p.warnings[0].value, "800");
+  EXPECT_NE(p.warnings[0].problem.find("unit"), std::string::npos) << p.warnings[0].problem;
+  EXPECT_EQ(p.warnings[1].key, "gpuwise.io/automation");
 }
 
 TEST(ResolvePolicy, BadSlosDeadlinesAndIgnoreValuesAreWarnings) {
@@ -395,8 +395,12 @@ RC_GTEST_PROP(ResolvePolicyProperty, ArbitraryValuesNeverFailAndEveryRejectionIs
     if (*rc::gen::arbitrary<bool>()) pod_annotations[k] = *value;
     if (*rc::gen::arbitrary<bool>()) ns_annotations[k] = *value;
   }
-  const Pod pod = MakePod(*LabelsGen(), pod_annotations);
-  const Namespace ns = MakeNamespace(*LabelsGen(), ns_annotations);
+  // Labels with an annotation key warn too ("read from annotations"); kept out so the counts below are exact.
+  Labels pod_labels = *LabelsGen(), ns_labels = *LabelsGen();
+  pod_labels.erase("gpuwise.io/class");
+  ns_labels.erase("gpuwise.io/class");
+  const Pod pod = MakePod(pod_labels, pod_annotations);
+  const Namespace ns = MakeNamespace(ns_labels, ns_annotations);
   const WorkloadPolicy p = ResolvePolicy(pod, &ns, {});
 
   for (const auto& w : p.warnings) {

@@ -23,6 +23,18 @@ std::string_view HoldHowName(HoldHow h) {
   return "assumed";
 }
 
+std::string_view UsageSignalName(UsageSignal s) {
+  switch (s) {
+    case UsageSignal::kCompute: return "compute";
+    case UsageSignal::kFbShare: return "fb_share";
+    case UsageSignal::kDram: return "dram";
+    case UsageSignal::kTensor: return "tensor";
+    case UsageSignal::kPower: return "power";
+    case UsageSignal::kCount: break;
+  }
+  return "?";
+}
+
 std::int64_t Snapshot::IntervalSeconds(int i) const {
   const std::int64_t a = std::max(IntervalStart(i), start_unix_s);
   const std::int64_t b = std::min(IntervalStart(i) + interval_s, end_unix_s);

@@ -9,12 +9,14 @@
 // that was known: the exporter's pod label, or assumed from the pod's request (DeviceHold::how).
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "model/cluster.h"
+#include "model/usage_sketch.h"
 
 namespace gpuwise::model {
 
@@ -86,6 +88,11 @@ struct DeviceInterval {
   std::vector<DeviceHold> holds;
 };
 
+// What a workload's usage profile tracks, each sketched over every exporter sample of the devices it held.
+enum class UsageSignal { kCompute, kFbShare, kDram, kTensor, kPower, kCount };
+inline constexpr std::size_t kUsageSignalCount = static_cast<std::size_t>(UsageSignal::kCount);
+std::string_view UsageSignalName(UsageSignal s);  // "compute", "fb_share", "dram", "tensor", "power"
+
 struct Workload {
   WorkloadKey key;
   std::string api_version;         // of the top controller
@@ -93,6 +100,10 @@ struct Workload {
   std::string team_rule;           // which rule gave the team (annotation, label key, namespace label, namespace)
   AttributionSource source = AttributionSource::kApi;  // the weakest source among its pods
   std::vector<int> pods;
+  // Samples of the devices it held: compute activity (unit-relative), framebuffer used / the unit's framebuffer,
+  // DRAM and tensor activity (ratios), power (watts). A shared device's samples count for each sharer.
+  std::array<UsageSketch, kUsageSignalCount> usage;
+  std::string compute_source;      // the compute signal(s) its samples came from ("sm_active")
 };
 
 struct Snapshot {

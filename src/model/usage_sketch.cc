@@ -413,6 +413,18 @@ double UsageSketch::Quantile(double q) const {
   return clamp(0.0);
 }
 
+double UsageSketch::ShareBelow(double x) const {
+  const double total = TotalWeight();
+  if (count_ == 0 || !(total > 0.0) || std::isnan(x)) return std::numeric_limits<double>::quiet_NaN();
+  if (x <= 0.0) return 0.0;
+  double below = decaying() ? zero_weight_ : static_cast<double>(zero_count_);
+  for (std::size_t i = 0; i < bins_.size(); ++i) {
+    if (ValueOfKey(offset_ + static_cast<std::int32_t>(i)) >= x) break;
+    below += decaying() ? BinWeight(i) : static_cast<double>(bins_[i]);
+  }
+  return std::min(1.0, below / total);
+}
+
 // ---- merge ----
 
 base::Status UsageSketch::Merge(const UsageSketch& other) {

@@ -113,6 +113,10 @@ class UsageSketch {
   // holds no sample (or, with decay, all weight has decayed to 0) or q is outside [0, 1] or NaN.
   double Quantile(double q) const;
 
+  // Share of the weight in samples whose bucket value is below x (0..1; NaN when empty): the inverse of Quantile, to
+  // the same relative error in x. Used for "idle in 90% of samples".
+  double ShareBelow(double x) const;
+
   // Accepted samples (not NaN, negative or overflow), exact and undecayed.
   std::uint64_t count() const { return count_; }
   // Sum of accepted samples (compensated double sum); 0 when empty.

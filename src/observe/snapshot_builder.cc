@@ -628,6 +628,71 @@ class Builder {
     }
   }
 
+  // Every sample of a device goes to the workload its series names, else to the workloads holding the device then.
+  void SketchWorkloads(const std::vector<SignalSeries>& series, const std::vector<prom::GpuEntity>& entities,
+                       const std::vector<int>& entity_device, const std::vector<int>& remap) {
+    std::vector<int> targets;
+    for (const SignalSeries& ss : series) {
+      if (ss.entity >= entity_device.size()) continue;
+      const auto dev = static_cast<std::size_t>(remap[static_cast<std::size_t>(entity_device[ss.entity])]);
+      const Device& d = s_.devices[dev];
+      model::UsageSignal sig;
+      double scale = 1;
+      switch (ss.signal) {
+        case Signal::kSmActive:
+        case Signal::kGrEngineActive:
+        case Signal::kGpuUtil:
+          if (prom::SignalName(ss.signal) != d.compute_source) continue;
+          sig = model::UsageSignal::kCompute;
+          break;
+        case Signal::kFbUsed:
+          if (!(d.memory_bytes > 0)) continue;
+          sig = model::UsageSignal::kFbShare;
+          scale = 1.0 / d.memory_bytes;
+          break;
+        case Signal::kDramActive: sig = model::UsageSignal::kDram; break;
+        case Signal::kTensorActive: sig = model::UsageSignal::kTensor; break;
+        case Signal::kPower: sig = model::UsageSignal::kPower; break;
+        default: continue;
+      }
+      int labelled = -1;
+      if (ss.attribution >= 0 && static_cast<std::size_t>(ss.attribution) < entities[ss.entity].pods.size()) {
+        const prom::Attribution& a = entities[ss.entity].pods[static_cast<std::size_t>(ss.attribution)];
+        auto it = pod_index_.find(std::make_pair(a.namespace_name, a.pod));
+        if (it != pod_index_.end()) labelled = s_.pod_workload[static_cast<std::size_t>(it->second)];
+      }
+      int last_interval = -2;
+      for (std::size_t j = 0; j < ss.values.size(); ++j) {
+        const double v = ss.values[j];
+        if (std::isnan(v)) continue;
+        const int iv = IntervalOf(ss.timestamps_ms[j]);
+        if (iv < 0) continue;
+        if (iv != last_interval) {
+          last_interval = iv;
+          targets.clear();
+          // On a shared device the label names one sharer only: every holder gets the device's samples.
+          const auto& holds = Usage(dev, iv).holds;
+          const bool shared = std::any_of(holds.begin(), holds.end(), [](const DeviceHold& h) { return h.share < 1; });
+          if (labelled >= 0 && !shared) {
+            targets.push_back(labelled);
+          } else {
+            for (const DeviceHold& h : holds) {
+              const int w = s_.pod_workload[static_cast<std::size_t>(h.pod)];
+              if (std::find(targets.begin(), targets.end(), w) == targets.end()) targets.push_back(w);
+            }
+          }
+        }
+        for (int w : targets) {
+          model::Workload& wl = s_.workloads[static_cast<std::size_t>(w)];
+          wl.usage[static_cast<std::size_t>(sig)].Insert(v * scale);
+          if (sig == model::UsageSignal::kCompute && wl.compute_source.find(d.compute_source) == std::string::npos) {
+            wl.compute_source += (wl.compute_source.empty() ? "" : ",") + d.compute_source;
+          }
+        }
+      }
+    }
+  }
+
   // DESIGN.md's team rule: gpuwise.io/team, the configured label keys, the namespace's labels, its name.
   void TeamOf(const Pod& pod, const model::Namespace* ns, std::string* team, std::string* rule) const {
     std::vector<std::string> keys = {"gpuwise.io/team"};
@@ -684,6 +749,7 @@ base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const st
   b.FinishUsage();
   b.AssignHolds();
   b.BuildWorkloads();
+  b.SketchWorkloads(range.series, range.entities, entity_device, remap);
   b.FinalWarnings();
   for (const std::string& w : range.warnings) b.s_.warnings.push_back(w);
   return b.Take();
