@@ -492,23 +492,25 @@ class Builder {
       load[static_cast<std::size_t>(d)] += h.weight();
     };
     std::set<int> handled;
-    // Pass 2: pods with requests.
+    // Pass 2: what the exporter's labels say, for every pod, before anything is assumed; then pass 3: the rest of
+    // each request, placed as the device plugin would.
+    std::map<std::pair<int, std::size_t>, int> remaining;  // (pod, ask index) -> devices still to place
     for (int p : pods) {
       const double alive = AliveFraction(s_.pods[static_cast<std::size_t>(p)], i);
       const auto lab = labelled_on.find(p);
       if (alive <= 0 && lab == labelled_on.end()) continue;
       handled.insert(p);
-      for (const Ask& ask : AsksOf(s_.pods[static_cast<std::size_t>(p)], node)) {
-        int remaining = ask.count;
-        // Devices the exporter named for this pod, of the right kind.
+      const std::vector<Ask> asks = AsksOf(s_.pods[static_cast<std::size_t>(p)], node);
+      for (std::size_t k = 0; k < asks.size(); ++k) {
+        const Ask& ask = asks[k];
+        int left = ask.count;
         if (lab != labelled_on.end()) {
           for (int d : lab->second) {
-            if (remaining == 0) break;
+            if (left == 0) break;
             const Device& dev = s_.devices[static_cast<std::size_t>(d)];
             if (!KindFits(dev, ask)) continue;
             if (ask.kind != Ask::kShare && taken[static_cast<std::size_t>(d)]) continue;
-            const Acc& a = At(static_cast<std::size_t>(d), i);
-            const double labelled_fraction = std::min(1.0, static_cast<double>(a.labelled.at(p)) / std::max<std::uint32_t>(1, Usage(static_cast<std::size_t>(d), i).samples));
+            const double labelled_fraction = LabelledFraction(static_cast<std::size_t>(d), i, p);
             DeviceHold h;
             h.pod = p;
             h.share = ask.share;
@@ -516,52 +518,62 @@ class Builder {
             h.how = ask.kind == Ask::kShare ? HoldHow::kLabelShared : HoldHow::kLabel;
             push(d, h);
             if (ask.kind != Ask::kShare) taken[static_cast<std::size_t>(d)] = 1;
-            --remaining;
+            --left;
           }
         }
-        if (alive <= 0) continue;
-        // The rest: placed as the device plugin would.
-        while (remaining > 0) {
-          int best = -1;
-          for (int d : devices) {
-            const Device& dev = s_.devices[static_cast<std::size_t>(d)];
-            if (!KindFits(dev, ask) || taken[static_cast<std::size_t>(d)]) continue;
-            if (ask.kind != Ask::kShare) {
-              if (load[static_cast<std::size_t>(d)] > 0 || !At(static_cast<std::size_t>(d), i).labelled.empty()) continue;
-              best = d;
-              break;
-            }
-            if (load[static_cast<std::size_t>(d)] + ask.share * alive > 1.0 + 1e-9) continue;
-            if (best < 0 || load[static_cast<std::size_t>(d)] < load[static_cast<std::size_t>(best)] - 1e-12) best = d;
-          }
-          if (best < 0) {
-            unplaced_.insert(s_.pods[static_cast<std::size_t>(p)].namespace_name + "/" + s_.pods[static_cast<std::size_t>(p)].name);
-            break;
-          }
-          DeviceHold h;
-          h.pod = p;
-          h.share = ask.share;
-          h.fraction = alive;
-          h.how = HoldHow::kAssumed;
-          push(best, h);
-          if (ask.kind != Ask::kShare) taken[static_cast<std::size_t>(best)] = 1;
-          --remaining;
-        }
+        if (alive > 0 && left > 0) remaining[{p, k}] = left;
       }
     }
-    // Pass 3: labelled pods no request explains (pods known only from telemetry): the label is the hold.
+    for (const auto& [key, count] : remaining) {
+      const int p = key.first;
+      const double alive = AliveFraction(s_.pods[static_cast<std::size_t>(p)], i);
+      const Ask ask = AsksOf(s_.pods[static_cast<std::size_t>(p)], node)[key.second];
+      for (int left = count; left > 0; --left) {
+        int best = -1;
+        for (int d : devices) {
+          const Device& dev = s_.devices[static_cast<std::size_t>(d)];
+          if (!KindFits(dev, ask) || taken[static_cast<std::size_t>(d)]) continue;
+          if (ask.kind != Ask::kShare) {
+            if (load[static_cast<std::size_t>(d)] > 0 || !At(static_cast<std::size_t>(d), i).labelled.empty()) continue;
+            best = d;
+            break;
+          }
+          if (load[static_cast<std::size_t>(d)] + ask.share * alive > 1.0 + 1e-9) continue;
+          if (best < 0 || load[static_cast<std::size_t>(d)] < load[static_cast<std::size_t>(best)] - 1e-12) best = d;
+        }
+        if (best < 0) {
+          unplaced_.insert(s_.pods[static_cast<std::size_t>(p)].namespace_name + "/" + s_.pods[static_cast<std::size_t>(p)].name);
+          break;
+        }
+        DeviceHold h;
+        h.pod = p;
+        h.share = ask.share;
+        h.fraction = alive;
+        h.how = HoldHow::kAssumed;
+        push(best, h);
+        if (ask.kind != Ask::kShare) taken[static_cast<std::size_t>(best)] = 1;
+      }
+    }
+    // Pass 4: labelled pods no request explains (pods known only from telemetry): the label is the hold.
     for (const auto& [pod, devs] : labelled_on) {
       if (handled.count(pod)) continue;
       for (int d : devs) {
-        const Acc& a = At(static_cast<std::size_t>(d), i);
         DeviceHold h;
         h.pod = pod;
         h.share = node.replicas > 1 ? 1.0 / node.replicas : 1.0;
-        h.fraction = std::min(1.0, static_cast<double>(a.labelled.at(pod)) / std::max<std::uint32_t>(1, Usage(static_cast<std::size_t>(d), i).samples));
+        h.fraction = LabelledFraction(static_cast<std::size_t>(d), i, pod);
         h.how = h.share < 1 ? HoldHow::kLabelShared : HoldHow::kLabel;
         push(d, h);
       }
     }
+  }
+
+  // Share of the interval's samples of device d that name pod p.
+  double LabelledFraction(std::size_t d, int i, int p) {
+    const Acc& a = At(d, i);
+    auto it = a.labelled.find(p);
+    if (it == a.labelled.end()) return 0;
+    return std::min(1.0, static_cast<double>(it->second) / std::max<std::uint32_t>(1, Usage(d, i).samples));
   }
 
   static bool KindFits(const Device& d, const Ask& ask) {
