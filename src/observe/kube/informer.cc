@@ -162,7 +162,9 @@ void Informer::Run() {
       last_error_ = st;
       ++stats_.reconnects;
     }
-    if (failures == 0) LOG_WARNING << "kube informer " << Scope(type_, options_.list) << ": " << st.message();
+    if (failures == 0) {
+      LOG_WARNING << "kube informer " << Scope(type_, options_.list) << ": " << st.message();
+    }
     Backoff(++failures);
   }
 }
@@ -178,7 +180,9 @@ bool Informer::ListAndReplace() {
       first = last_error_.ok();
       last_error_ = list.status();
     }
-    if (first) LOG_WARNING << "kube informer " << Scope(type_, options_.list) << ": " << list.status().message();
+    if (first) {
+      LOG_WARNING << "kube informer " << Scope(type_, options_.list) << ": " << list.status().message();
+    }
     return false;
   }
   std::map<std::string, ObjectPtr> fresh;

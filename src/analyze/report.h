@@ -1,0 +1,104 @@
+// Report: what `gpuwise report` prints, assembled from a snapshot, its cost ledger and the diagnosis of every
+// workload. Fleet summary (GPUs, spend, utilisation, the three buckets, unused waste annualised), workloads ranked by
+// idle spend with their state and action, showback by team and namespace, attribution classes (the cost share
+// attributed through the API, kube-state-metrics, names, or not at all), findings (idle workloads, forgotten
+// endpoints, unallocated GPUs, GPU nodes kept up by CPU-only pods, pending GPU demand) and signal health per node.
+// Pure: the renderers (cli/report_view) turn it into table, JSON, YAML, CSV and HTML.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analyze/cost.h"
+#include "analyze/diagnosis.h"
+#include "model/snapshot.h"
+
+namespace gpuwise::analyze {
+
+struct ReportOptions {
+  DiagnosisOptions diagnosis;
+  std::size_t top = 10;          // workloads in the terminal's "top wasters"
+  // Findings: a whole GPU nobody held for at least this share of the window is "unallocated".
+  double unallocated_share = 0.5;
+};
+
+struct WorkloadRow {
+  int workload = -1;             // Snapshot::workloads index
+  std::string namespace_name, kind, name, team, team_rule;
+  std::string engine;            // serving engine of its pods ("" none)
+  std::string source;            // attribution source name
+  int pods = 0;
+  double gpus = 0;               // GPU-equivalents held on average over the window
+  double gpu_hours = 0;
+  double usage = 0;              // used $ / held $ (0..1), NaN when nothing held
+  double assumed_share = 0;      // share of its GPU-hours held by assumption (no exporter label)
+  Money money;
+  std::int64_t idle_annualized = 0;
+  Diagnosis diagnosis;
+};
+
+struct ShowbackRow {
+  std::string key;               // team, namespace, label value
+  std::int64_t cost = 0, used = 0, idle = 0;
+  double gpu_hours = 0;
+  int workloads = 0;
+};
+
+struct NodeRow {
+  int node = -1;
+  std::string name, instance_type, gpu_model, capacity_type, price_rule, unpriced_reason;
+  int gpus = 0, mig_instances = 0, unseen_gpus = 0;
+  std::int64_t price_micro_per_gpu_hour = 0;
+  std::int64_t cost = 0, unallocated = 0, used = 0, idle = 0;
+  double idle_gpu_hours = 0;
+  std::string compute_source;    // the best compute signal every device of the node has, or "none"
+  int devices_without_samples = 0;
+};
+
+struct ClassRow {
+  std::string source;            // "api", "kube-state-metrics", "inferred", "pod-gone"
+  std::int64_t cost = 0;
+  double share = 0;              // of allocated cost
+  int workloads = 0;
+};
+
+struct Finding {
+  std::string kind;              // idle-workload | forgotten-endpoint | unallocated-gpu | cpu-only-node | pending-gpu | signal-gap | unknown-node
+  std::string subject;           // workload key, node name, pod
+  std::string text;              // one sentence with the figures
+  std::string action;
+  std::int64_t cost = 0;         // in the window (0 when not a cost)
+};
+
+struct Fleet {
+  int nodes = 0, gpus = 0, mig_instances = 0, unknown_node_gpus = 0, unpriced_gpus = 0;
+  std::int64_t cost = 0, used = 0, idle = 0, unallocated = 0, unmeasured = 0;
+  double utilization = 0;        // used / cost
+  std::int64_t unused_annualized = 0;   // (idle + unallocated) x 365 x 24 / window hours
+  double window_hours = 0;
+  double gpu_hours = 0, used_gpu_hours = 0;
+};
+
+struct Report {
+  std::int64_t start_unix_s = 0, end_unix_s = 0;
+  bool live = false;
+  std::string telemetry_source, cluster_source;
+  std::string policy, usage_definition;
+  DiagnosisOptions thresholds;
+  Fleet fleet;
+  std::vector<WorkloadRow> workloads;   // sorted by idle $ (descending), then key
+  std::vector<ShowbackRow> teams, namespaces;
+  std::vector<NodeRow> nodes;
+  std::vector<ClassRow> classes;
+  std::vector<Finding> findings;
+  std::vector<std::string> warnings;
+};
+
+Report BuildReport(const model::Snapshot& snapshot, const CostLedger& ledger, const ReportOptions& options = {});
+
+// Showback by any pod label or annotation key ("label:app", "annotation:owner"): workloads whose first pod lacks it
+// go to "(none)".
+std::vector<ShowbackRow> ShowbackBy(const model::Snapshot& snapshot, const CostLedger& ledger, std::string_view key);
+
+}  // namespace gpuwise::analyze
