@@ -270,6 +270,37 @@ Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOp
     }
     r.findings.push_back(std::move(fd));
   }
+  // Heatmap: per node and interval.
+  Heatmap& h = r.heatmap;
+  for (int i = 0; i < s.intervals; ++i) h.column_starts.push_back(std::max(s.IntervalStart(i), s.start_unix_s));
+  const std::size_t cols = static_cast<std::size_t>(s.intervals);
+  h.usage.assign(s.nodes.size() * cols, NAN);
+  h.held.assign(s.nodes.size() * cols, 0.0);
+  std::vector<double> weight(s.nodes.size() * cols, 0.0), capacity(s.nodes.size(), 0.0);
+  for (const model::SnapshotNode& n : s.nodes) h.rows.push_back(n.node.name);
+  for (std::size_t d = 0; d < s.devices.size(); ++d) {
+    const model::Device& dev = s.devices[d];
+    if (dev.node < 0) continue;
+    const auto row = static_cast<std::size_t>(dev.node);
+    capacity[row] += dev.gpu_share;
+    for (std::size_t i = 0; i < cols; ++i) {
+      const model::DeviceInterval& iv = s.usage[d * cols + i];
+      double held = 0;
+      for (const model::DeviceHold& hd : iv.holds) held += hd.weight();
+      h.held[row * cols + i] += std::min(1.0, held) * dev.gpu_share;
+      const double u = DeviceUsage(dev, iv);
+      if (std::isnan(u)) continue;
+      double& cell = h.usage[row * cols + i];
+      cell = (std::isnan(cell) ? 0.0 : cell) + u * dev.gpu_share;
+      weight[row * cols + i] += dev.gpu_share;
+    }
+  }
+  for (std::size_t k = 0; k < h.usage.size(); ++k) {
+    if (weight[k] > 0) h.usage[k] /= weight[k];
+    const double cap = capacity[k / std::max<std::size_t>(1, cols)];
+    h.held[k] = cap > 0 ? h.held[k] / cap : 0;
+  }
+
   if (f.unknown_node_gpus > 0) {
     Finding fd;
     fd.kind = "unknown-node";

@@ -80,6 +80,15 @@ struct Fleet {
   double gpu_hours = 0, used_gpu_hours = 0;
 };
 
+// Usage per node and interval, for the HTML heatmap: the GPU-share-weighted mean of device usage (NaN: no sample),
+// and the share of the node's GPU capacity held by pods.
+struct Heatmap {
+  std::vector<std::string> rows;            // node names
+  std::vector<std::int64_t> column_starts;  // interval starts, Unix seconds
+  std::vector<double> usage;                // rows x columns, row-major
+  std::vector<double> held;                 // rows x columns
+};
+
 struct Report {
   std::int64_t start_unix_s = 0, end_unix_s = 0;
   bool live = false;
@@ -92,6 +101,7 @@ struct Report {
   std::vector<NodeRow> nodes;
   std::vector<ClassRow> classes;
   std::vector<Finding> findings;
+  Heatmap heatmap;
   std::vector<std::string> warnings;
 };
 

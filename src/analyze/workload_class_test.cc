@@ -445,9 +445,12 @@ Expected Oracle(std::optional<WorkloadClass> pod_class, std::optional<WorkloadCl
   return {WorkloadClass::kUnknown, "none"};
 }
 
+// Uniform over [0, n) at every size (inRange alone favours small indices early in a run), shrinking to 0.
+std::size_t Index(std::size_t n) { return *rc::gen::resize(100, rc::gen::inRange<std::size_t>(0, n)); }
+
 template <typename T>
 const T& Pick(const std::vector<T>& v) {
-  return v[*rc::gen::inRange<std::size_t>(0, v.size())];
+  return v[Index(v.size())];
 }
 
 // One random pod, classified and compared with the oracle.
@@ -458,7 +461,7 @@ void CheckOneRandomPod() {
   const OwnerPart& owner = Pick(Owners());
   pod.owners = owner.owners;
   bool training = false, notebook = false, dev = false;
-  const std::size_t n = *rc::gen::inRange<std::size_t>(0, 4);
+  const std::size_t n = Index(4);
   for (std::size_t i = 0; i < n; ++i) {
     const ImagePart& image = Pick(Images());
     const CommandPart& command = Pick(Commands());
@@ -467,7 +470,7 @@ void CheckOneRandomPod() {
     c.name = "c" + std::to_string(i);
     c.image = image.image;
     // Split the words between command and args at a random point: where they sit must not matter.
-    const std::size_t cut = *rc::gen::inRange<std::size_t>(0, command.command.size() + 1);
+    const std::size_t cut = Index(command.command.size() + 1);
     c.command.assign(command.command.begin(), command.command.begin() + static_cast<std::ptrdiff_t>(cut));
     c.args.assign(command.command.begin() + static_cast<std::ptrdiff_t>(cut), command.command.end());
     c.env = env.env;

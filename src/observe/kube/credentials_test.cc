@@ -254,7 +254,7 @@ TEST(Credentials, ApiVersionMismatchIsAnErrorWithoutTheToken) {
   const std::string& m = c.status().message();
   EXPECT_NE(m.find(script), std::string::npos) << m;
   EXPECT_NE(m.find(kV1beta1), std::string::npos) << m;
-  EXPECT_NE(m.find(std::string(kV1) + " "), std::string::npos) << m;
+  EXPECT_NE(m.find(std::string("with ") + kV1), std::string::npos) << m;
   EXPECT_EQ(m.find(kSecret), std::string::npos) << m;
 }
 

@@ -456,7 +456,7 @@ TEST(Kubeconfig, MalformedYamlGivesTheLine) {
   EXPECT_FALSE(LoadKubeconfig(o).ok());
 
   // Wrong shapes are errors with a line, not crashes.
-  for (const std::string text : {std::string("- just\n- a list\n"), std::string("clusters: {a: b}\n"),
+  for (const std::string& text : {std::string("- just\n- a list\n"), std::string("clusters: {a: b}\n"),
                                  std::string("clusters:\n- name: c\n  cluster: [1, 2]\n"),
                                  std::string("clusters:\n- cluster: {server: x}\n"),
                                  Simple("    server: https://x\n    insecure-skip-tls-verify: maybe\n", "    token: t\n"),

@@ -119,8 +119,9 @@ bool IsGpuLikeResource(std::string_view resource);
 // entrypoint's flags. Flags are read as --name=value, --name value, -x value (a known boolean flag takes no value);
 // names are kept without dashes, '_' written as '-'. The metrics port: vLLM serves /metrics on its API port
 // (--port, default 8000); SGLang --port (default 30000); Triton --metrics-port (default 8002); LMDeploy
-// --server-port (default 23333); TorchServe 8082; TGI, llama.cpp (--metrics), TensorRT-LLM, KServe: --port /
-// --http-port, else a container port named "metrics", else the first container port; Ollama has none (0).
+// --server-port (default 23333); TorchServe 8082; KServe huggingfaceserver --http-port (default 8080); llama.cpp
+// --port (default 8080) only with --metrics; TGI --port, else env PORT, else the first container port;
+// TensorRT-LLM, Ray Serve, NIM --port, else the first container port; Ollama has none (0).
 model::ServingEngine DetectServingEngine(const model::Pod& pod);
 model::ServingEngine DetectEngineInContainer(const model::Container& container);
 
