@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "analyze/workload_class.h"
 #include "base/units.h"
 
 namespace gpuwise::analyze {
@@ -118,6 +119,16 @@ Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOp
     row.pods = static_cast<int>(wl.pods.size());
     for (int p : wl.pods) {
       if (!s.pods[static_cast<std::size_t>(p)].engine.name.empty()) row.engine = s.pods[static_cast<std::size_t>(p)].engine.name;
+    }
+    if (!wl.pods.empty()) {
+      const model::Pod& first = s.pods[static_cast<std::size_t>(wl.pods.front())];
+      const model::Namespace* ns = nullptr;
+      for (const model::Namespace& n : s.namespaces) {
+        if (n.name == first.namespace_name) ns = &n;
+      }
+      const WorkloadClassification cls = ClassifyWorkload({first, ns});
+      row.workload_class = std::string(model::WorkloadClassName(cls.workload_class));
+      row.class_reason = cls.reason;
     }
     row.gpu_hours = c.gpu_hours;
     row.gpus = l.window_hours > 0 ? c.gpu_hours / l.window_hours : 0;

@@ -27,6 +27,8 @@ struct WorkloadRow {
   int workload = -1;             // Snapshot::workloads index
   std::string namespace_name, kind, name, team, team_rule;
   std::string engine;            // serving engine of its pods ("" none)
+  std::string workload_class;    // interactive | batch | training | notebook | dev | unknown
+  std::string class_reason;      // the detection rule that gave it, in words
   std::string source;            // attribution source name
   int pods = 0;
   double gpus = 0;               // GPU-equivalents held on average over the window

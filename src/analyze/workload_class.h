@@ -1,20 +1,20 @@
 // Workload-class detection: what a GPU workload is for (interactive serving, batch, training, notebook, dev),
 // from one fixed table of rules, first match wins, each answer with its reason in words for `explain`.
 // The table (ClassRules(), in order; docs/annotations.md lists the same):
-//   annotation          gpuwise.io/class on the pod, else on its namespace           -> that class
+//   annotation          gpuwise.io/class on the pod, else on its namespace            -> that class
 //   owner-training      top owner PyTorchJob, TFJob, MPIJob, XGBoostJob, PaddleJob,
 //                       JAXJob, MXJob, TrainJob, RayJob, JobSet, or a Volcano Job     -> training
-//   owner-job-training  top owner Job or CronJob (batch/v1) and a training hint       -> training
-//   owner-job           top owner Job or CronJob (batch/v1)                           -> batch
+//   owner-job-training  top owner Job or CronJob (batch API) and a training hint      -> training
+//   owner-job           top owner Job or CronJob (batch API)                          -> batch
 //   owner-notebook      top owner Notebook                                            -> notebook
 //   notebook-hint       a Jupyter image, or a `jupyter lab|notebook|server` command   -> notebook
 //   serving-engine      a model-serving engine was found in the pod (Pod::engine)     -> interactive
 //   owner-serving       top owner InferenceService, LeaderWorkerSet, RayService       -> interactive
 //   traffic             observed requests/s > 0                                       -> interactive
 //   training-hint       torchrun, torch.distributed.*, deepspeed, accelerate launch;
-//                       env MASTER_ADDR or WORLD_SIZE                                  -> training
+//                       env MASTER_ADDR or WORLD_SIZE                                 -> training
 //   dev-hint            sleep infinity, tail -f /dev/null, code-server; a code-server,
-//                       vscode or devcontainer image                                   -> dev
+//                       vscode or devcontainer image                                  -> dev
 //   none                nothing matched ("no rule matched")                           -> unknown
 // Pure; thread-safe.
 #pragma once

@@ -58,9 +58,9 @@ std::string Dollars(std::int64_t micro) {
 
 Table ReportWorkloadTable(const Report& r) {
   Table t;
-  t.columns = {"NAMESPACE", "KIND", "WORKLOAD", "TEAM", "GPUS", "COST", "USED", "IDLE", "IDLE/YEAR", "STATE", "SOURCE"};
+  t.columns = {"NAMESPACE", "KIND", "WORKLOAD", "TEAM", "CLASS", "GPUS", "COST", "USED", "IDLE", "IDLE/YEAR", "STATE", "SOURCE"};
   for (const auto& w : r.workloads) {
-    t.rows.push_back({w.namespace_name, w.kind, w.name, w.team, Fixed(w.gpus, 2), Dollars(w.money.allocated()),
+    t.rows.push_back({w.namespace_name, w.kind, w.name, w.team, w.workload_class, Fixed(w.gpus, 2), Dollars(w.money.allocated()),
                       Dollars(w.money.used), Dollars(w.money.idle), Dollars(w.idle_annualized),
                       std::string(analyze::GpuStateName(w.diagnosis.state)), w.source});
   }
@@ -166,7 +166,8 @@ nlohmann::json ReportJson(const Report& r) {
           {"count", s.count}, {"p50", Num(s.p50)}, {"p95", Num(s.p95)}, {"p99", Num(s.p99)}, {"max", Num(s.max)}};
     }
     workloads.push_back({{"namespace", w.namespace_name}, {"kind", w.kind}, {"name", w.name}, {"team", w.team},
-                         {"teamRule", w.team_rule}, {"engine", w.engine}, {"attribution", w.source}, {"pods", w.pods},
+                         {"teamRule", w.team_rule}, {"engine", w.engine}, {"class", w.workload_class},
+                         {"classReason", w.class_reason}, {"attribution", w.source}, {"pods", w.pods},
                          {"gpus", w.gpus}, {"gpuHours", w.gpu_hours}, {"usage", Num(w.usage)},
                          {"assumedShare", w.assumed_share}, {"money", MoneyJson(w.money)},
                          {"idleAnnualizedMicroUsd", w.idle_annualized},

@@ -303,7 +303,10 @@ base::Result<Deadline> ParseDeadline(std::string_view text) {
     d.after_start = *duration;
     return d;
   }
-  base::Result<std::int64_t> at = base::ParseTime(t);
+  // RFC 3339 only: base::ParseTime also takes Unix seconds, and a bare "1.5" read as 1970 would hide a typo.
+  const bool rfc3339_shape = t.find('-') != std::string_view::npos && t.find('T') != std::string_view::npos;
+  base::Result<std::int64_t> at = base::InvalidArgument("not RFC 3339");
+  if (rfc3339_shape) at = base::ParseTime(t);
   if (!at.ok()) {
     return base::InvalidArgument("'" + Quotable(t) +
                                  "' is neither an RFC 3339 time (2026-11-24T10:00:00Z) nor a duration (6h, 1h30m)");

@@ -60,7 +60,7 @@ struct Deadline {
   std::string ToString() const;                  // "2026-11-24T10:00:00Z" or "6h after start"
   bool operator==(const Deadline&) const = default;
 };
-// "2026-11-24T10:00:00Z" (RFC 3339; Unix seconds accepted too) or a positive duration ("6h", "1h30m").
+// "2026-11-24T10:00:00Z" (RFC 3339) or a positive duration ("6h", "1h30m"). A bare number is neither.
 base::Result<Deadline> ParseDeadline(std::string_view text);
 
 // A value with where it came from: "pod annotation gpuwise.io/class", "namespace ml annotation

@@ -96,6 +96,8 @@ TEST(AnnotationValues, DeadlineIsATimeOrADurationAfterStart) {
   EXPECT_FALSE(ParseDeadline("tomorrow").ok());
   EXPECT_FALSE(ParseDeadline("2026-13-01T00:00:00Z").ok());
   EXPECT_FALSE(ParseDeadline("").ok());
+  EXPECT_FALSE(ParseDeadline("1.5").ok());         // not read as Unix seconds (1970)
+  EXPECT_FALSE(ParseDeadline("1700000000").ok());
   auto bad = ParseDeadline("soon");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("RFC 3339"), std::string::npos) << bad.status().message();
@@ -391,7 +393,8 @@ RC_GTEST_PROP(ResolvePolicyProperty, ArbitraryValuesNeverFailAndEveryRejectionIs
                                          "gpuwise.io/automation", "gpuwise.io/ignore"};
   const auto value = rc::gen::oneOf(
       rc::gen::element<std::string>("", "800ms", "2s", "0", "interactive", "Batch", "mig", "dry-run", "true",
-                                    "FALSE", "yes", "6h", "2026-11-24T10:00:00Z", "1h30m", "timeslice", "notebook ", "dev"),
+                                    "FALSE", "yes", "6h", "2026-11-24T10:00:00Z", "1h30m", "timeslice",
+                                    "notebook ", "dev"),
       rc::gen::arbitrary<std::string>());
   Labels pod_annotations, ns_annotations;
   for (const auto& k : keys) {

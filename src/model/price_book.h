@@ -45,6 +45,14 @@ inline constexpr std::int64_t kPpm = 1'000'000;  // shares and discounts are par
 // "NVIDIA-A100-80GB-PCIe-MIG-1g.10gb" -> "A100 PCIe 80GB"; "Tesla-T4" -> "T4"; "NVIDIA-L4-SHARED" -> "L4".
 std::string NormalizeGpuModel(std::string_view name);
 
+// The parts NormalizeGpuModel joins: family ("H100"), form ("SXM", "PCIe", "NVL" or ""), memory ("80GB" or "").
+// All empty for an unreadable name.
+struct GpuModelParts {
+  std::string family, form, memory;
+  bool operator==(const GpuModelParts&) const = default;
+};
+GpuModelParts ParseGpuModel(std::string_view name);
+
 // Whether a rule's (or table entry's) GPU model covers a node's: same family, and every form or memory the
 // pattern states is the node's. "A100" covers "A100 SXM 80GB"; "A100 80GB" does not cover "A100 SXM 40GB".
 // Both arguments are normalised here. Specificity: how many of form and memory the pattern states (0..2).
@@ -230,7 +238,11 @@ class PriceBook {
   std::string currency_ = "USD";
   std::string name_;
   std::vector<PriceRule> rules_;
+  std::vector<GpuModelParts> rule_models_;  // parallel to rules_: each rule's GPU model, parsed once
   std::vector<Commitment> commitments_;
+  std::vector<GpuModelParts> commitment_models_;  // parallel to commitments_
+
+  std::vector<NodePrice> PriceFleet(const std::vector<const Node*>& fleet, std::int64_t at_unix_s) const;
 };
 
 // "12.290000 USD" style formatting of micro-units, exact (for notes and explain).

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/units.h"
+#include "model/annotations.h"
 
 
 namespace gpuwise::observe {
@@ -599,7 +600,10 @@ class Builder {
         w.key = key;
         w.api_version = pod.Top().api_version;
         const model::Namespace* ns = cluster_.FindNamespace(pod.namespace_name);
-        TeamOf(pod, ns, &w.team, &w.team_rule);
+        const model::WorkloadPolicy policy = model::ResolvePolicy(pod, ns, opt_.team);
+        w.team = policy.team.team;
+        w.team_rule = policy.team.source;
+        for (const model::AnnotationWarning& warning : policy.warnings) policy_warnings_.insert(warning.str());
         w.source = pod.source;
         s_.workloads.push_back(std::move(w));
       }
@@ -621,6 +625,7 @@ class Builder {
       s_.warnings.push_back(std::to_string(telemetry_only_pods_) + " pod(s) named by telemetry are not in the Kubernetes API: "
                             "attributed from their names where possible, else as \"pod gone\"");
     }
+    for (const std::string& w : policy_warnings_) s_.warnings.push_back(w);
     for (const std::string& p : unplaced_) {
       s_.warnings.push_back("pod " + p + " requests more GPU than its node has free devices for: part of its request is not attributed");
     }
@@ -705,30 +710,6 @@ class Builder {
     }
   }
 
-  // DESIGN.md's team rule: gpuwise.io/team, the configured label keys, the namespace's labels, its name.
-  void TeamOf(const Pod& pod, const model::Namespace* ns, std::string* team, std::string* rule) const {
-    std::vector<std::string> keys = {"gpuwise.io/team"};
-    keys.insert(keys.end(), opt_.team_label_keys.begin(), opt_.team_label_keys.end());
-    for (const std::string& k : keys) {
-      if (auto it = pod.labels.find(k); it != pod.labels.end() && !it->second.empty()) {
-        *team = it->second;
-        *rule = "label " + k;
-        return;
-      }
-    }
-    if (ns != nullptr) {
-      for (const std::string& k : keys) {
-        if (auto it = ns->labels.find(k); it != ns->labels.end() && !it->second.empty()) {
-          *team = it->second;
-          *rule = "namespace label " + k;
-          return;
-        }
-      }
-    }
-    *team = pod.namespace_name;
-    *rule = "namespace name";
-  }
-
   model::Snapshot Take() { return std::move(s_); }
 
   model::Snapshot s_;
@@ -741,7 +722,7 @@ class Builder {
   std::map<std::pair<std::string, std::string>, int> pod_index_;
   std::vector<Acc> acc_;
   int telemetry_only_pods_ = 0;
-  std::set<std::string> unplaced_, oversubscribed_;
+  std::set<std::string> unplaced_, oversubscribed_, policy_warnings_;
 };
 
 base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const std::vector<model::Pod>& past_pods,

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/annotations.h"
 #include "model/cluster.h"
 #include "model/snapshot.h"
 #include "observe/metrics_source.h"
@@ -41,7 +42,7 @@ using NodePricer = std::function<NodePriceQuote(const model::Node& node, std::in
 
 struct SnapshotOptions {
   std::int64_t interval_s = 3600;           // the cost grid; windows are cut on multiples of it (UTC)
-  std::vector<std::string> team_label_keys;  // after gpuwise.io/team, before namespace labels
+  model::TeamOptions team;                   // label keys read after gpuwise.io/team (default: "team")
   NodePricer pricer;                         // unset: every node unpriced
   // Exporter scrape target ("10.0.0.5:9400") or exporter pod ("gpu-operator/nvidia-dcgm-exporter-x") -> node name,
   // from endpoint discovery; the second join step.

@@ -1,7 +1,8 @@
 // CredentialProvider (credentials.h): the token-file cache and the exec credential plugin runner
 // (client.authentication.k8s.io v1 and v1beta1). The plugin is started with posix_spawn (no shell), stdin from
-// /dev/null, in its own process group so a timeout kills it and its children; the deadline is a CLOCK_MONOTONIC
-// timerfd polled with the pipes, so no wall time is read here.
+// /dev/null, in its own process group so a timeout kills it and its children. The plugin's deadline is a kernel
+// CLOCK_MONOTONIC timerfd polled with its pipes (a real process needs a real deadline, which a FakeClock would
+// never reach); credential expiry and the token-file interval use base::Clock.
 #include "observe/kube/credentials.h"
 
 #include <fcntl.h>

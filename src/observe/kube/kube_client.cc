@@ -161,6 +161,8 @@ std::string ServerMessage(std::string_view body) {
   return s.empty() ? "(empty body)" : s;
 }
 
+std::string AfterRetries(int n) { return "after " + std::to_string(n) + (n == 1 ? " retry" : " retries"); }
+
 // What a request is about, for error messages.
 struct Target {
   std::string verb;      // "list"
@@ -179,7 +181,11 @@ struct Target {
     if (raw) return d + " (" + path + ")";
     return d + (ns.empty() ? " cluster-wide" : " in namespace " + ns);
   }
-  std::string Scope() const { return ns.empty() || raw ? "cluster-wide" : "in namespace " + ns; }
+  // Where RBAC must allow it ("" for a raw path: its scope is the caller's business).
+  std::string Scope() const {
+    if (raw) return "";
+    return ns.empty() ? " cluster-wide" : " in namespace " + ns;
+  }
 };
 
 Target TargetFor(std::string verb, const ResourceType& type, std::string_view ns, std::string_view name) {
@@ -683,7 +689,7 @@ struct KubeClient::Impl {
   Status HttpError(const Target& t, long status, const std::string& body, int attempts) const {
     std::string msg = "cannot " + t.Describe() + ": " + std::to_string(status);
     if (const char* r = HttpReason(status); *r != '\0') msg += std::string(" ") + r;
-    if (attempts > 1) msg += " (after " + std::to_string(attempts - 1) + " retries)";
+    if (attempts > 1) msg += " (" + AfterRetries(attempts - 1) + ")";
     if (status == 401) {
       msg += ": the API server rejected the credentials (" + CredentialSource(config) + ")";
       const std::string server_msg = ServerMessage(body);
@@ -694,7 +700,7 @@ struct KubeClient::Impl {
     if (status == 403) {
       msg += "; grant verb '" + t.verb + "' on '" + (t.raw ? t.resource : t.plural) + "'";
       if (t.has_group) msg += " (group \"" + t.group + "\")";
-      msg += " " + t.Scope() + ", see `gpuwise rbac --print`";
+      msg += t.Scope() + ", see `gpuwise rbac --print`";
     }
     return Status(CodeForHttp(status), msg);
   }
@@ -731,7 +737,7 @@ struct KubeClient::Impl {
           continue;
         }
         std::string m = "cannot " + t.Describe() + ": " + err->status.message();
-        if (attempts > 1) m += " (after " + std::to_string(attempts - 1) + " retries)";
+        if (attempts > 1) m += " (" + AfterRetries(attempts - 1) + ")";
         return Status(err->status.code(), Scrub(m, creds->token));
       }
       if (x.status >= 200 && x.status < 300) return x;

@@ -45,12 +45,10 @@ ResourceType Deployments() {
   return t;
 }
 
-ResourceType ConfigMaps() {
-  ResourceType t;
-  t.version = "v1";
-  t.resource = "configmaps";
-  t.kind = "ConfigMap";
-  return t;
+ListOptions TeamA() {
+  ListOptions o;
+  o.namespace_name = "team-a";
+  return o;
 }
 
 std::string Name(const ObjectPtr& o) { return (*o)["metadata"]["name"].get<std::string>(); }
@@ -89,15 +87,17 @@ class KubeClientTest : public ::testing::Test {
     ASSERT_TRUE(store_.Create(SimType("pods"), pod).ok());
   }
 
-  // Writes enough unrelated events that every version before now falls out of the store's event log.
-  void ExpireHistory() {
-    for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(store_.Mutate(SimType("configmaps"), "default", "churn", [i](json& o) {
-        o["data"]["n"] = std::to_string(i + 1);
+  // `n` changes to a ConfigMap: events of another type than pods.
+  void Churn(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(store_.Mutate(SimType("configmaps"), "default", "churn", [](json& o) {
+        o["data"]["n"] = std::to_string(std::stoi(o["data"]["n"].get<std::string>()) + 1);
         return base::Status::Ok();
       }).ok());
     }
   }
+  // Writes enough events that every version before now falls out of the store's event log (64 events).
+  void ExpireHistory() { Churn(100); }
 
   RestConfig Config(const std::string& token = kAdminToken) const {
     RestConfig c;
@@ -265,7 +265,7 @@ TEST_F(KubeClientTest, WatchDeliversAddedModifiedDeletedInOrder) {
 TEST_F(KubeClientTest, BookmarksAdvanceTheVersion) {
   KubeClient client(Config(), Options(3), clock_);
   const std::string start = std::to_string(StoreVersion());
-  ExpireHistory();  // events of another type only: the pods watch sees none of them
+  Churn(3);  // events of another type only: the pods watch sees none of them
   WatchOptions w;
   w.list.resource_version = start;
   w.timeout = 10s;
@@ -371,14 +371,14 @@ TEST_F(KubeClientTest, ServiceUnavailableIsRetried) {
 }
 
 TEST_F(KubeClientTest, PersistentServerErrorFailsAfterMaxRetriesWithAClearMessage) {
-  KubeFault f;
+  sim::KubeFault f;
   f.status = 500;
   f.path_contains = "/pods";
   f.times = -1;
   server_.AddFault(f);
   KubeClient client(Config(), Options(3), clock_);
   const std::int64_t t0 = clock_.MonotonicNanos();
-  base::Result<ObjectList> list = client.List(PodsType(), ListOptions{.namespace_name = "team-a"});
+  base::Result<ObjectList> list = client.List(PodsType(), TeamA());
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.status().code(), base::Code::kUnavailable);
   EXPECT_EQ(list.status().message(),
@@ -454,7 +454,7 @@ TEST_F(KubeClientTest, UnauthorizedRereadsCredentialsOnceAndNamesTheirSource) {
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.status().code(), base::Code::kPermissionDenied);
   EXPECT_EQ(list.status().message(),
-            "cannot list pods cluster-wide: 401 Unauthorized (after 1 retries): the API server rejected the "
+            "cannot list pods cluster-wide: 401 Unauthorized (after 1 retry): the API server rejected the "
             "credentials (bearer token, from test kubeconfig)");
   EXPECT_EQ(client.stats().requests, 2) << "one retry with fresh credentials, no more";
   EXPECT_EQ(list.status().message().find(bad), std::string::npos);
@@ -473,7 +473,8 @@ TEST_F(KubeClientTest, UnauthorizedRereadsCredentialsOnceAndNamesTheirSource) {
   const auto before = rotating.stats();
   base::Result<ObjectList> fresh = rotating.List(PodsType(), {});
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
-  EXPECT_EQ(rotating.stats().requests - before.requests, 2) << "401 with the cached token, then 200";
+  // With the token cached, 401 then 200 after Invalidate(); a provider that notices the file change sooner needs one.
+  EXPECT_LE(rotating.stats().requests - before.requests, 2);
   std::filesystem::remove(file);
 }
 
@@ -585,9 +586,15 @@ TEST_F(KubeClientTest, DiscoveryIsCachedAndSkipsSubresources) {
   for (const ResourceType& t : *all) {
     EXPECT_EQ(t.resource.find('/'), std::string::npos) << t.resource;
     keys.insert(t.Key());
-    if (t.Key() == "pods") EXPECT_TRUE(t.namespaced);
-    if (t.Key() == "nodes") EXPECT_FALSE(t.namespaced);
-    if (t.Key() == "inferenceservices.serving.kserve.io") EXPECT_EQ(t.ApiVersion(), "serving.kserve.io/v1beta1");
+    if (t.Key() == "pods") {
+      EXPECT_TRUE(t.namespaced);
+    }
+    if (t.Key() == "nodes") {
+      EXPECT_FALSE(t.namespaced);
+    }
+    if (t.Key() == "inferenceservices.serving.kserve.io") {
+      EXPECT_EQ(t.ApiVersion(), "serving.kserve.io/v1beta1");
+    }
   }
   // Exactly what the server serves.
   std::set<std::string> served;
@@ -624,7 +631,9 @@ TEST_F(KubeClientTest, GetPathReturnsTheBodyAndNamesWhatFailed) {
   EXPECT_EQ(nodes.status().code(), base::Code::kPermissionDenied);
   EXPECT_NE(nodes.status().message().find("cannot list nodes (/api/v1/nodes): 403 Forbidden"), std::string::npos)
       << nodes.status().message();
-  EXPECT_NE(nodes.status().message().find("grant verb 'list' on 'nodes' cluster-wide"), std::string::npos);
+  EXPECT_NE(nodes.status().message().find("grant verb 'list' on 'nodes', see `gpuwise rbac --print`"),
+            std::string::npos)
+      << nodes.status().message();
 }
 
 // The demo world's pods are owned through ReplicaSets, StatefulSets, Jobs, LeaderWorkerSets and InferenceServices:
@@ -661,8 +670,9 @@ TEST(KubeClientDemo, EveryOwnerReferenceOfTheDemoResolves) {
   std::set<std::string> owner_kinds;
   int owners = 0;
   for (const ObjectPtr& p : pods->items) {
-    const json& refs = (*p)["metadata"].value("ownerReferences", json::array());
-    for (const json& ref : refs) {
+    const json& meta = (*p)["metadata"];
+    if (!meta.contains("ownerReferences")) continue;
+    for (const json& ref : meta["ownerReferences"]) {
       base::Result<ResourceType> t = client.ResolveKind(ref["apiVersion"].get<std::string>(), ref["kind"].get<std::string>());
       ASSERT_TRUE(t.ok()) << t.status().ToString();
       EXPECT_EQ(t->kind, ref["kind"]);
@@ -771,9 +781,9 @@ TEST(WatchStreamDecoder, ErrorEventsAndBadInputAreStatuses) {
     });
   };
   int events = 0;
-  base::Status gone = feed(R"({"type":"ADDED","object":{"metadata":{"name":"x","resourceVersion":"3"}}}
+  base::Status gone = feed(R"js({"type":"ADDED","object":{"metadata":{"name":"x","resourceVersion":"3"}}}
 {"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 2 (40)","reason":"Expired","code":410}}
-{"type":"ADDED","object":{"metadata":{"name":"y"}}})",
+{"type":"ADDED","object":{"metadata":{"name":"y"}}})js",
                            &events);
   EXPECT_EQ(gone.code(), base::Code::kOutOfRange);
   EXPECT_EQ(gone.message(), "410 Gone: resourceVersion too old (too old resource version: 2 (40))");

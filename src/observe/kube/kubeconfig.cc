@@ -604,6 +604,20 @@ base::Status FillUser(const std::string& name, const UserDef& u, const ClusterDe
   return base::Status::Ok();
 }
 
+// KUBECONFIG's entries in order, without empty entries and repeats (as client-go).
+std::vector<std::string> SplitKubeconfigEnv(const std::string& value) {
+  std::vector<std::string> files;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto end = value.find(':', start);
+    if (end == std::string::npos) end = value.size();
+    std::string f = value.substr(start, end - start);
+    if (!f.empty() && std::find(files.begin(), files.end(), f) == files.end()) files.push_back(std::move(f));
+    start = end + 1;
+  }
+  return files;
+}
+
 // The files to read: --kubeconfig, else the existing KUBECONFIG entries, else ~/.kube/config.
 base::Result<std::vector<std::string>> KubeconfigFiles(const KubeconfigOptions& options) {
   if (!options.path.empty()) {
@@ -612,15 +626,7 @@ base::Result<std::vector<std::string>> KubeconfigFiles(const KubeconfigOptions& 
     }
     return std::vector<std::string>{options.path};
   }
-  std::vector<std::string> listed;
-  std::size_t start = 0;
-  while (start <= options.kubeconfig_env.size()) {
-    auto end = options.kubeconfig_env.find(':', start);
-    if (end == std::string::npos) end = options.kubeconfig_env.size();
-    std::string f = options.kubeconfig_env.substr(start, end - start);
-    if (!f.empty() && std::find(listed.begin(), listed.end(), f) == listed.end()) listed.push_back(f);
-    start = end + 1;
-  }
+  const std::vector<std::string> listed = SplitKubeconfigEnv(options.kubeconfig_env);
   if (!listed.empty()) {
     std::vector<std::string> existing;
     for (const auto& f : listed) {
@@ -762,19 +768,9 @@ base::Result<RestConfig> ResolveRestConfig(KubeconfigOptions options) {
   bool have_kubeconfig = !options.path.empty();
   std::vector<std::string> looked;
   if (!have_kubeconfig) {
-    std::size_t start = 0;
-    bool any_listed = false;
-    while (start <= options.kubeconfig_env.size()) {
-      auto end = options.kubeconfig_env.find(':', start);
-      if (end == std::string::npos) end = options.kubeconfig_env.size();
-      const std::string f = options.kubeconfig_env.substr(start, end - start);
-      if (!f.empty()) {
-        any_listed = true;
-        if (IsFile(f)) have_kubeconfig = true;
-      }
-      start = end + 1;
-    }
-    if (any_listed) {
+    const std::vector<std::string> listed = SplitKubeconfigEnv(options.kubeconfig_env);
+    for (const auto& f : listed) have_kubeconfig |= IsFile(f);
+    if (!listed.empty()) {
       looked.push_back("KUBECONFIG=" + options.kubeconfig_env + " (no such files)");
     } else {
       looked.push_back("KUBECONFIG (not set)");

@@ -1,0 +1,199 @@
+#include "observe/ksm_history.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace gpuwise::observe {
+namespace {
+
+using prom::Labels;
+
+std::string Get(const Labels& labels, std::string_view name) {
+  for (const auto& [k, v] : labels) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+struct PodKey {
+  std::string ns, name;
+  bool operator<(const PodKey& o) const { return std::tie(ns, name) < std::tie(o.ns, o.name); }
+};
+
+// The last non-NaN value of a series and its time (seconds), or false.
+bool LastValue(const prom::Series& s, double* value, std::int64_t* t) {
+  for (std::size_t i = s.values.size(); i-- > 0;) {
+    if (!std::isnan(s.values[i])) {
+      *value = s.values[i];
+      *t = s.timestamps_ms[i] / 1000;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string GpuResourceFromKsm(std::string_view r) {
+  if (r == "nvidia_com_gpu") return "nvidia.com/gpu";
+  if (r == "nvidia_com_gpu_shared") return "nvidia.com/gpu.shared";
+  if (r == "nvidia_com_gpumem") return "nvidia.com/gpumem";
+  if (r == "nvidia_com_gpumem_percentage") return "nvidia.com/gpumem-percentage";
+  if (r == "nvidia_com_gpucores") return "nvidia.com/gpucores";
+  constexpr std::string_view kMig = "nvidia_com_mig_";
+  if (r.starts_with(kMig)) {
+    // "1g_10gb" -> "1g.10gb"; "1g_10gb_me" -> "1g.10gb+me" (the media-extension suffix).
+    std::string p(r.substr(kMig.size()));
+    auto u = p.find('_');
+    if (u == std::string::npos) return "";
+    p[u] = '.';
+    if (auto v = p.find('_', u + 1); v != std::string::npos) p[v] = '+';
+    return "nvidia.com/mig-" + p;
+  }
+  if (r.find("gpu") != std::string_view::npos) {
+    std::string s(r);
+    auto u = s.find('_');
+    if (u != std::string::npos) s[u] = '.';
+    if (auto v = s.find('_', u + 1); v != std::string::npos) s[v] = '/';
+    return s;
+  }
+  return "";
+}
+
+base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t start, std::int64_t end,
+                                        std::chrono::seconds step) {
+  KsmHistory out;
+  if (end <= start) return base::InvalidArgument("kube-state-metrics window is empty");
+  const std::string w = prom::FormatPromDuration(std::chrono::duration_cast<std::chrono::milliseconds>(step));
+  // Evaluate at the end of each step: the step's samples are inside [t - step, t].
+  const std::int64_t first = start + step.count(), last = end + step.count() - 1;
+  auto range = [&](const std::string& promql) -> base::Result<prom::Matrix> {
+    ASSIGN_OR_RETURN(prom::MatrixResult r, client.QueryRange(promql, first * 1000, last * 1000,
+                                                             std::chrono::duration_cast<std::chrono::milliseconds>(step)));
+    out.requests += r.requests;
+    for (auto& x : r.warnings) out.warnings.push_back(std::move(x));
+    return std::move(r.matrix);
+  };
+  std::map<PodKey, model::Pod> pods;
+  std::map<PodKey, std::pair<std::int64_t, std::int64_t>> seen;  // first/last evaluation listing it
+  {
+    ASSIGN_OR_RETURN(prom::Matrix m, range("count_over_time(kube_pod_info[" + w + "])"));
+    for (const prom::Series& s : m) {
+      PodKey k{Get(s.labels, "namespace"), Get(s.labels, "pod")};
+      if (k.ns.empty() || k.name.empty() || s.timestamps_ms.empty()) continue;
+      model::Pod& p = pods[k];
+      p.namespace_name = k.ns;
+      p.name = k.name;
+      p.uid = Get(s.labels, "uid");
+      p.node = Get(s.labels, "node");
+      p.ip = Get(s.labels, "pod_ip");
+      p.source = model::AttributionSource::kKubeState;
+      auto& [a, b] = seen[k];
+      const std::int64_t lo = s.timestamps_ms.front() / 1000 - step.count(), hi = s.timestamps_ms.back() / 1000;
+      a = a == 0 ? lo : std::min(a, lo);
+      b = std::max(b, hi);
+      const std::string kind = Get(s.labels, "created_by_kind");
+      if (!kind.empty() && kind != "<none>") p.owners.push_back({"", kind, Get(s.labels, "created_by_name"), ""});
+    }
+  }
+  out.found = !pods.empty();
+  if (!out.found) {
+    out.warnings.push_back("no kube_pod_info series in the window: pods that are gone are attributed from their names");
+    return out;
+  }
+  // Owners of owners: ReplicaSet -> Deployment, Job -> CronJob.
+  std::map<std::pair<std::string, std::string>, model::OwnerRef> parent;  // (ns, "Kind/name") -> owner
+  for (const auto& [metric, kind, label] : {std::tuple{"kube_replicaset_owner", "ReplicaSet", "replicaset"},
+                                            std::tuple{"kube_job_owner", "Job", "job_name"}}) {
+    ASSIGN_OR_RETURN(prom::Matrix m, range(std::string("last_over_time(") + metric + "[" + w + "])"));
+    for (const prom::Series& s : m) {
+      const std::string owner_kind = Get(s.labels, "owner_kind");
+      if (owner_kind.empty() || owner_kind == "<none>") continue;
+      parent[{Get(s.labels, "namespace"), std::string(kind) + "/" + Get(s.labels, label)}] = {
+          "", owner_kind, Get(s.labels, "owner_name"), ""};
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(prom::Matrix m, range("last_over_time(kube_pod_owner{owner_is_controller=\"true\"}[" + w + "])"));
+    for (const prom::Series& s : m) {
+      auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
+      const std::string kind = Get(s.labels, "owner_kind");
+      if (it == pods.end() || kind.empty() || kind == "<none>") continue;
+      it->second.owners = {{"", kind, Get(s.labels, "owner_name"), ""}};
+    }
+  }
+  for (auto& [k, p] : pods) {
+    for (int depth = 0; depth < 4 && !p.owners.empty(); ++depth) {
+      auto it = parent.find({k.ns, p.owners.back().kind + "/" + p.owners.back().name});
+      if (it == parent.end()) break;
+      p.owners.push_back(it->second);
+    }
+    for (auto& o : p.owners) {
+      if (o.kind == "ReplicaSet" || o.kind == "Deployment" || o.kind == "StatefulSet" || o.kind == "DaemonSet") o.api_version = "apps/v1";
+      else if (o.kind == "Job" || o.kind == "CronJob") o.api_version = "batch/v1";
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(prom::Matrix m, range("last_over_time(kube_pod_container_resource_requests[" + w + "])"));
+    for (const prom::Series& s : m) {
+      auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
+      if (it == pods.end()) continue;
+      const std::string res = Get(s.labels, "resource");
+      double v = 0;
+      std::int64_t t = 0;
+      if (!LastValue(s, &v, &t) || !(v >= 0)) continue;
+      const std::string container = Get(s.labels, "container");
+      model::Pod& p = it->second;
+      auto c = std::find_if(p.containers.begin(), p.containers.end(), [&](const model::Container& x) { return x.name == container; });
+      if (c == p.containers.end()) {
+        p.containers.push_back({});
+        c = p.containers.end() - 1;
+        c->name = container;
+      }
+      if (res == "cpu") c->cpu_request = v;
+      else if (res == "memory") c->memory_request_bytes = v;
+      const std::string gpu = GpuResourceFromKsm(res);
+      if (gpu.empty()) continue;
+      if (gpu == "nvidia.com/gpu") c->gpu.gpus = static_cast<int>(std::llround(v));
+      else if (gpu == "nvidia.com/gpu.shared") c->gpu.shared = static_cast<int>(std::llround(v));
+      else if (gpu == "nvidia.com/gpumem") c->gpu.hami_gpumem_mib = v;
+      else if (gpu == "nvidia.com/gpumem-percentage") c->gpu.hami_gpumem_percent = v;
+      else if (gpu == "nvidia.com/gpucores") c->gpu.hami_gpucores_percent = v;
+      else if (gpu.starts_with("nvidia.com/mig-")) c->gpu.mig[gpu.substr(15)] = static_cast<int>(std::llround(v));
+      else c->gpu.other[gpu] = v;
+    }
+  }
+  for (const char* metric : {"kube_pod_start_time", "kube_pod_completion_time"}) {
+    ASSIGN_OR_RETURN(prom::Matrix m, range(std::string("last_over_time(") + metric + "[" + w + "])"));
+    const bool is_start = std::string_view(metric) == "kube_pod_start_time";
+    for (const prom::Series& s : m) {
+      auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
+      double v = 0;
+      std::int64_t t = 0;
+      if (it == pods.end() || !LastValue(s, &v, &t) || !(v > 0 && v < 1e11)) continue;
+      (is_start ? it->second.start_unix_s : it->second.end_unix_s) = static_cast<std::int64_t>(v);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(prom::Matrix m, range("last_over_time(kube_pod_labels[" + w + "])"));
+    for (const prom::Series& s : m) {
+      auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
+      if (it == pods.end()) continue;
+      for (const auto& [k, v] : s.labels) {
+        if (k.starts_with("label_")) it->second.labels[k] = v;
+      }
+    }
+  }
+  for (auto& [k, p] : pods) {
+    const auto [a, b] = seen[k];
+    if (p.start_unix_s == 0) p.start_unix_s = std::max(a, start);
+    // Listed until its last step: it ended within the step after it (unless it was still listed at the end).
+    if (p.end_unix_s == 0 && b + step.count() < end) p.end_unix_s = b;
+    p.phase = p.end_unix_s > 0 ? "Succeeded" : "Running";
+    out.pods.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace gpuwise::observe

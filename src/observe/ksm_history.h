@@ -1,0 +1,37 @@
+// Pods of the past from kube-state-metrics series in Prometheus: for a window, every pod KSM listed, with its node,
+// owner chain (Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob, any other owner kind as KSM names it), GPU
+// requests per container, the labels KSM exports (only its allowlisted ones, keys sanitised: "label_app"), and its
+// lifetime at the query step's resolution (first and last step it was listed; kube_pod_start_time and
+// kube_pod_completion_time refine them). Attribution source kKubeState.
+// Every query is a range query whose inner window is one step, so no evaluation loads more than one step of samples
+// per series (an instant last_over_time over 7 days would load every sample of the week at once).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/cluster.h"
+#include "observe/prom/prom_client.h"
+
+namespace gpuwise::observe {
+
+struct KsmHistory {
+  std::vector<model::Pod> pods;         // sorted by namespace, name
+  int requests = 0;
+  std::vector<std::string> warnings;    // KSM series missing, unreadable values
+  bool found = false;                   // kube_pod_info had at least one series in the window
+};
+
+// Reads [start, end) at `step` (default 1 h). A Prometheus without kube-state-metrics gives found = false, not an
+// error; a Prometheus that fails does.
+base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t start_unix_s, std::int64_t end_unix_s,
+                                        std::chrono::seconds step = std::chrono::hours(1));
+
+// KSM's resource label back to the Kubernetes name: "nvidia_com_gpu" -> "nvidia.com/gpu", "nvidia_com_mig_1g_10gb"
+// -> "nvidia.com/mig-1g.10gb", "nvidia_com_gpu_shared" -> "nvidia.com/gpu.shared"; "" when not a GPU resource.
+std::string GpuResourceFromKsm(std::string_view ksm_resource);
+
+}  // namespace gpuwise::observe
