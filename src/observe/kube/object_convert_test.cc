@@ -864,7 +864,9 @@ TEST(ServingEngineTest, DetectionTable) {
     EXPECT_EQ(e.model, c.model) << c.what;
     EXPECT_EQ(e.tensor_parallel, c.tp) << c.what;
     EXPECT_EQ(e.metrics_port, c.port) << c.what;
-    if (e.Found()) EXPECT_EQ(e.container, "main") << c.what;
+    if (e.Found()) {
+      EXPECT_EQ(e.container, "main") << c.what;
+    }
   }
 }
 
