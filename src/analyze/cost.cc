@@ -55,10 +55,11 @@ std::int64_t DayOf(std::int64_t t) { return (t >= 0 ? t / kDay : (t - kDay + 1) 
 
 struct Ledger {
   const model::Snapshot& s;
+  const CostOptions& opt;
   CostLedger out;
-  std::map<std::tuple<std::int64_t, int, int>, CostRow> rows;
+  std::map<std::tuple<std::int64_t, int, int>, CostRow> rows, interval_rows;
 
-  explicit Ledger(const model::Snapshot& snap) : s(snap) {
+  Ledger(const model::Snapshot& snap, const CostOptions& options) : s(snap), opt(options) {
     out.workloads.resize(s.workloads.size());
     out.nodes.resize(s.nodes.size());
   }
@@ -68,13 +69,21 @@ struct Ledger {
            s.nodes[static_cast<std::size_t>(node)].price_micro_per_gpu_hour > 0;
   }
 
-  CostRow& Row(int interval, int node, int workload) {
-    const std::int64_t day = DayOf(std::max(s.IntervalStart(interval), s.start_unix_s));
-    CostRow& r = rows[{day, node, workload}];
-    r.day_start_unix_s = day;
-    r.node = node;
-    r.workload = workload;
-    return r;
+  // Adds to the day row (and the interval row when asked).
+  void AddRow(int interval, int node, int workload, std::int64_t cost, std::int64_t used, std::int64_t idle, double gpu_hours) {
+    const std::int64_t start = std::max(s.IntervalStart(interval), s.start_unix_s);
+    auto add = [&](std::map<std::tuple<std::int64_t, int, int>, CostRow>& m, std::int64_t key) {
+      CostRow& r = m[{key, node, workload}];
+      r.day_start_unix_s = key;
+      r.node = node;
+      r.workload = workload;
+      r.cost += cost;
+      r.used += used;
+      r.idle += idle;
+      r.gpu_hours += gpu_hours;
+    };
+    add(rows, DayOf(start));
+    if (opt.interval_rows) add(interval_rows, start);
   }
 
   const model::DeviceInterval& Usage(std::size_t device, int interval) const {
@@ -105,11 +114,7 @@ struct Ledger {
       if (iv.holds.empty() && !dev.is_mig()) nc.idle_gpu_hours += hours;
     }
     out.unallocated += unallocated;
-    if (unallocated > 0) {
-      CostRow& r = Row(i, dev.node, -1);
-      r.cost += unallocated;
-      r.gpu_hours += dev.gpu_share * hours * (1.0 - held);
-    }
+    if (unallocated > 0) AddRow(i, dev.node, -1, unallocated, 0, 0, dev.gpu_share * hours * (1.0 - held));
     for (std::size_t k = 0; k < iv.holds.size(); ++k) {
       const model::DeviceHold& h = iv.holds[k];
       const int wl = s.pod_workload[static_cast<std::size_t>(h.pod)];
@@ -125,11 +130,7 @@ struct Ledger {
       if (h.how == model::HoldHow::kAssumed) wc.assumed_gpu_hours += gh;
       out.allocated.Add(m);
       if (dev.node >= 0) out.nodes[static_cast<std::size_t>(dev.node)].allocated.Add(m);
-      CostRow& r = Row(i, dev.node, wl);
-      r.cost += parts[k];
-      r.used += m.used;
-      r.idle += m.idle;
-      r.gpu_hours += gh;
+      AddRow(i, dev.node, wl, parts[k], m.used, m.idle, gh);
     }
   }
 
@@ -178,11 +179,7 @@ struct Ledger {
         const std::int64_t uncovered = parts.back();
         out.unallocated += uncovered;
         if (node >= 0) out.nodes[static_cast<std::size_t>(node)].unallocated += uncovered;
-        if (uncovered > 0) {
-          CostRow& r = Row(i, node, -1);
-          r.cost += uncovered;
-          r.gpu_hours += hours * w.back() / std::max(1, total_slices);
-        }
+        if (uncovered > 0) AddRow(i, node, -1, uncovered, 0, 0, hours * w.back() / std::max(1, total_slices));
       }
     };
     for (std::size_t d = 0; d < s.devices.size(); ++d) {
@@ -191,13 +188,14 @@ struct Ledger {
     }
     for (const model::MigParent& p : s.mig_parents) gpu(p.node, p.instances, p.total_slices, 0);
     for (auto& [key, row] : rows) out.rows.push_back(row);
+    for (auto& [key, row] : interval_rows) out.interval_rows.push_back(row);
   }
 };
 
 }  // namespace
 
-CostLedger ComputeCosts(const model::Snapshot& snapshot) {
-  Ledger l(snapshot);
+CostLedger ComputeCosts(const model::Snapshot& snapshot, const CostOptions& options) {
+  Ledger l(snapshot, options);
   l.Run();
   return std::move(l.out);
 }

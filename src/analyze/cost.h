@@ -85,12 +85,16 @@ struct CostLedger {
   std::vector<WorkloadCost> workloads;  // by Snapshot::workloads index
   std::vector<NodeCost> nodes;          // by Snapshot::nodes index
   std::vector<CostRow> rows;            // sorted by day, node, workload
+  std::vector<CostRow> interval_rows;   // per interval instead of per day (CostOptions::interval_rows), same order
   double window_hours = 0;              // length of the window (live: 1, costs are per hour)
   std::string policy = kSharedGpuPolicy;
   std::string usage_definition = kUsageDefinition;
 };
 
-CostLedger ComputeCosts(const model::Snapshot& snapshot);
+struct CostOptions {
+  bool interval_rows = false;  // also fill CostLedger::interval_rows (day_start_unix_s then holds the interval start)
+};
+CostLedger ComputeCosts(const model::Snapshot& snapshot, const CostOptions& options = {});
 
 // Splits `total` (>= 0) in proportion to `weights` (>= 0) by largest remainder: the parts sum to `total` exactly.
 // Equal remainders go to the lower index. All-zero weights: everything in part 0 (empty: nothing).

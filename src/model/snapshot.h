@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,9 @@ struct Workload {
   // Samples of the devices it held: compute activity (unit-relative), framebuffer used / the unit's framebuffer,
   // DRAM and tensor activity (ratios), power (watts). A shared device's samples count for each sharer.
   std::array<UsageSketch, kUsageSignalCount> usage;
+  // The same samples per interval (only when SnapshotOptions::interval_sketches): interval index -> sketches, for
+  // hourly rollups that merge into exact long-window quantiles.
+  std::map<int, std::array<UsageSketch, kUsageSignalCount>> interval_usage;
   std::string compute_source;      // the compute signal(s) its samples came from ("sm_active")
 };
 

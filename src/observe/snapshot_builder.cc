@@ -702,6 +702,7 @@ class Builder {
         for (int w : targets) {
           model::Workload& wl = s_.workloads[static_cast<std::size_t>(w)];
           wl.usage[static_cast<std::size_t>(sig)].Insert(v * scale);
+          if (opt_.interval_sketches) wl.interval_usage[iv][static_cast<std::size_t>(sig)].Insert(v * scale);
           if (sig == model::UsageSignal::kCompute && wl.compute_source.find(d.compute_source) == std::string::npos) {
             wl.compute_source += (wl.compute_source.empty() ? "" : ",") + d.compute_source;
           }

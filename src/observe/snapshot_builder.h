@@ -44,6 +44,7 @@ struct SnapshotOptions {
   std::int64_t interval_s = 3600;           // the cost grid; windows are cut on multiples of it (UTC)
   model::TeamOptions team;                   // label keys read after gpuwise.io/team (default: "team")
   NodePricer pricer;                         // unset: every node unpriced
+  bool interval_sketches = false;            // also sketch each workload per interval (for --store rollups)
   // Exporter scrape target ("10.0.0.5:9400") or exporter pod ("gpu-operator/nvidia-dcgm-exporter-x") -> node name,
   // from endpoint discovery; the second join step.
   std::map<std::string, std::string> target_node;
