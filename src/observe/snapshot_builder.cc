@@ -11,6 +11,7 @@
 
 #include "base/units.h"
 #include "model/annotations.h"
+#include "observe/scrape_window.h"
 
 
 namespace gpuwise::observe {
@@ -754,26 +755,9 @@ base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const st
 base::Result<model::Snapshot> BuildLiveSnapshot(const model::ClusterState& cluster, const prom::Telemetry& telemetry,
                                                 std::int64_t now_unix_s, const SnapshotOptions& options) {
   // One sample per signal and per pod label at `now`, through the same path as a window.
-  RangeTelemetry range;
-  range.entities = telemetry.entities;
-  const std::int64_t now_ms = now_unix_s * 1000;
-  for (std::size_t e = 0; e < telemetry.entities.size(); ++e) {
-    const prom::GpuEntity& entity = telemetry.entities[e];
-    const int labels = static_cast<int>(entity.pods.size());
-    for (int a = labels == 0 ? -1 : 0; a < std::max(labels, 0); ++a) {
-      for (Signal s : kKept) {
-        if (!entity.has(s)) continue;
-        SignalSeries ss;
-        ss.entity = e;
-        ss.signal = s;
-        ss.metric_name = entity.source_name[static_cast<std::size_t>(s)];
-        ss.attribution = a;
-        ss.timestamps_ms.push_back(now_ms);
-        ss.values.push_back(entity.get(s));
-        range.series.push_back(std::move(ss));
-      }
-    }
-  }
+  ScrapeWindow window;
+  window.Add(telemetry, now_unix_s * 1000);
+  const RangeTelemetry range = window.Take();
   return Build(cluster, {}, range, now_unix_s, now_unix_s + options.interval_s, true, "scrape", options);
 }
 
