@@ -166,7 +166,7 @@ void FleetBar(std::string& o, const analyze::Fleet& f, const std::string& per) {
   const std::int64_t total = std::max<std::int64_t>(0, f.used) + std::max<std::int64_t>(0, f.idle) +
                              std::max<std::int64_t>(0, f.unallocated);
   constexpr double kW = 760;
-  Put(o, "<svg class=\"fleet\" width=\"760\" height=\"70\" viewBox=\"0 0 760 70\" role=\"img\" "
+  Put(o, "<svg class=\"fleet\" width=\"760\" height=\"72\" viewBox=\"0 0 760 72\" role=\"img\" "
          "aria-label=\"fleet spend by bucket\">");
   struct Part {
     const char* name;
@@ -189,10 +189,10 @@ void FleetBar(std::string& o, const analyze::Fleet& f, const std::string& per) {
     }
   }
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    const std::string x = Int(static_cast<std::int64_t>(i) * 255);
-    Put(o, "<rect x=\"", x, "\" y=\"44\" width=\"11\" height=\"11\" fill=\"", parts[i].color, "\"/><text x=\"",
-        Int(static_cast<std::int64_t>(i) * 255 + 16), "\" y=\"54\">", parts[i].name, " ", Dollars(parts[i].value), per,
-        " (", Share(parts[i].value, total), ")</text>");
+    const std::string x = Int(static_cast<std::int64_t>(i) * 255), tx = Int(static_cast<std::int64_t>(i) * 255 + 16);
+    Put(o, "<rect x=\"", x, "\" y=\"41\" width=\"11\" height=\"11\" fill=\"", parts[i].color, "\"/><text x=\"", tx,
+        "\" y=\"51\">", parts[i].name, "</text><text x=\"", tx, "\" y=\"66\">", Dollars(parts[i].value), per, " (",
+        Share(parts[i].value, total), ")</text>");
   }
   Put(o, "</svg>\n");
 }

@@ -200,7 +200,8 @@ class PriceBook {
 
   // Validates (prices 0..$100,000 per hour, shares and discounts in range, from < to, the fields a kind needs) and
   // rejects a rule whose key (kind, instance type or normalised GPU model, capacity, region, zone) and effective
-  // dates overlap an existing rule's: the error names both rules. At most one kDefault rule per date range.
+  // dates overlap an existing rule's: the error names both rules (so one book default per capacity type,
+  // location and date range).
   base::Status AddRule(PriceRule rule);
   base::Status AddCommitment(Commitment commitment);
   const std::vector<PriceRule>& rules() const { return rules_; }

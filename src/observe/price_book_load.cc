@@ -201,7 +201,7 @@ base::Status ReadDates(const Record& r, std::int64_t* from, std::int64_t* to) {
   if (const Field* f = Find(r, "from")) RETURN_IF_ERROR(ParseWhen(*f, from));
   if (const Field* f = Find(r, "to")) RETURN_IF_ERROR(ParseWhen(*f, to));
   if (*from >= *to) {
-    const Field* f = Find(r, "to");
+    const Field* f = Find(r, "to") != nullptr ? Find(r, "to") : Find(r, "from");
     return FieldError(*f, "'to' must be after 'from'");
   }
   return base::Status::Ok();
@@ -397,13 +397,12 @@ base::Status SplitCsv(std::string_view text, std::string_view source, std::vecto
   int line = 1;
   std::size_t i = 0;
   while (i < text.size()) {
-    // At a record start: skip comments and blank lines.
-    if (text[i] == '#' || text[i] == '\n' || text[i] == '\r') {
-      const bool blank = text[i] != '#';
-      while (i < text.size() && text[i] != '\n') ++i;
-      if (i < text.size()) ++i;
+    // At a record start: skip comment lines and blank ones.
+    const std::size_t eol = text.find('\n', i);
+    const std::string_view rest = Trim(text.substr(i, eol == std::string_view::npos ? text.size() - i : eol - i));
+    if (rest.empty() || rest.front() == '#') {
+      i = eol == std::string_view::npos ? text.size() : eol + 1;
       ++line;
-      (void)blank;
       continue;
     }
     CsvRow row;

@@ -463,6 +463,7 @@ struct KubeClient::Impl {
       const bool rename = !config.tls_server_name.empty() && server->scheme == "https";
       const std::string url_host = rename ? config.tls_server_name : real;
       base_url = server->scheme + "://" + url_host + ":" + server->port + server->prefix;
+      loopback = server->host == "localhost" || server->host.rfind("127.", 0) == 0 || server->host == "::1";
       safe_base_url = server->scheme + "://" + real + ":" + server->port + server->prefix;
       if (rename) {
         connect_to = config.tls_server_name + ":" + server->port + ":" + real + ":" + server->port;
@@ -484,6 +485,7 @@ struct KubeClient::Impl {
   TokenBucket limiter;
   std::optional<ServerUrl> server;
   std::string base_url, safe_base_url, connect_to, host_header;
+  bool loopback = false;
 
   std::mutex mu;  // pool, rng
   std::vector<Handle> pool;
@@ -547,11 +549,7 @@ struct KubeClient::Impl {
     curl_slist* headers = nullptr;
     headers = curl_slist_append(headers, "Accept: application/json");
     if (!host_header.empty()) headers = curl_slist_append(headers, host_header.c_str());
-    std::string auth;
-    if (!creds.token.empty()) {
-      auth = "Authorization: Bearer " + creds.token;
-      headers = curl_slist_append(headers, auth.c_str());
-    }
+    if (!creds.token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + creds.token).c_str());
     curl_slist* connect = nullptr;
     if (!connect_to.empty()) connect = curl_slist_append(connect, connect_to.c_str());
     CURL* e = h.easy;
@@ -594,8 +592,10 @@ struct KubeClient::Impl {
       curl_easy_setopt(e, CURLOPT_PASSWORD, config.password.c_str());
     }
     // proxy-url from the kubeconfig; without one libcurl itself reads https_proxy / HTTPS_PROXY (http_proxy for
-    // http://), ALL_PROXY and NO_PROXY from the environment, as client-go's ProxyFromEnvironment does.
+    // http://), ALL_PROXY and NO_PROXY from the environment, as client-go's ProxyFromEnvironment does, and like it
+    // never proxies a loopback server ("" disables libcurl's proxy, environment included).
     if (!config.proxy_url.empty()) curl_easy_setopt(e, CURLOPT_PROXY, config.proxy_url.c_str());
+    else if (loopback) curl_easy_setopt(e, CURLOPT_PROXY, "");
 
     curl_multi_add_handle(h.multi, e);
     CURLcode rc = CURLE_OK;
@@ -627,8 +627,6 @@ struct KubeClient::Impl {
     }
     curl_slist_free_all(headers);
     curl_slist_free_all(connect);
-    // The Authorization line is overwritten before its memory goes back.
-    std::fill(auth.begin(), auth.end(), '\0');
     Release(h);
     bytes += x->bytes;
     *stopped = aborted_by_stop;

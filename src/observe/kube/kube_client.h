@@ -4,7 +4,13 @@
 // Every request goes through a client-side rate limiter (token bucket, qps/burst as client-go) and retries 429
 // (honouring Retry-After) and 5xx / connection errors with capped exponential backoff and jitter. A 401 re-fetches
 // credentials once. Errors are Status values whose message names the verb, resource, namespace and, for 401/403,
-// what is missing ("gpuwise cannot list pods in namespace ml (403): grant verb list on resource pods").
+// what is missing ("cannot list pods in namespace ml: 403 Forbidden: <the server's message>; grant verb 'list' on
+// 'pods' (group "") in namespace ml, see `gpuwise rbac --print`"). Secrets never appear in a message.
+// Transport (libcurl, kept out of this header): TLS verified against RestConfig::ca_pem, which replaces the system
+// roots as in client-go; tls_server_name is the name sent (SNI) and verified while the connection still goes to the
+// server's address (CONNECT_TO), with the real Host header; proxy_url, else https_proxy/HTTPS_PROXY/NO_PROXY from
+// the environment (read by libcurl itself), never for a loopback server; gzip accepted; one connection pool per
+// client (keep-alive).
 // Objects are nlohmann::json values shared read-only (json_fwd.hpp keeps the heavy header out of includers).
 // Thread-safety: all methods may be called concurrently.
 #pragma once
@@ -48,7 +54,7 @@ const ResourceType& NodesType();
 const ResourceType& NamespacesType();
 
 struct KubeClientOptions {
-  double qps = 20;                    // client-side rate limit (client-go default 5; gpuwise reads in bursts)
+  double qps = 20;                    // client-side rate limit, <= 0: none (client-go: 5; gpuwise reads in bursts)
   int burst = 40;
   int max_retries = 6;                // for 429, 5xx and connection errors
   std::chrono::milliseconds backoff_base{200};
@@ -108,8 +114,7 @@ class WatchStreamDecoder {
 
   ResourceType type_;
   std::size_t max_event_bytes_;
-  std::string buffer_;       // bytes of the event being framed
-  std::size_t scanned_ = 0;  // how much of buffer_ the framing state below covers
+  std::string buffer_;  // bytes of the event being framed; the state below covers all of them
   int depth_ = 0;
   bool in_string_ = false, escaped_ = false, stopped_ = false;
   std::string last_resource_version_;

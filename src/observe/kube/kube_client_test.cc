@@ -398,7 +398,15 @@ TEST_F(KubeClientTest, ConnectionErrorsAreRetriedThenUnavailable) {
   ASSERT_TRUE(closed.Start().ok());
   RestConfig c = Config();
   c.server = closed.url();
-  closed.Stop();  // nothing listens there any more
+  c.insecure_skip_tls_verify = true;
+  // Once it answers (httplib's stop() right after start can miss the listener), stop it: nothing listens there.
+  {
+    RestConfig probe = c;
+    probe.token.clear();
+    base::Result<std::string> up = KubeClient(probe, Options(5), clock_).GetPath("/healthz", "get", "healthz");
+    ASSERT_TRUE(up.ok()) << up.status().ToString();
+  }
+  closed.Stop();
   KubeClient client(c, Options(2), clock_);
   base::Result<ObjectList> list = client.List(PodsType(), {});
   ASSERT_FALSE(list.ok());
@@ -408,6 +416,42 @@ TEST_F(KubeClientTest, ConnectionErrorsAreRetriedThenUnavailable) {
       << list.status().message();
   EXPECT_NE(list.status().message().find("(after 2 retries)"), std::string::npos);
   EXPECT_EQ(client.stats().requests, 3);
+}
+
+TEST_F(KubeClientTest, ASlowAnswerIsDeadlineExceededAndNotRetried) {
+  server_.AddFault({.method = "GET", .path_contains = "/pods", .delay = 400ms, .times = 1});
+  KubeClientOptions o = Options(3);
+  o.timeout = 100ms;
+  KubeClient client(Config(), o, clock_);
+  base::Result<ObjectList> list = client.List(PodsType(), {});
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.status().code(), base::Code::kDeadlineExceeded);
+  EXPECT_NE(list.status().message().find("cannot list pods cluster-wide: " + server_.url() + ": timed out after 100 ms"),
+            std::string::npos)
+      << list.status().message();
+  EXPECT_EQ(client.stats().requests, 1);
+}
+
+TEST_F(KubeClientTest, ProxyUrlIsUsed) {
+  // A proxy that is not there: the request must go to it, not to the server (which would answer).
+  sim::KubeStore other_store([] { return kNow; });
+  sim::KubeApiOptions plain;
+  plain.tls = false;
+  sim::KubeApiServer gone(other_store, plain, [] { return kNow; });
+  ASSERT_TRUE(gone.Start().ok());
+  RestConfig c = Config();
+  c.proxy_url = gone.url();
+  {
+    RestConfig probe;
+    probe.server = gone.url();
+    ASSERT_TRUE(KubeClient(probe, Options(3), clock_).GetPath("/healthz", "get", "healthz").ok());
+  }
+  gone.Stop();
+  base::Result<std::string> v = KubeClient(c, Options(0), clock_).GetPath("/version", "get", "version");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), base::Code::kUnavailable);
+  c.proxy_url.clear();
+  EXPECT_TRUE(KubeClient(c, Options(0), clock_).GetPath("/version", "get", "version").ok());
 }
 
 TEST_F(KubeClientTest, ForbiddenNamesVerbResourceScopeAndTheFix) {
@@ -686,7 +730,6 @@ TEST(KubeClientDemo, EveryOwnerReferenceOfTheDemoResolves) {
   }
   EXPECT_GT(owners, 10);
   EXPECT_GE(owner_kinds.size(), 2u) << "more than one owner type in the demo";
-  server.Stop();
 }
 
 // ---- WatchStreamDecoder ----

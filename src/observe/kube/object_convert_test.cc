@@ -735,16 +735,23 @@ rc::Gen<json> GenJson(int depth) {
         return json(json::string_t(s.begin(), s.end()));  // may be invalid UTF-8: never dumped
       }));
   if (depth <= 0) return scalar;
-  auto object = rc::gen::map(
-      rc::gen::container<std::vector<std::pair<std::string, json>>>(
-          rc::gen::pair(rc::gen::elementOf(kKeys), rc::gen::lazy([depth] { return GenJson(depth - 1); }))),
-      [](const std::vector<std::pair<std::string, json>>& kv) {
-        json o = json::object();
-        for (const auto& [k, v] : kv) o[k] = v;
-        return o;
-      });
-  auto array = rc::gen::map(rc::gen::container<std::vector<json>>(rc::gen::lazy([depth] { return GenJson(depth - 1); })),
-                            [](const std::vector<json>& v) { return json(v); });
+  // At most 5 members per level, so that a depth-4 value stays small (unbounded sizes make it explode).
+  auto object = rc::gen::mapcat(rc::gen::inRange(0, 6), [depth](int n) {
+    return rc::gen::map(
+        rc::gen::container<std::vector<std::pair<std::string, json>>>(
+            static_cast<std::size_t>(n),
+            rc::gen::pair(rc::gen::elementOf(kKeys), rc::gen::lazy([depth] { return GenJson(depth - 1); }))),
+        [](const std::vector<std::pair<std::string, json>>& kv) {
+          json o = json::object();
+          for (const auto& [k, v] : kv) o[k] = v;
+          return o;
+        });
+  });
+  auto array = rc::gen::mapcat(rc::gen::inRange(0, 4), [depth](int n) {
+    return rc::gen::map(rc::gen::container<std::vector<json>>(static_cast<std::size_t>(n),
+                                                               rc::gen::lazy([depth] { return GenJson(depth - 1); })),
+                        [](const std::vector<json>& v) { return json(v); });
+  });
   return rc::gen::weightedOneOf<json>({{2, scalar}, {5, object}, {2, array}});
 }
 
