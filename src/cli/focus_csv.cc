@@ -22,7 +22,7 @@ std::string Cell(const std::optional<std::string>& v) { return v ? *v : std::str
 // The Key-Value Format: a JSON object of string values. Bytes that are not UTF-8 are replaced, never thrown on.
 std::string TagsJson(const std::map<std::string, std::string>& tags) {
   nlohmann::json obj = nlohmann::json::object();
-  for (const auto& [k, v] : tags) obj[k] = nlohmann::json::array({v});
+  for (const auto& [k, v] : tags) obj[k] = v;
   return obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

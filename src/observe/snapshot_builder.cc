@@ -752,6 +752,11 @@ base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const st
 
 }  // namespace
 
+base::Result<model::Snapshot> BuildLiveSnapshot(const model::ClusterState& cluster, const RangeTelemetry& scrapes,
+                                                std::int64_t now_unix_s, const SnapshotOptions& options) {
+  return Build(cluster, {}, scrapes, now_unix_s, now_unix_s + options.interval_s, true, "scrape", options);
+}
+
 base::Result<model::Snapshot> BuildLiveSnapshot(const model::ClusterState& cluster, const prom::Telemetry& telemetry,
                                                 std::int64_t now_unix_s, const SnapshotOptions& options) {
   // One sample per signal and per pod label at `now`, through the same path as a window.

@@ -51,7 +51,12 @@ struct SnapshotOptions {
   std::map<std::string, std::string> exporter_pod_node;
 };
 
-// A scrape of now: one interval of interval_s starting at now; a pod holds what it holds at now.
+// A live view: one interval of interval_s starting at now (costs are per interval_s at the current state); a pod
+// holds what it holds at now. `scrapes` may hold several scrapes (ScrapeWindow): their samples all fall in the one
+// interval, so profiles have every sample and a device's holders are weighted by the scrapes that label them.
+base::Result<model::Snapshot> BuildLiveSnapshot(const model::ClusterState& cluster, const RangeTelemetry& scrapes,
+                                                std::int64_t now_unix_s, const SnapshotOptions& options);
+// One scrape.
 base::Result<model::Snapshot> BuildLiveSnapshot(const model::ClusterState& cluster, const prom::Telemetry& telemetry,
                                                 std::int64_t now_unix_s, const SnapshotOptions& options);
 

@@ -200,6 +200,44 @@ struct UsageKey {
   }
 };
 
+// Runs one or more statements that return nothing.
+base::Status Exec(sqlite3* db, const std::string& path, const std::string& sql, std::string_view what) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);  // sqlite3_errmsg(db) still holds the message
+  if (rc != SQLITE_OK) return SqlError(db, rc, path, what);
+  return base::Status::Ok();
+}
+
+// BEGIN ... COMMIT; rolls back unless committed (an error return, or a crash: then SQLite discards the WAL frames
+// that carry no commit record).
+class Transaction {
+ public:
+  Transaction(sqlite3* db, const std::string& path) : db_(db), path_(path) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  // IMMEDIATE takes the write lock at once: a deferred read that later upgrades could fail with SQLITE_BUSY
+  // without waiting for the busy timeout.
+  base::Status Begin(bool write) {
+    RETURN_IF_ERROR(Exec(db_, path_, write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction"));
+    open_ = true;
+    return base::Status::Ok();
+  }
+  base::Status Commit() {
+    RETURN_IF_ERROR(Exec(db_, path_, "COMMIT", "committing"));
+    open_ = false;
+    return base::Status::Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  const std::string& path_;
+  bool open_ = false;
+};
+
 }  // namespace
 
 struct RollupStore::Impl {
@@ -216,14 +254,7 @@ struct RollupStore::Impl {
 
   base::Status Error(int rc, std::string_view what) const { return SqlError(db, rc, path, what); }
 
-  // Runs one or more statements that return nothing.
-  base::Status Exec(const std::string& sql, std::string_view what) {
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    sqlite3_free(err);  // sqlite3_errmsg(db) still holds the message
-    if (rc != SQLITE_OK) return Error(rc, what);
-    return base::Status::Ok();
-  }
+  base::Status Exec(const std::string& sql, std::string_view what) { return store::Exec(db, path, sql, what); }
 
   base::Result<std::int64_t> QueryInt(std::string_view sql, std::string_view what) {
     Stmt st(db, path);
@@ -241,41 +272,9 @@ struct RollupStore::Impl {
   base::Status Migrate(std::int64_t version);
 };
 
-namespace {
-
-// BEGIN ... COMMIT; rolls back unless committed (an error return, or a crash: then SQLite discards the WAL frames
-// that carry no commit record).
-class Transaction {
- public:
-  explicit Transaction(RollupStore::Impl& im) : im_(im) {}
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  ~Transaction() {
-    if (open_) sqlite3_exec(im_.db, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  // IMMEDIATE takes the write lock at once: a deferred read that later upgrades could fail with SQLITE_BUSY
-  // without waiting for the busy timeout.
-  base::Status Begin(bool write) {
-    RETURN_IF_ERROR(im_.Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction"));
-    open_ = true;
-    return base::Status::Ok();
-  }
-  base::Status Commit() {
-    RETURN_IF_ERROR(im_.Exec("COMMIT", "committing"));
-    open_ = false;
-    return base::Status::Ok();
-  }
-
- private:
-  RollupStore::Impl& im_;
-  bool open_ = false;
-};
-
-}  // namespace
-
 base::Status RollupStore::Impl::Migrate(std::int64_t version) {
   if (version == kSchemaVersion) return base::Status::Ok();
-  Transaction txn(*this);
+  Transaction txn(db, path);
   RETURN_IF_ERROR(txn.Begin(true));
   // Another process may have migrated between our first look and the lock.
   ASSIGN_OR_RETURN(version, QueryInt("PRAGMA user_version", "reading the schema version"));
@@ -450,7 +449,7 @@ base::Result<WriteCounts> RollupStore::WriteRollups(const model::Snapshot& s, co
     }
   }
 
-  Transaction txn(im);
+  Transaction txn(im.db, im.path);
   RETURN_IF_ERROR(txn.Begin(true));
   WriteCounts out;
   {
@@ -623,7 +622,7 @@ base::Result<CostHistory> RollupStore::ReadCosts(std::int64_t start_unix_s, std:
   }
   CostHistory out;
   // One read transaction: the four queries see the same committed state even while a writer commits.
-  Transaction txn(im);
+  Transaction txn(im.db, im.path);
   RETURN_IF_ERROR(txn.Begin(false));
   {
     Stmt st(im.db, im.path);

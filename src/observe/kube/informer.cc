@@ -207,14 +207,18 @@ bool Informer::ListAndReplace() {
     }
     items_ = std::move(fresh);
     resource_version_ = list->resource_version;
-    synced_ = true;
     last_error_ = base::Status::Ok();
     ++stats_.lists;
   }
-  synced_cv_.notify_all();
   if (handler_) {
     for (const auto& d : diff) handler_(d.first, d.second);
   }
+  // Synced once handlers have seen the first list too, so that WaitForSync means "they know the current state".
+  {
+    std::lock_guard lock(mu_);
+    synced_ = true;
+  }
+  synced_cv_.notify_all();
   return true;
 }
 

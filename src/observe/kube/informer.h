@@ -52,7 +52,7 @@ class Informer {
   // Ends the watch (within ~50 ms) and joins the thread. Idempotent.
   void Stop();
 
-  // True once the first LIST has filled the cache.
+  // True once the first LIST has filled the cache and the handler has seen its objects (as ADDED).
   bool HasSynced() const;
   // Waits (real time: the wait is for the network) until synced. DeadlineExceeded with the last error when the
   // timeout passes first, FailedPrecondition when not started.

@@ -1,0 +1,177 @@
+#include "app/report_pipeline.h"
+
+#include <algorithm>
+#include <map>
+
+#include "observe/kube/cluster_reader.h"
+#include "observe/ksm_history.h"
+#include "observe/metrics_source.h"
+#include "observe/price_book_load.h"
+#include "observe/prometheus_source.h"
+#include "observe/scrape_window.h"
+#include "observe/snapshot_builder.h"
+#include "observe/usage_profile.h"
+
+namespace gpuwise::app {
+namespace {
+
+namespace kube = observe::kube;
+namespace prom = observe::prom;
+
+void Progress(const ReportConfig& c, std::string_view what) {
+  if (c.progress) c.progress(what);
+}
+
+// The signals a report reads from Prometheus: compute (with its fallbacks), framebuffer, DRAM, tensor, power.
+std::vector<prom::Signal> ReportSignals() {
+  return {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil, prom::Signal::kFbUsed,
+          prom::Signal::kFbFree,   prom::Signal::kDramActive,     prom::Signal::kTensorActive, prom::Signal::kPower};
+}
+
+}  // namespace
+
+base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock) {
+  ReportRun run;
+  // Prices first: a bad price book is the cheapest error to report.
+  if (config.price_book_path.empty()) {
+    ASSIGN_OR_RETURN(run.prices, observe::DefaultPriceBook());
+  } else {
+    ASSIGN_OR_RETURN(run.prices, observe::LoadPriceBook(config.price_book_path));
+  }
+
+  // The cluster.
+  std::unique_ptr<kube::KubeClient> client;
+  if (config.use_cluster) {
+    kube::RestConfig rest;
+    if (config.rest_config) {
+      rest = *config.rest_config;
+    } else {
+      ASSIGN_OR_RETURN(rest, kube::ResolveRestConfig(config.kubeconfig));
+    }
+    client = std::make_unique<kube::KubeClient>(rest, config.client, clock);
+    kube::ReadOptions read;
+    read.clock = &clock;
+    read.progress = [&config](std::string_view stage, std::size_t done) {
+      Progress(config, "reading " + std::string(stage) + ": " + std::to_string(done));
+    };
+    base::Result<model::ClusterState> state = kube::ReadCluster(*client, read);
+    if (!state.ok()) return state.status().Annotate("reading the cluster from " + rest.server);
+    run.cluster = std::move(*state);
+  } else {
+    run.cluster.source = "none (--no-cluster): nodes are unknown, so GPUs are counted but not priced";
+  }
+
+  observe::SnapshotOptions snap;
+  snap.interval_s = config.interval_s;
+  snap.team = config.team;
+  snap.interval_sketches = config.interval_rollups;
+  // One price per node, at the window's end (count-based commitments need the whole fleet at once).
+  std::map<std::string, model::NodePrice> prices;
+  const std::int64_t price_time =
+      config.source == TelemetrySource::kPrometheus ? config.end_unix_s - 1 : clock.NowUnixMillis() / 1000;
+  {
+    const std::vector<model::NodePrice> priced = run.prices.PriceNodes(run.cluster.nodes, price_time);
+    for (std::size_t i = 0; i < priced.size() && i < run.cluster.nodes.size(); ++i) prices[run.cluster.nodes[i].name] = priced[i];
+  }
+  snap.pricer = [&prices](const model::Node& node, std::int64_t) {
+    observe::NodePriceQuote q;
+    auto it = prices.find(node.name);
+    if (it == prices.end()) {
+      q.unpriced_reason = "not in the price book's fleet";
+      return q;
+    }
+    q.effective_micro_per_gpu_hour = it->second.effective_micro_per_gpu_hour;
+    q.list_micro_per_gpu_hour = it->second.list_micro_per_gpu_hour;
+    q.rule = it->second.rule;
+    q.unpriced_reason = it->second.unpriced_reason;
+    return q;
+  };
+
+  if (config.source == TelemetrySource::kScrape) {
+    std::vector<std::string> urls = config.scrape_urls;
+    std::vector<std::string> warnings;
+    if (urls.empty()) {
+      if (!client) return base::InvalidArgument("--scrape needs the cluster (to find dcgm-exporter) or endpoint URLs");
+      Progress(config, "finding dcgm-exporter endpoints");
+      ASSIGN_OR_RETURN(run.exporters, kube::DiscoverDcgmExporters(*client, {}, &warnings));
+      for (const auto& e : run.exporters) {
+        if (e.ready) urls.push_back(e.url);
+      }
+      if (urls.empty()) return base::NotFound("no dcgm-exporter endpoint found in the cluster (Service or pods labelled app=nvidia-dcgm-exporter)");
+    }
+    snap.target_node = kube::NodeByTarget(run.exporters);
+    for (const auto& e : run.exporters) {
+      if (!e.pod.empty() && !e.node.empty()) snap.exporter_pod_node[e.namespace_name + "/" + e.pod] = e.node;
+    }
+    prom::Scraper scraper(config.scrape);
+    observe::ScrapeWindow window;
+    std::int64_t first_ms = 0;
+    for (int k = 0; k < std::max(1, config.scrape_samples); ++k) {
+      if (k > 0) {
+        if (config.scrape_sleep) config.scrape_sleep(config.scrape_every);
+        else clock.SleepFor(config.scrape_every);
+      }
+      Progress(config, "scraping " + std::to_string(urls.size()) + " endpoints (" + std::to_string(k + 1) + "/" +
+                           std::to_string(std::max(1, config.scrape_samples)) + ")");
+      const std::int64_t t_ms = config.scrape_time ? config.scrape_time() : clock.NowUnixMillis();
+      if (k == 0) first_ms = t_ms;
+      prom::DcgmTelemetryBuilder builder;
+      int ok = 0;
+      for (const prom::ScrapeResult& r : scraper.Scrape(urls)) {
+        if (!r.status.ok()) {
+          ++run.scrape_failures;
+          warnings.push_back("scrape " + r.url + ": " + r.status.message());
+          continue;
+        }
+        ++ok;
+        builder.AddPage(r.body, r.format, r.url);
+      }
+      if (ok == 0) return base::Unavailable("every dcgm-exporter endpoint failed (" + std::to_string(urls.size()) + "); first: " + warnings.back());
+      window.Add(builder.Finish(), t_ms);
+    }
+    observe::RangeTelemetry range = window.Take();
+    run.telemetry_points = range.points_read;
+    range.warnings.insert(range.warnings.end(), warnings.begin(), warnings.end());
+    ASSIGN_OR_RETURN(run.snapshot, observe::BuildLiveSnapshot(run.cluster, range, first_ms / 1000, snap));
+    run.snapshot.telemetry_source = "scrape of " + std::to_string(urls.size()) + " dcgm-exporter endpoints" +
+                                    (config.scrape_samples > 1 ? ", " + std::to_string(config.scrape_samples) + " times" : "");
+  } else {
+    if (config.end_unix_s <= config.start_unix_s) return base::InvalidArgument("the window is empty");
+    observe::PrometheusSource source(config.prometheus, clock);
+    observe::RangeRequest request;
+    request.start_ms = config.start_unix_s * 1000;
+    request.end_ms = config.end_unix_s * 1000 - 1;
+    request.step = config.step;
+    request.signals = ReportSignals();
+    request.progress = [&config](std::string_view what, std::size_t i, std::size_t n) {
+      Progress(config, "reading " + std::string(what) + " from Prometheus (" + std::to_string(i + 1) + "/" + std::to_string(n) + ")");
+    };
+    base::Result<observe::RangeTelemetry> range = source.Range(request);
+    if (!range.ok()) return range.status().Annotate("reading telemetry from Prometheus " + config.prometheus.base_url);
+    run.telemetry_points = range->points_read;
+    run.telemetry_requests = range->requests;
+    std::vector<model::Pod> past;
+    if (config.read_kube_state) {
+      Progress(config, "reading kube-state-metrics history");
+      prom::PromClient client_prom(config.prometheus, clock);
+      base::Result<observe::KsmHistory> ksm = observe::ReadKsmHistory(client_prom, config.start_unix_s, config.end_unix_s);
+      if (!ksm.ok()) {
+        range->warnings.push_back("kube-state-metrics history unreadable: " + ksm.status().message());
+      } else {
+        run.telemetry_requests += ksm->requests;
+        for (auto& w : ksm->warnings) range->warnings.push_back(std::move(w));
+        past = std::move(ksm->pods);
+      }
+    }
+    ASSIGN_OR_RETURN(run.snapshot, observe::BuildRangeSnapshot(run.cluster, past, *range, config.start_unix_s,
+                                                               config.end_unix_s, snap));
+    run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url;
+  }
+  analyze::CostOptions cost_options;
+  cost_options.interval_rows = config.interval_rollups;
+  run.ledger = analyze::ComputeCosts(run.snapshot, cost_options);
+  run.report = analyze::BuildReport(run.snapshot, run.ledger, config.report);
+  return run;
+}
+
+}  // namespace gpuwise::app
