@@ -35,8 +35,9 @@ std::vector<std::int64_t> SplitExact(std::int64_t total, const std::vector<doubl
 double DeviceUsage(const model::Device& device, const model::DeviceInterval& iv) {
   double u = NAN;
   if (!std::isnan(iv.compute)) u = std::clamp(iv.compute, 0.0, 1.0);
-  if (!std::isnan(iv.fb_used_bytes) && device.memory_bytes > 0) {
-    const double fb = std::clamp(iv.fb_used_bytes / device.memory_bytes, 0.0, 1.0);
+  const double fb_bytes = iv.fb_reserved ? iv.fb_demand_bytes : iv.fb_used_bytes;
+  if (!std::isnan(fb_bytes) && device.memory_bytes > 0) {
+    const double fb = std::clamp(fb_bytes / device.memory_bytes, 0.0, 1.0);
     u = std::isnan(u) ? fb : std::max(u, fb);
   }
   return u;

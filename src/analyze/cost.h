@@ -6,7 +6,8 @@
 //   allocated-idle  held by a pod and not used
 //   used            held and used, where "usage" of a device in an interval is
 //                   u = max(mean compute activity, mean framebuffer used / the unit's framebuffer)
-//                   (compute relative to the unit: a MIG instance's own SMs; framebuffer of what the pod holds)
+//                   (compute relative to the unit: a MIG instance's own SMs; framebuffer of what the pod holds; for
+//                   engines that reserve memory up front, their demand when known, else compute alone)
 //
 // Per device and interval, with C its cost, holds with weights w_p = share x fraction of the interval, W = sum w_p
 // (scaled to 1 when a device is oversubscribed):
@@ -37,8 +38,9 @@ inline constexpr const char* kSharedGpuPolicy =
     "shared GPUs (time-slicing, MPS, HAMi, KAI) are attributed by reserved fraction: each pod pays its reserved share "
     "of the GPU, and the GPU's measured usage is split in proportion to those shares (no per-process data read)";
 inline constexpr const char* kUsageDefinition =
-    "usage per interval = max(compute activity, framebuffer used / framebuffer of what the pod holds); used $ = "
-    "held $ x usage; idle $ = held $ - used $";
+    "usage per interval = max(compute activity, framebuffer used / framebuffer of what the pod holds; for serving "
+    "engines that reserve memory up front (vLLM, SGLang, TGI, TensorRT-LLM, LMDeploy) their memory demand when "
+    "known, else compute alone); used $ = held $ x usage; idle $ = held $ - used $";
 
 struct Money {
   std::int64_t used = 0, idle = 0;       // micro-USD

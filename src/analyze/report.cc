@@ -17,7 +17,7 @@ std::string Fixed(double v, int digits = 1) {
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
-std::string Usd(std::int64_t micro) { return base::FormatUsd({micro}); }
+std::string Usd(std::int64_t micro) { return base::FormatDollars(micro); }
 
 void AddTo(ShowbackRow& r, const WorkloadCost& c) {
   r.cost += c.money.allocated();
@@ -58,6 +58,45 @@ std::string ResourceNames(const model::GpuRequest& g) {
 }
 
 }  // namespace
+
+base::Result<bool> MatchesSelector(const model::Labels& labels, std::string_view selector) {
+  bool all = true;
+  while (!selector.empty()) {
+    const std::size_t comma = selector.find(',');
+    std::string_view term = selector.substr(0, comma);
+    selector = comma == std::string_view::npos ? std::string_view() : selector.substr(comma + 1);
+    while (!term.empty() && term.front() == ' ') term.remove_prefix(1);
+    while (!term.empty() && term.back() == ' ') term.remove_suffix(1);
+    if (term.empty()) return base::InvalidArgument("label selector: empty term");
+    if (term.find(" in ") != std::string_view::npos || term.find(" notin ") != std::string_view::npos ||
+        term.find('(') != std::string_view::npos) {
+      return base::InvalidArgument("label selector '" + std::string(term) + "': only k=v, k!=v, k and !k are supported");
+    }
+    bool negate = false;
+    std::string key, value;
+    bool has_value = false;
+    if (auto ne = term.find("!="); ne != std::string_view::npos) {
+      key = term.substr(0, ne);
+      value = term.substr(ne + 2);
+      has_value = negate = true;
+    } else if (auto eq = term.find('='); eq != std::string_view::npos) {
+      key = term.substr(0, eq);
+      value = term.substr(term.substr(eq + 1).starts_with("=") ? eq + 2 : eq + 1);
+      has_value = true;
+    } else if (term.front() == '!') {
+      key = term.substr(1);
+      negate = true;
+    } else {
+      key = term;
+    }
+    if (key.empty()) return base::InvalidArgument("label selector '" + std::string(term) + "': no key");
+    auto it = labels.find(key);
+    bool match = has_value ? (it != labels.end() && it->second == value) : it != labels.end();
+    if (negate) match = !match;
+    all = all && match;
+  }
+  return all;
+}
 
 Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOptions& o) {
   Report r;
@@ -108,6 +147,16 @@ Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOp
     cr.cost += c.money.allocated();
     ++cr.workloads;
     if (c.gpu_hours <= 0 && c.money.allocated() == 0) continue;  // pods on GPU nodes that hold no GPU
+    if (!o.namespaces.empty() &&
+        std::find(o.namespaces.begin(), o.namespaces.end(), wl.key.namespace_name) == o.namespaces.end()) {
+      continue;
+    }
+    if (!o.label_selector.empty()) {
+      const model::Labels empty;
+      const model::Labels& labels = wl.pods.empty() ? empty : s.pods[static_cast<std::size_t>(wl.pods.front())].labels;
+      base::Result<bool> m = MatchesSelector(labels, o.label_selector);
+      if (!m.ok() || !*m) continue;
+    }
     WorkloadRow row;
     row.workload = static_cast<int>(w);
     row.namespace_name = wl.key.namespace_name;
@@ -196,10 +245,10 @@ Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOp
     fd.subject = w.namespace_name + "/" + w.kind + "/" + w.name;
     fd.text = (w.engine.empty() ? "" : "a " + w.engine + " endpoint: ") + "held " + Fixed(w.gpus, 2) +
               " GPU-equivalents, compute below " + Fixed(o.diagnosis.idle_compute * 100, 0) + "% in " +
-              Fixed(w.diagnosis.idle_sample_share * 100, 0) + "% of samples; " + Usd(w.money.idle) + " idle in the window (" +
-              Usd(w.idle_annualized) + " a year)";
+              Fixed(w.diagnosis.idle_sample_share * 100, 0) + "% of samples; it holds " + Usd(w.money.allocated()) +
+              (r.live ? " per hour" : " in the window") + " (" + Usd(Annualize(w.money.allocated(), l.window_hours)) + " a year)";
     fd.action = std::string(GpuStateAction(GpuState::kIdle));
-    fd.cost = w.money.idle;
+    fd.cost = w.money.allocated();
     r.findings.push_back(std::move(fd));
   }
   // Unallocated GPUs per node.

@@ -12,6 +12,7 @@
 
 #include "analyze/cost.h"
 #include "analyze/diagnosis.h"
+#include "base/status.h"
 #include "model/snapshot.h"
 
 namespace gpuwise::analyze {
@@ -21,7 +22,14 @@ struct ReportOptions {
   std::size_t top = 10;          // workloads in the terminal's "top wasters"
   // Findings: a whole GPU nobody held for at least this share of the window is "unallocated".
   double unallocated_share = 0.5;
+  // Filters of the workload rows and showback (-n, -l). Fleet figures stay cluster-wide (the report says so).
+  std::vector<std::string> namespaces;  // empty: all
+  std::string label_selector;           // "k=v,k!=v,k,!k" on the workload's pod labels; "" = all
 };
+
+// Whether labels match a selector of equality terms (k=v, k==v, k!=v, k, !k, comma-separated). InvalidArgument for
+// set-based terms (in, notin) and malformed text.
+base::Result<bool> MatchesSelector(const model::Labels& labels, std::string_view selector);
 
 struct WorkloadRow {
   int workload = -1;             // Snapshot::workloads index

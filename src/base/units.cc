@@ -40,4 +40,14 @@ std::string FormatUsd(MicroUsd m) {
   return buf;
 }
 
+std::string FormatDollars(std::int64_t micro) {
+  const bool neg = micro < 0;
+  const std::uint64_t cents = ((neg ? 0 - static_cast<std::uint64_t>(micro) : static_cast<std::uint64_t>(micro)) + 5000) / 10000;
+  std::string whole = std::to_string(cents / 100);
+  for (int i = static_cast<int>(whole.size()) - 3; i > 0; i -= 3) whole.insert(static_cast<std::size_t>(i), ",");
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%02llu", static_cast<unsigned long long>(cents % 100));
+  return (neg ? "-$" : "$") + whole + frac;
+}
+
 }  // namespace gpuwise::base

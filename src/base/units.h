@@ -57,5 +57,7 @@ std::string FormatBytes(double bytes);
 std::string FormatPercent(double ratio);
 // "$1.234567" from micro-dollars, exact.
 std::string FormatUsd(MicroUsd m);
+// "$1,234.57": rounded to cents (half away from zero), thousands separated; for reading, never for sums.
+std::string FormatDollars(std::int64_t micro);
 
 }  // namespace gpuwise::base

@@ -18,6 +18,10 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/time_parse.h"
+#include "analyze/fail_on.h"
+#include "app/report_pipeline.h"
+#include "cli/report_html.h"
+#include "cli/report_view.h"
 #include "cli/views.h"
 #include "observe/prom/explain.h"
 #include "observe/metrics_source.h"
@@ -392,6 +396,174 @@ int RunExplain(const GlobalFlags& g) {
   return rc == kExitOk && read.partial ? kExitPartial : rc;
 }
 
+// ---- report ----
+
+inline constexpr int kExitThreshold = 4;  // a --fail-on threshold was crossed (docs/cli.md)
+
+struct ReportArgs {
+  PromFlags prom;
+  std::string window = "7d";
+  std::string end;
+  std::string step = "30s";
+  bool scrape = false;
+  std::vector<std::string> endpoints;
+  int samples = 1;
+  std::string every = "30s";
+  std::string kubeconfig, context;
+  bool no_cluster = false;
+  std::vector<std::string> namespaces;
+  bool all_namespaces = false;
+  std::string selector;
+  std::string price_book;
+  std::vector<std::string> team_labels;
+  std::string interval = "1h";
+  analyze::DiagnosisOptions thresholds;
+  std::size_t top = 10;
+  std::vector<std::string> fail_on;
+  std::string store;
+  bool no_progress = false;
+} g_report, g_demo_report;
+
+// Progress on stderr, on a tty only, over one line.
+std::function<void(std::string_view)> ProgressLine(bool enabled) {
+  if (!enabled || isatty(STDERR_FILENO) != 1) return {};
+  return [](std::string_view what) { std::cerr << "\r\033[K" << what << std::flush; };
+}
+void EndProgress() {
+  if (isatty(STDERR_FILENO) == 1) std::cerr << "\r\033[K" << std::flush;
+}
+
+void AddReportFlags(CLI::App* app, ReportArgs* a, bool demo) {
+  if (!demo) {
+    AddPromFlags(app, &a->prom, false);
+    app->add_option("--window", a->window, "With --prometheus: how far back to read (e.g. 24h, 7d)")->capture_default_str();
+    app->add_option("--end", a->end, "With --prometheus: end of the window, RFC 3339 or Unix seconds (default: now)");
+    app->add_option("--step", a->step, "With --prometheus: the scrape interval of the data (each sample read once)")
+        ->capture_default_str();
+    app->add_flag("--scrape", a->scrape, "Live view: scrape the dcgm-exporter endpoints now (found through the API)");
+    app->add_option("--endpoint", a->endpoints, "With --scrape: a dcgm-exporter endpoint to scrape, repeatable (default: discovered)");
+    app->add_option("--kubeconfig", a->kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)");
+    app->add_option("--context", a->context, "kubeconfig context (default: current-context)");
+    app->add_flag("--no-cluster", a->no_cluster, "Do not read the Kubernetes API (attribution from telemetry labels only; nothing priced)");
+    app->add_option("--price-book", a->price_book, "Price book YAML or CSV (docs/pricing.md); default: the built-in example book");
+    app->add_option("--store", a->store, "Write hourly cost and usage rollups to this SQLite file (docs/store.md)");
+  }
+  app->add_option("--samples", a->samples, "Live view: scrapes to take, --every apart (profiles need several)")->capture_default_str();
+  app->add_option("--every", a->every, "Live view: time between scrapes")->capture_default_str();
+  app->add_option("-n,--namespace", a->namespaces, "Only these namespaces' workloads, repeatable (fleet figures stay cluster-wide)");
+  app->add_flag("-A,--all-namespaces", a->all_namespaces, "Every namespace (the default)");
+  app->add_option("-l,--selector", a->selector, "Only workloads whose pods match (k=v, k!=v, k, !k; comma-separated)");
+  app->add_option("--team-label", a->team_labels, "Label key naming a team, read after gpuwise.io/team, repeatable (default: team)");
+  app->add_option("--interval", a->interval, "Cost grid (rollups, day rows)")->capture_default_str();
+  app->add_option("--compute-high", a->thresholds.compute_high, "p95 compute activity at or above: compute high")->capture_default_str();
+  app->add_option("--fb-high", a->thresholds.fb_high, "p95 framebuffer share at or above: memory high")->capture_default_str();
+  app->add_option("--dram-high", a->thresholds.dram_high, "p95 DRAM activity at or above (low compute): memory-bound")->capture_default_str();
+  app->add_option("--idle-compute", a->thresholds.idle_compute, "A sample below this compute activity is idle")->capture_default_str();
+  app->add_option("--idle-share", a->thresholds.idle_share, "Idle in at least this share of samples: an idle workload")->capture_default_str();
+  app->add_option("--top", a->top, "Workloads in the top-wasters table")->capture_default_str();
+  app->add_option("--fail-on", a->fail_on,
+                  "Exit 4 when a threshold is crossed, repeatable: e.g. 'idle-cost-per-week>500', 'utilization<0.3' "
+                  "(docs/report.md lists the metrics)");
+  app->add_flag("--no-progress", a->no_progress, "No progress lines on stderr");
+}
+
+// Flags -> pipeline config (everything but the sources, which report and demo set differently).
+base::Status FillReportConfig(const ReportArgs& a, app::ReportConfig* c) {
+  ASSIGN_OR_RETURN(const auto interval, base::ParseDuration(a.interval));
+  if (interval.count() < 60'000 || interval.count() % 60'000 != 0) return base::InvalidArgument("--interval must be whole minutes, at least 1m");
+  c->interval_s = interval.count() / 1000;
+  ASSIGN_OR_RETURN(c->scrape_every, base::ParseDuration(a.every));
+  if (a.samples < 1 || a.samples > 10000) return base::InvalidArgument("--samples must be in 1..10000");
+  c->scrape_samples = a.samples;
+  if (!a.team_labels.empty()) c->team.label_keys = a.team_labels;
+  c->report.diagnosis = a.thresholds;
+  c->report.top = a.top;
+  if (!a.all_namespaces) c->report.namespaces = a.namespaces;
+  c->report.label_selector = a.selector;
+  if (!a.selector.empty()) RETURN_IF_ERROR(analyze::MatchesSelector({}, a.selector).status());
+  for (const auto& t : {a.thresholds.compute_high, a.thresholds.fb_high, a.thresholds.dram_high, a.thresholds.idle_compute,
+                        a.thresholds.idle_share}) {
+    if (!(t >= 0 && t <= 1)) return base::InvalidArgument("thresholds are ratios in [0, 1]");
+  }
+  c->progress = ProgressLine(!a.no_progress);
+  return base::Status::Ok();
+}
+
+// --store: hourly rollups (store/rollup_store).
+base::Status WriteStore(const std::string& path, const app::ReportRun& run) {
+  return base::Status(base::Code::kUnimplemented, "--store " + path + ": the rollup store is being built");
+}
+
+int EmitReport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& run) {
+  std::vector<analyze::FailOn> conditions;
+  for (const std::string& e : a.fail_on) {
+    auto f = analyze::ParseFailOn(e);
+    if (!f.ok()) return Fail(f.status(), kExitUsage);
+    conditions.push_back(*f);
+  }
+  const analyze::Report& r = run.report;
+  if (g.format == OutputFormat::kHtml) {
+    std::cout << ReportHtml(r);
+  } else if (g.format == OutputFormat::kTable) {
+    std::cout << ReportText(r, g.color);
+  } else {
+    int rc = EmitOrFail(g, "Report", ReportJson(r), ReportWorkloadTable(r));
+    if (rc != kExitOk) return rc;
+  }
+  std::cout.flush();
+  int rc = run.scrape_failures > 0 ? kExitPartial : kExitOk;
+  for (const analyze::FailOnResult& f : analyze::EvaluateFailOn(r, conditions)) {
+    std::cerr << "gpuwise: fail-on: " << f.message << "\n";
+    if (f.failed) rc = kExitThreshold;
+  }
+  return rc;
+}
+
+int RunReport(const GlobalFlags& g) {
+  ReportArgs& a = g_report;
+  app::ReportConfig c;
+  if (base::Status s = FillReportConfig(a, &c); !s.ok()) return Fail(s, kExitUsage);
+  if (a.scrape == !a.prom.url.empty()) {
+    return Fail(base::InvalidArgument("choose one source: --prometheus URL (a window) or --scrape (a live view)"), kExitUsage);
+  }
+  c.use_cluster = !a.no_cluster;
+  c.kubeconfig.path = a.kubeconfig;
+  c.kubeconfig.context = a.context;
+  c.price_book_path = a.price_book;
+  c.interval_rollups = !a.store.empty();
+  if (a.scrape) {
+    c.source = app::TelemetrySource::kScrape;
+    for (const auto& u : a.endpoints) c.scrape_urls.push_back(prom::NormalizeScrapeUrl(u));
+  } else {
+    c.source = app::TelemetrySource::kPrometheus;
+    auto options = ToPromOptions(a.prom);
+    if (!options.ok()) return Fail(options.status(), kExitUsage);
+    c.prometheus = *options;
+    auto window = base::ParseDuration(a.window);
+    auto step = base::ParseDuration(a.step);
+    if (!window.ok() || !step.ok() || window->count() <= 0 || step->count() <= 0) {
+      return Fail(base::InvalidArgument("--window and --step must be positive durations"), kExitUsage);
+    }
+    std::int64_t end_ms = base::SystemClock::Get().NowUnixMillis();
+    if (!a.end.empty()) {
+      auto t = base::ParseTime(a.end);
+      if (!t.ok()) return Fail(t.status().Annotate("--end"), kExitUsage);
+      end_ms = *t;
+    }
+    c.end_unix_s = end_ms / 1000;
+    c.start_unix_s = c.end_unix_s - window->count() / 1000;
+    c.step = *step;
+  }
+  auto run = app::RunReport(c, base::SystemClock::Get());
+  EndProgress();
+  if (!run.ok()) return Fail(run.status());
+  if (!a.store.empty()) {
+    base::Status s = WriteStore(a.store, *run);
+    if (!s.ok()) return Fail(s);
+  }
+  return EmitReport(g, a, *run);
+}
+
 // ---- simulated cluster: sim and demo ----
 
 struct SimArgs {
@@ -644,32 +816,45 @@ int RunSim(const GlobalFlags& g) {
 }
 
 int RunDemo(const GlobalFlags& g) {
-  g_demo.ephemeral_ports = true;  // never collide with a running `gpuwise sim`
+  // The API publishes the well-known ports (9400, 8000) as a cluster does, so endpoints keep them; the loopback
+  // block is picked per process so the demo never collides with a running `gpuwise sim` (block 1) or another demo.
+  g_demo.ephemeral_ports = false;
+  if (g_demo.address_block == 1) g_demo.address_block = 20 + static_cast<int>(::getpid() % 50) * 4;
+  g_demo.kube_api = true;         // the report reads the cluster through its API, as in production
+  if (g_demo.speed == 1.0) g_demo.speed = 120;  // 12 scrapes 30 simulated seconds apart take 3 s
   auto server = StartCluster(g_demo);
   if (!server.ok()) return Fail(server.status());
-  std::vector<std::string> urls;
-  for (const sim::Endpoint& e : (*server)->Endpoints()) {
-    if (e.kind == "dcgm-exporter") urls.push_back(e.url());
-  }
-  const sim::World& world = (*server)->world();
+  sim::ClusterServer& cluster = **server;
+  base::Result<std::string> kubeconfig = WriteSimKubeconfig(cluster, g_demo);
+  if (!kubeconfig.ok()) return Fail(kubeconfig.status());
+  const sim::World& world = cluster.world();
   std::cerr << "gpuwise demo: simulated cluster '" << world.scenario.name << "' with " << world.nodes.size()
-            << " nodes; scraping its " << urls.size() << " dcgm-exporter endpoints\n";
-  std::vector<prom::ScrapeResult> results;
-  nlohmann::json endpoints;
-  auto telemetry = ScrapeAll(urls, prom::ScrapeOptions{}, &results, &endpoints);
-  if (!telemetry.ok()) return Fail(telemetry.status());
-  Table table = TelemetryTable(*telemetry);
-  table.notes = SignalHealthNotes(*telemetry);
-  table.notes.push_back("these GPUs are simulated: the pages are dcgm-exporter's format, the values a model (no GPU was measured)");
-  nlohmann::json doc = TelemetryJson(*telemetry);
-  doc["endpoints"] = endpoints;
-  doc["simulated"] = true;
-  int rc = EmitOrFail(g, "ScrapeReport", doc, table);
-  if (rc != kExitOk || !g_demo.serve) return rc;
-  std::cerr << "serving until interrupted (Ctrl-C); try: gpuwise scrape " << urls.front() << "\n";
-  WaitForInterrupt(g_demo.run_for);
-  (*server)->Stop();
-  return kExitOk;
+            << " nodes; reading it through its Kubernetes API and dcgm-exporter endpoints (values are a model: no GPU "
+               "is measured)\n";
+  ReportArgs& a = g_demo_report;
+  app::ReportConfig c;
+  if (a.samples == 1) a.samples = 12;
+  if (base::Status s = FillReportConfig(a, &c); !s.ok()) return Fail(s, kExitUsage);
+  c.source = app::TelemetrySource::kScrape;
+  c.kubeconfig.path = *kubeconfig;
+  const double epoch = world.options.epoch_unix_s;
+  c.scrape_time = [&cluster, epoch] { return static_cast<std::int64_t>((epoch + cluster.SimulatedNow()) * 1000.0); };
+  const double speed = g_demo.speed;
+  c.scrape_sleep = [speed](std::chrono::milliseconds d) {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / speed));
+  };
+  auto run = app::RunReport(c, base::SystemClock::Get());
+  EndProgress();
+  if (!run.ok()) return Fail(run.status());
+  int rc = EmitReport(g, a, *run);
+  if (rc == kExitOk || rc == kExitThreshold) {
+    if (!g_demo.serve) return rc;
+    std::cerr << "serving until interrupted (Ctrl-C); try: KUBECONFIG=" << *kubeconfig << " kubectl get pods -A\n";
+    WaitForInterrupt(g_demo.run_for);
+  }
+  cluster.Stop();
+  std::remove(kubeconfig->c_str());
+  return rc;
 }
 
 void AddScenarioFlags(CLI::App* app, SimArgs* a) {
@@ -706,8 +891,23 @@ const std::vector<Command>& Commands() {
        [](CLI::App* app) {
          AddScenarioFlags(app, &g_demo);
          app->add_flag("--serve", g_demo.serve, "Keep serving the simulated cluster until interrupted");
+         AddReportFlags(app, &g_demo_report, true);
        },
        RunDemo},
+      {"report", "Which workloads hold GPUs they do not use, what it costs, who owns it: attribution, cost, diagnosis",
+       "Reads the cluster through the Kubernetes API (kubeconfig as kubectl reads it, or in-cluster), GPU telemetry\n"
+       "from Prometheus over a window (--prometheus, with kube-state-metrics for pods that are gone) or by scraping\n"
+       "the dcgm-exporter endpoints now (--scrape), prices every node from the price book, and prints the fleet's\n"
+       "spend in three buckets (used, allocated-idle, unallocated), the top wasters with their state (the four-state\n"
+       "SM x framebuffer diagnosis) and action, showback by team, the attribution classes, findings and signal health.\n"
+       "Money is exact to the micro-dollar (docs/cost.md). Exit codes: 0 ok, 1 failure, 2 usage, 3 some endpoints\n"
+       "failed, 4 a --fail-on threshold was crossed.\n\n"
+       "Example:\n  gpuwise report --prometheus http://prometheus:9090 --window 7d\n"
+       "  gpuwise report --scrape --samples 10 --every 30s -n ml\n"
+       "  gpuwise report --prometheus http://prom:9090 -o html > gpu-report.html\n"
+       "  gpuwise report --prometheus http://prom:9090 --fail-on 'idle-cost-per-week>500'",
+       [](CLI::App* app) { AddReportFlags(app, &g_report, false); },
+       RunReport},
       {"sim", "Serve a simulated GPU cluster: dcgm-exporter, vLLM and kube-state-metrics endpoints on loopback",
        "Lays out a scenario's nodes and pods, gives every pod its own loopback address (dcgm-exporter pods on\n"
        "127.1.x.y:9400, vLLM pods on 127.2.x.y:8000, kube-state-metrics on 127.4.0.1:8080), prints the endpoints\n"

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/units.h"
+
 namespace gpuwise::cli {
 namespace {
 
@@ -45,16 +47,7 @@ std::string Bold(const std::string& s, bool color) { return color ? "\033[1m" + 
 
 }  // namespace
 
-std::string Dollars(std::int64_t micro) {
-  const bool neg = micro < 0;
-  std::uint64_t cents = (neg ? 0 - static_cast<std::uint64_t>(micro) : static_cast<std::uint64_t>(micro)) + 5000;
-  cents /= 10000;
-  std::string whole = std::to_string(cents / 100);
-  for (int i = static_cast<int>(whole.size()) - 3; i > 0; i -= 3) whole.insert(static_cast<std::size_t>(i), ",");
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%02llu", static_cast<unsigned long long>(cents % 100));
-  return (neg ? "-$" : "$") + whole + frac;
-}
+std::string Dollars(std::int64_t micro) { return base::FormatDollars(micro); }
 
 Table ReportWorkloadTable(const Report& r) {
   Table t;

@@ -41,6 +41,10 @@ bool Node::HasGpus() const {
   return false;
 }
 
+bool ServingEngine::ReservesMemory() const {
+  return name == "vllm" || name == "sglang" || name == "tgi" || name == "tensorrt-llm" || name == "lmdeploy";
+}
+
 bool GpuRequest::Empty() const {
   return gpus == 0 && shared == 0 && mig.empty() && hami_gpumem_mib == 0 && hami_gpumem_percent == 0 &&
          hami_gpucores_percent == 0 && kai_fraction == 0 && kai_memory_mib == 0 && other.empty();

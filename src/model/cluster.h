@@ -117,6 +117,9 @@ struct ServingEngine {
   int metrics_port = 0;      // the port its /metrics is served on, when known
   std::map<std::string, std::string> flags;  // every --flag[=value] seen ("" for a bare flag)
   bool Found() const { return !name.empty(); }
+  // Engines that take their memory budget at start (vLLM gpu_memory_utilization, SGLang mem_fraction_static, TGI,
+  // TensorRT-LLM, LMDeploy cache fractions): their framebuffer use says nothing about demand.
+  bool ReservesMemory() const;
 };
 
 struct OwnerRef {

@@ -86,6 +86,11 @@ struct DeviceInterval {
   double fb_used_bytes = NAN;      // mean framebuffer used
   double dram = NAN, tensor = NAN; // mean DRAM / tensor activity ratios
   double power_watts = NAN;
+  // A holder is a serving engine that reserves its memory up front (vLLM, SGLang, TGI, TensorRT-LLM, LMDeploy): the
+  // framebuffer used is the reservation, not demand. Usage then takes fb_demand_bytes (weights + KV cache in use,
+  // from the engine's metrics) when known, else compute alone.
+  bool fb_reserved = false;
+  double fb_demand_bytes = NAN;
   std::vector<DeviceHold> holds;
 };
 

@@ -578,6 +578,14 @@ class Builder {
     return std::min(1.0, static_cast<double>(it->second) / std::max<std::uint32_t>(1, Usage(d, i).samples));
   }
 
+  void MarkReservations() {
+    for (DeviceInterval& u : s_.usage) {
+      for (const DeviceHold& h : u.holds) {
+        if (s_.pods[static_cast<std::size_t>(h.pod)].engine.ReservesMemory()) u.fb_reserved = true;
+      }
+    }
+  }
+
   static bool KindFits(const Device& d, const Ask& ask) {
     switch (ask.kind) {
       case Ask::kMig: return d.is_mig() && d.mig_profile == ask.profile;
@@ -743,6 +751,7 @@ base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const st
   b.Accumulate(range.series, range.entities, entity_device, remap);
   b.FinishUsage();
   b.AssignHolds();
+  b.MarkReservations();
   b.BuildWorkloads();
   b.SketchWorkloads(range.series, range.entities, entity_device, remap);
   b.FinalWarnings();

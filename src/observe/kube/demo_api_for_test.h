@@ -75,6 +75,7 @@ class DemoApi {
     return std::make_unique<KubeClient>(Config(token), o, clock_);
   }
 
+  base::FakeClock& clock() { return clock_; }
   const sim::World& world() const { return *world_; }
   sim::KubeStore& store() { return *store_; }
   sim::KubeApiServer& server() { return *server_; }

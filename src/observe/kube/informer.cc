@@ -20,7 +20,7 @@ std::string MetaString(const Object& obj, const char* field) {
 
 std::string Scope(const ResourceType& type, const ListOptions& list) {
   return type.Key() + (type.namespaced && !list.namespace_name.empty() ? " in namespace " + list.namespace_name
-                                                                         : std::string(" cluster-wide"));
+                                                                       : std::string(" cluster-wide"));
 }
 
 }  // namespace
@@ -233,8 +233,11 @@ void Informer::Apply(const WatchEvent& event) {
     }
     ++stats_.events;
     std::string key = KeyOf(*event.object);
-    if (event.type == WatchEventType::kDeleted) items_.erase(key);
-    else items_[std::move(key)] = event.object;
+    if (event.type == WatchEventType::kDeleted) {
+      items_.erase(key);
+    } else {
+      items_[std::move(key)] = event.object;
+    }
   }
   if (handler_) handler_(event.type, event.object);
 }

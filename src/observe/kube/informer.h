@@ -27,9 +27,9 @@
 namespace gpuwise::observe::kube {
 
 struct InformerOptions {
-  ListOptions list;                                 // namespace and selectors (resource_version is ignored)
-  std::chrono::seconds watch_timeout{300};          // timeoutSeconds of each watch; the informer then re-watches
-  std::chrono::milliseconds backoff_base{500};      // first reconnect delay after an error
+  ListOptions list;                             // namespace and selectors (resource_version is ignored)
+  std::chrono::seconds watch_timeout{300};      // timeoutSeconds of each watch; the informer then re-watches
+  std::chrono::milliseconds backoff_base{500};  // first reconnect delay after an error
   std::chrono::milliseconds backoff_cap{30'000};
   // A watch that ends with nothing received sooner than this counts as a failure and backs off (a server that
   // closes watches at once must not be hammered).
@@ -67,9 +67,9 @@ class Informer {
   base::Status last_error() const;
 
   struct Stats {
-    std::int64_t lists = 0;       // LISTs that succeeded (the first one included)
-    std::int64_t relists = 0;     // LISTs after a 410
-    std::int64_t events = 0;      // ADDED/MODIFIED/DELETED applied from watches
+    std::int64_t lists = 0;    // LISTs that succeeded (the first one included)
+    std::int64_t relists = 0;  // LISTs after a 410
+    std::int64_t events = 0;   // ADDED/MODIFIED/DELETED applied from watches
     std::int64_t bookmarks = 0;
     std::int64_t watches = 0;     // watch requests made
     std::int64_t reconnects = 0;  // watches or lists retried after an error

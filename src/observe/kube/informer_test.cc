@@ -85,8 +85,9 @@ class InformerTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_TRUE(server_.Start().ok());
-    ASSERT_TRUE(store_.Create(SimType("configmaps"), {{"metadata", {{"name", "churn"}, {"namespace", "default"}}},
-                                                      {"data", {{"n", "0"}}}})
+    ASSERT_TRUE(store_
+                    .Create(SimType("configmaps"),
+                            {{"metadata", {{"name", "churn"}, {"namespace", "default"}}}, {"data", {{"n", "0"}}}})
                     .ok());
     for (int i = 0; i < 5; ++i) AddPod(i % 2 ? "team-a" : "team-b", "p-" + std::to_string(i));
   }
@@ -98,18 +99,24 @@ class InformerTest : public ::testing::Test {
   }
 
   void Relabel(const std::string& ns, const std::string& name, const std::string& value) {
-    ASSERT_TRUE(store_.Mutate(SimType("pods"), ns, name, [&](json& o) {
-      o["metadata"]["labels"]["v"] = value;
-      return base::Status::Ok();
-    }).ok());
+    ASSERT_TRUE(store_
+                    .Mutate(SimType("pods"), ns, name,
+                            [&](json& o) {
+                              o["metadata"]["labels"]["v"] = value;
+                              return base::Status::Ok();
+                            })
+                    .ok());
   }
 
   void Churn(int n) {
     for (int i = 0; i < n; ++i) {
-      ASSERT_TRUE(store_.Mutate(SimType("configmaps"), "default", "churn", [](json& o) {
-        o["data"]["n"] = std::to_string(std::stoi(o["data"]["n"].get<std::string>()) + 1);
-        return base::Status::Ok();
-      }).ok());
+      ASSERT_TRUE(store_
+                      .Mutate(SimType("configmaps"), "default", "churn",
+                              [](json& o) {
+                                o["data"]["n"] = std::to_string(std::stoi(o["data"]["n"].get<std::string>()) + 1);
+                                return base::Status::Ok();
+                              })
+                      .ok());
     }
   }
 
@@ -217,15 +224,14 @@ TEST_F(InformerTest, RelistsAfterGoneAndConvergesToTheServer) {
   KubeClient client(Config(), {}, clock_);
   std::atomic<bool> churned{false};
   Recorder rec;
-  Informer inf(client, PodsType(), {},
-               rec.Handler([&](WatchEventType type, const ObjectPtr& o) {
-                 if (type != WatchEventType::kAdded || Key(*o) != "team-a/trigger" || churned.exchange(true)) return;
-                 // Runs on the informer's thread before it reconnects.
-                 ASSERT_TRUE(store_.Delete(SimType("pods"), "team-b", "p-0").ok());
-                 Relabel("team-a", "p-1", "changed");
-                 AddPod("team-b", "appeared");
-                 Churn(100);
-               }),
+  Informer inf(client, PodsType(), {}, rec.Handler([&](WatchEventType type, const ObjectPtr& o) {
+    if (type != WatchEventType::kAdded || Key(*o) != "team-a/trigger" || churned.exchange(true)) return;
+    // Runs on the informer's thread before it reconnects.
+    ASSERT_TRUE(store_.Delete(SimType("pods"), "team-b", "p-0").ok());
+    Relabel("team-a", "p-1", "changed");
+    AddPod("team-b", "appeared");
+    Churn(100);
+  }),
                clock_);
   ASSERT_TRUE(inf.Start().ok());
   ASSERT_TRUE(inf.WaitForSync(5s).ok());
@@ -252,9 +258,9 @@ TEST_F(InformerTest, WaitForSyncSaysWhyItCannotList) {
   Informer inf(client, PodsType());
   EXPECT_EQ(inf.WaitForSync(10ms).code(), base::Code::kFailedPrecondition);
   ASSERT_TRUE(inf.Start().ok());
-  base::Status st = inf.WaitForSync(300ms);
+  base::Status st = inf.WaitForSync(1000ms);
   EXPECT_EQ(st.code(), base::Code::kDeadlineExceeded);
-  EXPECT_NE(st.message().find("the informer for pods cluster-wide did not sync within 300 ms"), std::string::npos)
+  EXPECT_NE(st.message().find("the informer for pods cluster-wide did not sync within 1000 ms"), std::string::npos)
       << st.message();
   EXPECT_NE(st.message().find("grant verb 'list' on 'pods' (group \"\") cluster-wide"), std::string::npos)
       << st.message();

@@ -54,20 +54,34 @@ Code CodeForHttp(long status) {
 
 const char* HttpReason(long status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -203,9 +217,13 @@ Target TargetFor(std::string verb, const ResourceType& type, std::string_view ns
 // Where the credentials came from, for a 401 ("bearer token from token file /var/run/...").
 std::string CredentialSource(const RestConfig& c) {
   std::vector<std::string> parts;
-  if (c.exec) parts.push_back("exec plugin '" + c.exec->command + "'");
-  else if (!c.token_file.empty()) parts.push_back("bearer token from token file " + c.token_file);
-  else if (!c.token.empty()) parts.push_back("bearer token");
+  if (c.exec) {
+    parts.push_back("exec plugin '" + c.exec->command + "'");
+  } else if (!c.token_file.empty()) {
+    parts.push_back("bearer token from token file " + c.token_file);
+  } else if (!c.token.empty()) {
+    parts.push_back("bearer token");
+  }
   if (!c.client_cert_pem.empty()) parts.push_back("client certificate");
   if (parts.empty() && !c.username.empty()) parts.push_back("basic auth for user '" + c.username + "'");
   std::string out;
@@ -302,7 +320,7 @@ struct Exchange {
   // Streamed 2xx bodies (watches) go here instead; false aborts the transfer.
   const std::function<bool(std::string_view)>* sink = nullptr;
   bool sink_aborted = false;
-  bool delivered = false;  // some 2xx stream bytes reached the sink
+  bool delivered = false;                     // some 2xx stream bytes reached the sink
   std::optional<std::int64_t> retry_after_s;  // the Retry-After header, in seconds
 };
 
@@ -377,9 +395,13 @@ Status WatchStreamDecoder::Feed(std::string_view bytes, const std::function<bool
     for (; j < bytes.size(); ++j) {
       const char c = bytes[j];
       if (in_string_) {
-        if (escaped_) escaped_ = false;
-        else if (c == '\\') escaped_ = true;
-        else if (c == '"') in_string_ = false;
+        if (escaped_) {
+          escaped_ = false;
+        } else if (c == '\\') {
+          escaped_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
         continue;
       }
       if (c == '"') {
@@ -397,8 +419,7 @@ Status WatchStreamDecoder::Feed(std::string_view bytes, const std::function<bool
     buffer_.append(bytes.data() + i, j - i);
     i = j;
     if (buffer_.size() > max_event_bytes_) {
-      return base::ResourceExhausted("watch stream: an event exceeds " + std::to_string(max_event_bytes_) +
-                                     " bytes");
+      return base::ResourceExhausted("watch stream: an event exceeds " + std::to_string(max_event_bytes_) + " bytes");
     }
     if (!complete) break;
     Status s = Emit(on_event);
@@ -429,11 +450,17 @@ Status WatchStreamDecoder::Emit(const std::function<bool(const WatchEvent&)>& on
     return Status(CodeForHttp(code), "watch error " + std::to_string(code) + (msg.empty() ? "" : ": " + msg));
   }
   WatchEvent out;
-  if (type == "ADDED") out.type = WatchEventType::kAdded;
-  else if (type == "MODIFIED") out.type = WatchEventType::kModified;
-  else if (type == "DELETED") out.type = WatchEventType::kDeleted;
-  else if (type == "BOOKMARK") out.type = WatchEventType::kBookmark;
-  else return base::InvalidArgument("watch stream: unknown event type '" + Snippet(type) + "'");
+  if (type == "ADDED") {
+    out.type = WatchEventType::kAdded;
+  } else if (type == "MODIFIED") {
+    out.type = WatchEventType::kModified;
+  } else if (type == "DELETED") {
+    out.type = WatchEventType::kDeleted;
+  } else if (type == "BOOKMARK") {
+    out.type = WatchEventType::kBookmark;
+  } else {
+    return base::InvalidArgument("watch stream: unknown event type '" + Snippet(type) + "'");
+  }
   json object = std::move(*obj);
   FillTypeMeta(object, type_.ApiVersion(), type_.kind);
   const std::string rv = MetaResourceVersion(object);
@@ -538,8 +565,8 @@ struct KubeClient::Impl {
 
   // One HTTP exchange; transport failures are a TransportError, any HTTP status is an answer in *x.
   std::optional<TransportError> Perform(const std::string& path, const Credentials& creds, bool watch,
-                                        std::chrono::milliseconds timeout, const std::atomic<bool>* stop,
-                                        Exchange* x, bool* stopped) {
+                                        std::chrono::milliseconds timeout, const std::atomic<bool>* stop, Exchange* x,
+                                        bool* stopped) {
     Handle h = Acquire();
     if (h.easy == nullptr || h.multi == nullptr) return TransportError{base::Internal("curl_easy_init failed"), false};
     x->easy = h.easy;
@@ -563,8 +590,11 @@ struct KubeClient::Impl {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
-    if (watch) curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    else curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_body_bytes));
+    if (watch) {
+      curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    } else {
+      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_body_bytes));
+    }
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &WriteCallback);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
@@ -594,8 +624,11 @@ struct KubeClient::Impl {
     // proxy-url from the kubeconfig; without one libcurl itself reads https_proxy / HTTPS_PROXY (http_proxy for
     // http://), ALL_PROXY and NO_PROXY from the environment, as client-go's ProxyFromEnvironment does, and like it
     // never proxies a loopback server ("" disables libcurl's proxy, environment included).
-    if (!config.proxy_url.empty()) curl_easy_setopt(e, CURLOPT_PROXY, config.proxy_url.c_str());
-    else if (loopback) curl_easy_setopt(e, CURLOPT_PROXY, "");
+    if (!config.proxy_url.empty()) {
+      curl_easy_setopt(e, CURLOPT_PROXY, config.proxy_url.c_str());
+    } else if (loopback) {
+      curl_easy_setopt(e, CURLOPT_PROXY, "");
+    }
 
     curl_multi_add_handle(h.multi, e);
     CURLcode rc = CURLE_OK;
@@ -638,10 +671,9 @@ struct KubeClient::Impl {
     const std::string where = safe_base_url + ": ";
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
-        return TransportError{
-            base::DeadlineExceeded(where + "timed out after " + std::to_string(timeout.count()) + " ms (" + detail +
-                                   ")"),
-            false};
+        return TransportError{base::DeadlineExceeded(where + "timed out after " + std::to_string(timeout.count()) +
+                                                     " ms (" + detail + ")"),
+                              false};
       case CURLE_WRITE_ERROR:
       case CURLE_FILESIZE_EXCEEDED:
         if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
@@ -746,15 +778,15 @@ struct KubeClient::Impl {
         ++retries;
         continue;
       }
-      const bool retryable = x.status == 429 || x.status == 500 || x.status == 502 || x.status == 503 ||
-                             x.status == 504;
+      const bool retryable =
+          x.status == 429 || x.status == 500 || x.status == 502 || x.status == 503 || x.status == 504;
       if (retryable && retry < max_retries) {
         ++retry;
         ++retries;
         std::chrono::milliseconds d = Backoff(retry - 1);
         if (retry_after) d = std::min<std::chrono::milliseconds>(*retry_after, options.backoff_cap);
-        LOG_DEBUG << "kube: " << t.Describe() << ": HTTP " << x.status << ", retry " << retry << " in "
-                  << d.count() << " ms";
+        LOG_DEBUG << "kube: " << t.Describe() << ": HTTP " << x.status << ", retry " << retry << " in " << d.count()
+                  << " ms";
         clock.SleepFor(d);
         continue;
       }
@@ -804,8 +836,7 @@ struct KubeClient::Impl {
     t.path = "/api";
     ASSIGN_OR_RETURN(json core, GetJson(t, "/api"));
     std::string core_version = "v1";
-    if (const auto v = core.find("versions"); v != core.end() && v->is_array() && !v->empty() &&
-                                              (*v)[0].is_string()) {
+    if (const auto v = core.find("versions"); v != core.end() && v->is_array() && !v->empty() && (*v)[0].is_string()) {
       core_version = (*v)[0].get<std::string>();
     }
     t.path = "/api/" + core_version;
@@ -846,8 +877,7 @@ KubeClient::~KubeClient() = default;
 
 namespace {
 Status BadServer(const RestConfig& c) {
-  return base::InvalidArgument("the API server address '" + c.server +
-                               "' is not an http(s) URL (cluster.server in " +
+  return base::InvalidArgument("the API server address '" + c.server + "' is not an http(s) URL (cluster.server in " +
                                (c.source.empty() ? std::string("the configuration") : c.source) + ")");
 }
 }  // namespace
@@ -881,11 +911,11 @@ Result<ObjectList> KubeClient::List(const ResourceType& type, const ListOptions&
     }
     json page = json::parse(x->body, nullptr, false);
     if (!page.is_object()) {
-      return base::DataLoss("cannot " + t.Describe() + ": the API server's answer is not a JSON object: " +
-                            Snippet(x->body));
+      return base::DataLoss("cannot " + t.Describe() +
+                            ": the API server's answer is not a JSON object: " + Snippet(x->body));
     }
-    const std::string api_version = StringAt(page, "apiVersion").empty() ? type.ApiVersion()
-                                                                         : StringAt(page, "apiVersion");
+    const std::string api_version =
+        StringAt(page, "apiVersion").empty() ? type.ApiVersion() : StringAt(page, "apiVersion");
     const std::string kind = ItemKind(page, type);
     auto items = page.find("items");
     if (items != page.end() && items->is_array()) {
@@ -946,8 +976,8 @@ Status KubeClient::Watch(const ResourceType& type, const WatchOptions& options,
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout) +
                        std::max(impl_->options.timeout, std::chrono::milliseconds(30'000));
   bool stopped = false;
-  Result<Exchange> x = impl_->Do(t, ResourcePath(type, options.list.namespace_name, "") + q.text(), &sink, timeout,
-                                 stop, &stopped);
+  Result<Exchange> x =
+      impl_->Do(t, ResourcePath(type, options.list.namespace_name, "") + q.text(), &sink, timeout, stop, &stopped);
   if (last_resource_version != nullptr && !decoder.last_resource_version().empty()) {
     *last_resource_version = decoder.last_resource_version();
   }
@@ -983,7 +1013,8 @@ void KubeClient::RefreshDiscovery() {
 Result<ResourceType> KubeClient::ResolveKind(std::string_view api_version, std::string_view kind) {
   const std::size_t slash = api_version.find('/');
   const std::string group = slash == std::string_view::npos ? "" : std::string(api_version.substr(0, slash));
-  const std::string version = std::string(slash == std::string_view::npos ? api_version : api_version.substr(slash + 1));
+  const std::string version =
+      std::string(slash == std::string_view::npos ? api_version : api_version.substr(slash + 1));
   auto find = [&](const std::vector<ResourceType>& all) -> std::optional<ResourceType> {
     const ResourceType* same_group = nullptr;
     for (const ResourceType& t : all) {

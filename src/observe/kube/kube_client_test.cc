@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -75,8 +76,9 @@ class KubeClientTest : public ::testing::Test {
     for (const char* ns : {"default", "team-a", "team-b"}) {
       ASSERT_TRUE(store_.Create(SimType("namespaces"), {{"metadata", {{"name", ns}}}}).ok());
     }
-    ASSERT_TRUE(store_.Create(SimType("configmaps"), {{"metadata", {{"name", "churn"}, {"namespace", "default"}}},
-                                                      {"data", {{"n", "0"}}}})
+    ASSERT_TRUE(store_
+                    .Create(SimType("configmaps"),
+                            {{"metadata", {{"name", "churn"}, {"namespace", "default"}}}, {"data", {{"n", "0"}}}})
                     .ok());
   }
 
@@ -90,10 +92,13 @@ class KubeClientTest : public ::testing::Test {
   // `n` changes to a ConfigMap: events of another type than pods.
   void Churn(int n) {
     for (int i = 0; i < n; ++i) {
-      ASSERT_TRUE(store_.Mutate(SimType("configmaps"), "default", "churn", [](json& o) {
-        o["data"]["n"] = std::to_string(std::stoi(o["data"]["n"].get<std::string>()) + 1);
-        return base::Status::Ok();
-      }).ok());
+      ASSERT_TRUE(store_
+                      .Mutate(SimType("configmaps"), "default", "churn",
+                              [](json& o) {
+                                o["data"]["n"] = std::to_string(std::stoi(o["data"]["n"].get<std::string>()) + 1);
+                                return base::Status::Ok();
+                              })
+                      .ok());
     }
   }
   // Writes enough events that every version before now falls out of the store's event log (64 events).
@@ -124,7 +129,8 @@ class KubeClientTest : public ::testing::Test {
 };
 
 TEST_F(KubeClientTest, ListPagesThroughEveryObjectOnceAndFillsTypeMeta) {
-  for (int i = 0; i < 100; ++i) AddPod(i % 3 == 0 ? "team-b" : "team-a", "p-" + std::to_string(i), i % 2 ? "odd" : "even");
+  for (int i = 0; i < 100; ++i)
+    AddPod(i % 3 == 0 ? "team-b" : "team-a", "p-" + std::to_string(i), i % 2 ? "odd" : "even");
   KubeClientOptions o = Options(3);
   o.page_size = 7;
   KubeClient client(Config(), o, clock_);
@@ -154,9 +160,10 @@ TEST_F(KubeClientTest, ListPagesThroughEveryObjectOnceAndFillsTypeMeta) {
   lo.label_selector = "app=even";
   base::Result<ObjectList> some = client.List(PodsType(), lo);
   ASSERT_TRUE(some.ok()) << some.status().ToString();
-  std::size_t want = store_.List(SimType("pods"), "team-b", {}, 0, [](const json& p) {
-    return p["metadata"]["labels"]["app"] == "even";
-  }).items.size();
+  std::size_t want = store_
+                         .List(SimType("pods"), "team-b", {}, 0,
+                               [](const json& p) { return p["metadata"]["labels"]["app"] == "even"; })
+                         .items.size();
   EXPECT_EQ(some->items.size(), want);
   EXPECT_GT(want, 0u);
   for (const ObjectPtr& p : some->items) {
@@ -226,10 +233,13 @@ TEST_F(KubeClientTest, WatchDeliversAddedModifiedDeletedInOrder) {
   // Changes made before the watch connects are replayed from the list's version; then live ones arrive.
   AddPod("team-a", "late");
   AddPod("team-b", "elsewhere");  // another namespace: not in this watch
-  ASSERT_TRUE(store_.Mutate(SimType("pods"), "team-a", "late", [](json& o) {
-    o["metadata"]["labels"]["x"] = "y";
-    return base::Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store_
+                  .Mutate(SimType("pods"), "team-a", "late",
+                          [](json& o) {
+                            o["metadata"]["labels"]["x"] = "y";
+                            return base::Status::Ok();
+                          })
+                  .ok());
   ASSERT_TRUE(store_.Delete(SimType("pods"), "team-a", "late").ok());
   std::thread live([this] {
     std::this_thread::sleep_for(100ms);
@@ -299,7 +309,8 @@ TEST_F(KubeClientTest, WatchFromAnExpiredVersionIsOutOfRange) {
   w.timeout = 10s;
   int events = 0;
   std::string last_rv;
-  base::Status st = client.Watch(PodsType(), w, [&](const WatchEvent&) { return ++events < 100; }, &last_rv);
+  base::Status st = client.Watch(
+      PodsType(), w, [&](const WatchEvent&) { return ++events < 100; }, &last_rv);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), base::Code::kOutOfRange);
   EXPECT_NE(st.message().find("cannot watch pods cluster-wide from resourceVersion " + start + ": 410 Gone"),
@@ -318,7 +329,10 @@ TEST_F(KubeClientTest, StopFlagEndsAWatchPromptly) {
   w.bookmarks = false;
   base::Status st;
   const auto t0 = std::chrono::steady_clock::now();
-  std::thread watcher([&] { st = client.Watch(PodsType(), w, [](const WatchEvent&) { return true; }, nullptr, &stop); });
+  std::thread watcher([&] {
+    st = client.Watch(
+        PodsType(), w, [](const WatchEvent&) { return true; }, nullptr, &stop);
+  });
   std::this_thread::sleep_for(200ms);
   stop = true;
   watcher.join();
@@ -411,8 +425,9 @@ TEST_F(KubeClientTest, ConnectionErrorsAreRetriedThenUnavailable) {
   base::Result<ObjectList> list = client.List(PodsType(), {});
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.status().code(), base::Code::kUnavailable);
-  EXPECT_NE(list.status().message().find("cannot list pods cluster-wide: " + c.server + ": cannot reach the API server"),
-            std::string::npos)
+  EXPECT_NE(
+      list.status().message().find("cannot list pods cluster-wide: " + c.server + ": cannot reach the API server"),
+      std::string::npos)
       << list.status().message();
   EXPECT_NE(list.status().message().find("(after 2 retries)"), std::string::npos);
   EXPECT_EQ(client.stats().requests, 3);
@@ -426,8 +441,9 @@ TEST_F(KubeClientTest, ASlowAnswerIsDeadlineExceededAndNotRetried) {
   base::Result<ObjectList> list = client.List(PodsType(), {});
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.status().code(), base::Code::kDeadlineExceeded);
-  EXPECT_NE(list.status().message().find("cannot list pods cluster-wide: " + server_.url() + ": timed out after 100 ms"),
-            std::string::npos)
+  EXPECT_NE(
+      list.status().message().find("cannot list pods cluster-wide: " + server_.url() + ": timed out after 100 ms"),
+      std::string::npos)
       << list.status().message();
   EXPECT_EQ(client.stats().requests, 1);
 }
@@ -481,7 +497,8 @@ TEST_F(KubeClientTest, ForbiddenNamesVerbResourceScopeAndTheFix) {
 
   WatchOptions w;
   w.list.namespace_name = "team-b";
-  base::Status watch = client.Watch(PodsType(), w, [](const WatchEvent&) { return false; }, nullptr);
+  base::Status watch = client.Watch(
+      PodsType(), w, [](const WatchEvent&) { return false; }, nullptr);
   EXPECT_EQ(watch.code(), base::Code::kPermissionDenied);
   EXPECT_NE(watch.message().find("grant verb 'watch' on 'pods' (group \"\") in namespace team-b"), std::string::npos)
       << watch.message();
@@ -504,7 +521,8 @@ TEST_F(KubeClientTest, UnauthorizedRereadsCredentialsOnceAndNamesTheirSource) {
   EXPECT_EQ(list.status().message().find(bad), std::string::npos);
 
   // A rotated token file: the cached token is stale, the 401 makes the provider read the file again.
-  const std::filesystem::path file = std::filesystem::path(::testing::TempDir()) / "kube-client-token";
+  const std::filesystem::path file =
+      std::filesystem::path(::testing::TempDir()) / ("kube-client-token-" + std::to_string(std::random_device{}()));
   std::ofstream(file) << bad << "\n";
   RestConfig c = Config("");
   c.token_file = file.string();
@@ -717,7 +735,8 @@ TEST(KubeClientDemo, EveryOwnerReferenceOfTheDemoResolves) {
     const json& meta = (*p)["metadata"];
     if (!meta.contains("ownerReferences")) continue;
     for (const json& ref : meta["ownerReferences"]) {
-      base::Result<ResourceType> t = client.ResolveKind(ref["apiVersion"].get<std::string>(), ref["kind"].get<std::string>());
+      base::Result<ResourceType> t =
+          client.ResolveKind(ref["apiVersion"].get<std::string>(), ref["kind"].get<std::string>());
       ASSERT_TRUE(t.ok()) << t.status().ToString();
       EXPECT_EQ(t->kind, ref["kind"]);
       base::Result<ObjectPtr> owner =
@@ -738,12 +757,15 @@ TEST(KubeClientDemo, EveryOwnerReferenceOfTheDemoResolves) {
 // CRLF and no separator at all between two events.
 std::string SampleStream() {
   std::string s;
-  s += R"({"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a{b","resourceVersion":"11"},"data":"}\"]\\"}})";
+  s +=
+      R"({"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a{b","resourceVersion":"11"},"data":"}\"]\\"}})";
   s += "\n";
-  s += R"({"type":"MODIFIED","object":{"metadata":{"name":"caf\u00e9 \"x\"","resourceVersion":"12","annotations":{"k":"[{}]"}},"spec":{"list":[[1,2],[{"a":"}"}]]}}})";
+  s +=
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"caf\u00e9 \"x\"","resourceVersion":"12","annotations":{"k":"[{}]"}},"spec":{"list":[[1,2],[{"a":"}"}]]}}})";
   s += "\r\n";
   s += R"(  {"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"15"}}})";
-  s += R"({"type":"DELETED","object":{"metadata":{"name":"a{b","resourceVersion":"16"},"note":"ends with backslash \\"}})";
+  s +=
+      R"({"type":"DELETED","object":{"metadata":{"name":"a{b","resourceVersion":"16"},"note":"ends with backslash \\"}})";
   s += "\n";
   return s;
 }
@@ -840,7 +862,8 @@ TEST(WatchStreamDecoder, ErrorEventsAndBadInputAreStatuses) {
             base::Code::kResourceExhausted);
   // An unfinished event is buffered, not an error: the rest may come in the next chunk.
   WatchStreamDecoder d(PodsType());
-  EXPECT_TRUE(d.Feed(R"({"type":"ADDED","object":{"metadata":{"name":"x"})", [](const WatchEvent&) { return true; }).ok());
+  EXPECT_TRUE(
+      d.Feed(R"({"type":"ADDED","object":{"metadata":{"name":"x"})", [](const WatchEvent&) { return true; }).ok());
   EXPECT_TRUE(d.partial());
 }
 
