@@ -134,7 +134,8 @@ tr.warn td{background:#fff6e5}
 details summary{cursor:pointer;color:#0b57d0}
 details ul{margin:4px 0;padding-left:18px}
 svg{max-width:100%;height:auto;display:block;margin:6px 0}
-svg text{font-size:11px;fill:#1d1d1f}
+svg{font-size:11px}
+svg text{fill:#1d1d1f}
 svg .ax{stroke:#5f6368;stroke-width:1}
 svg .grid{stroke:#e6e6ea;stroke-width:1}
 svg .thr{stroke:#1d1d1f;stroke-width:1.2;stroke-dasharray:5 4}
@@ -220,7 +221,7 @@ void Fleet(std::string& o, const Report& r) {
 
 void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
   // Plot frame: x = p95 compute activity, y = p95 framebuffer share, both 0..1.
-  constexpr double kX = 60, kY = 20, kW = 500, kH = 380;
+  constexpr double kX = 60, kY = 20, kW = 480, kH = 380;
   std::vector<const WorkloadRow*> known;
   std::vector<const WorkloadRow*> unknown;
   for (const WorkloadRow& w : r.workloads) {
@@ -240,6 +241,13 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
   }
   std::int64_t max_cost = 0;
   for (const WorkloadRow* w : known) max_cost = std::max(max_cost, w->money.allocated());
+  // The largest circle's radius: 18 px, less when the circles together would cover more than a quarter of the plot.
+  double area_units = 0;  // sum of cost / max cost
+  for (const WorkloadRow* w : known) {
+    area_units += max_cost > 0 ? static_cast<double>(std::max<std::int64_t>(0, w->money.allocated())) / static_cast<double>(max_cost) : 0;
+  }
+  const double r_max =
+      area_units > 0 ? std::clamp(std::sqrt(0.25 * kW * kH / (3.14159265358979 * area_units)), 4.0, 18.0) : 3.0;
   std::array<std::size_t, kStates.size()> per_state{};
   for (const WorkloadRow* w : known) ++per_state[static_cast<std::size_t>(w->diagnosis.state)];
 
@@ -280,10 +288,13 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
   Put(o, "<text x=\"", Coord(tx + 4), "\" y=\"", Coord(kY - 6), "\">compute_high ", Pct(r.thresholds.compute_high),
       "</text>");
   Put(o, "<text x=\"", Coord(kX + kW + 4), "\" y=\"", Coord(ty + 4), "\">fb_high</text>");
+  // Points are clipped to the frame: a big circle at 100% stays inside the chart.
+  Put(o, "<clipPath id=\"sc-clip\"><rect x=\"", Coord(kX), "\" y=\"", Coord(kY), "\" width=\"", Coord(kW), "\" height=\"",
+      Coord(kH), "\"/></clipPath><g class=\"points\" clip-path=\"url(#sc-clip)\">");
   for (const WorkloadRow* w : known) {
     const double c = P95(*w, model::UsageSignal::kCompute), fb = P95(*w, model::UsageSignal::kFbShare);
     const double cost = static_cast<double>(w->money.allocated());
-    const double rad = max_cost > 0 ? std::max(2.0, 18.0 * std::sqrt(std::max(0.0, cost) / static_cast<double>(max_cost)))
+    const double rad = max_cost > 0 ? std::max(1.5, r_max * std::sqrt(std::max(0.0, cost) / static_cast<double>(max_cost)))
                                     : 3.0;
     Put(o, "<circle cx=\"", Coord(kX + std::clamp(c, 0.0, 1.0) * kW), "\" cy=\"",
         Coord(kY + (1 - std::clamp(fb, 0.0, 1.0)) * kH), "\" r=\"", Coord(rad), "\" fill=\"",
@@ -291,17 +302,18 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
         Dollars(w->money.allocated()), ", idle ", Dollars(w->money.idle), "; p95 compute ", Pct(c), ", p95 framebuffer ",
         Pct(fb), "</title></circle>");
   }
+  Put(o, "</g>");
   // Legend: state colours, with how many workloads of each are plotted.
   double ly = kY + 4;
-  Put(o, "<text x=\"590\" y=\"", Coord(ly + 8), "\" font-weight=\"600\">state (plotted)</text>");
+  Put(o, "<text x=\"600\" y=\"", Coord(ly + 8), "\" font-weight=\"600\">state (plotted)</text>");
   for (GpuState s : kStates) {
     ly += 20;
-    Put(o, "<g class=\"legend\" data-state=\"", StateName(s), "\"><rect x=\"590\" y=\"", Coord(ly), "\" width=\"12\" "
-        "height=\"12\" fill=\"", StateColor(s), "\"/><text x=\"608\" y=\"", Coord(ly + 10), "\">", StateName(s), " (",
+    Put(o, "<g class=\"legend\" data-state=\"", StateName(s), "\"><rect x=\"600\" y=\"", Coord(ly), "\" width=\"12\" "
+        "height=\"12\" fill=\"", StateColor(s), "\"/><text x=\"618\" y=\"", Coord(ly + 10), "\">", StateName(s), " (",
         Count(per_state[static_cast<std::size_t>(s)]), ")</text></g>");
   }
-  Put(o, "<text x=\"590\" y=\"", Coord(ly + 40), "\">area ~ cost; largest</text><text x=\"590\" y=\"", Coord(ly + 54),
-      "\">", Dollars(max_cost), "</text></svg>\n");
+  Put(o, "<text x=\"600\" y=\"", Coord(kY + kH - 22), "\">circle area ~ cost</text><text x=\"600\" y=\"",
+      Coord(kY + kH - 8), "\">largest: ", Dollars(max_cost), "</text></svg>\n");
   if (left_out > 0) {
     Put(o, "<p class=\"note\">Plotted: the ", Count(known.size()), " workloads with the highest cost; ", Count(left_out),
         " smaller ones (", Dollars(left_out_cost), " in total) are not drawn.</p>");
@@ -619,14 +631,14 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
   }
 
   // Geometry in whole pixels, so every run is an integer x and width.
-  const int cell_w = std::clamp(static_cast<int>(720 / cols), 2, 40);
+  const int cell_w = std::max(2, static_cast<int>(720 / cols));
   const int cell_h = rows.size() <= 40 ? 14 : rows.size() <= 100 ? 10 : 6;
   const int x0 = 180, y0 = 20;
   const int grid_w = cell_w * static_cast<int>(cols), grid_h = cell_h * static_cast<int>(rows.size());
   const int held_x = x0 + grid_w + 14, held_w = 60;
   const int axis_y = y0 + grid_h;
   const int legend_y = axis_y + 44;
-  const int width = std::max(held_x + held_w + 50, 760), height = legend_y + 58;
+  const int width = std::max(held_x + held_w + 10, 760), height = legend_y + 70;
 
   std::string note;
   if (rows.size() < src_rows) {
@@ -757,7 +769,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
           "\"/><text x=\"", x, "\" y=\"", Int(axis_y + 16), "\" text-anchor=\"middle\">", Utc(t, format), "</text>");
     }
   }
-  Put(o, "<text x=\"", Int(x0), "\" y=\"", Int(axis_y + 32), "\">UTC, ", Utc(first), " to ", Utc(last), "</text>");
+  Put(o, "<text x=\"", Int(x0), "\" y=\"", Int(axis_y + 32), "\">time (UTC): ", Utc(first, "%Y-%m-%d %H:%M"), " to ",
+      Utc(last, "%Y-%m-%d %H:%M"), "</text>");
 
   // Legend: the ten steps, then no sample and nothing held.
   for (std::size_t k = 0; k < kHeat.size(); ++k) {
@@ -769,12 +782,12 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
   }
   Put(o, "<text x=\"", Int(x0 + 340), "\" y=\"", Int(legend_y + 24), "\" text-anchor=\"middle\">100%</text>");
   Put(o, "<text x=\"", Int(x0 - 6), "\" y=\"", Int(legend_y + 10), "\" text-anchor=\"end\">usage</text>");
-  const int lx = x0 + 370;
-  Put(o, "<rect x=\"", Int(lx), "\" y=\"", Int(legend_y), "\" width=\"24\" height=\"12\" fill=\"url(#hm-nan)\"/>",
-      "<text x=\"", Int(lx + 30), "\" y=\"", Int(legend_y + 10), "\">no usage sample (usage unknown)</text>");
-  Put(o, "<rect x=\"", Int(lx), "\" y=\"", Int(legend_y + 20), "\" width=\"24\" height=\"12\" fill=\"", kHeat[0],
-      "\"/><rect x=\"", Int(lx), "\" y=\"", Int(legend_y + 20), "\" width=\"24\" height=\"12\" fill=\"url(#hm-unheld)\"/>",
-      "<text x=\"", Int(lx + 30), "\" y=\"", Int(legend_y + 30), "\">dots: no pod held a GPU of the node</text>");
+  const int lx = x0, ly = legend_y + 34;
+  Put(o, "<rect x=\"", Int(lx), "\" y=\"", Int(ly), "\" width=\"24\" height=\"12\" fill=\"url(#hm-nan)\"/>",
+      "<text x=\"", Int(lx + 30), "\" y=\"", Int(ly + 10), "\">hatched: no usage sample (usage unknown)</text>");
+  Put(o, "<rect x=\"", Int(lx + 300), "\" y=\"", Int(ly), "\" width=\"24\" height=\"12\" fill=\"", kHeat[0],
+      "\"/><rect x=\"", Int(lx + 300), "\" y=\"", Int(ly), "\" width=\"24\" height=\"12\" fill=\"url(#hm-unheld)\"/>",
+      "<text x=\"", Int(lx + 330), "\" y=\"", Int(ly + 10), "\">dots: no pod held a GPU of the node</text>");
   Put(o, "</svg></section>\n");
 }
 

@@ -129,6 +129,12 @@ std::string Svg(const std::string& doc, const std::string& cls) {
   const std::size_t p = doc.find("<svg class=\"" + cls + "\"");
   return p == std::string::npos ? "" : doc.substr(p, doc.find("</svg>", p) - p);
 }
+// The scatter's points.
+std::string Points(const std::string& doc) {
+  const std::string svg = Svg(doc, "sc");
+  const std::size_t p = svg.find("<g class=\"points\"");
+  return p == std::string::npos ? "" : svg.substr(p, svg.find("</g>", p) - p);
+}
 
 // A minimal XML well-formedness check of the whole document (HTML void elements allowed): tags balance and nest,
 // attributes are quoted, text holds no raw '<' and every '&' starts an entity. Returns "" or the first problem.
@@ -396,7 +402,7 @@ TEST(ReportHtmlTest, WorkloadsWithUnknownValuesAreListedNotPlotted) {
   r.workloads.push_back(Workload("ml", "no-exporter", GpuState::kUnknown, 0, 5'000'000, NAN, NAN));
   r.workloads.push_back(Workload("ml", "no-fb", GpuState::kOverProvisioned, 0, 3'000'000, 0.2, NAN));
   const std::string html = ReportHtml(r);
-  EXPECT_EQ(Occurrences(Svg(html, "sc"), "<circle "), 2u);
+  EXPECT_EQ(Occurrences(Points(html), "<circle "), 2u);
   EXPECT_EQ(TagWithTitle(html, "circle", "ml/Deployment/no-exporter"), "");
   const std::size_t note = html.find("Not plotted, no compute or framebuffer sample: 2 workloads ($8.00)");
   ASSERT_NE(note, std::string::npos);
@@ -604,7 +610,7 @@ TEST(ReportHtmlTest, TenThousandWorkloadsStayUnderTwoMegabytes) {
   if (getenv("DUMP")) { FILE* f = fopen("/tmp/big.html", "w"); fwrite(html.data(), 1, html.size(), f); fclose(f); printf("size %zu\n", html.size()); }
   EXPECT_LT(html.size(), 2'000'000u);
   EXPECT_GT(html.size(), 500'000u);  // the caps, not an empty page, keep it small
-  EXPECT_EQ(Occurrences(Svg(html, "sc"), "<circle "), 2000u);
+  EXPECT_EQ(Occurrences(Points(html), "<circle "), 2000u);
   EXPECT_NE(html.find("The 500 workloads with the most idle spend of 10,000; 9,500 not shown"), std::string::npos);
   EXPECT_NE(html.find("smaller ones"), std::string::npos);
   EXPECT_NE(html.find("Not plotted, no compute or framebuffer sample: 1,666 workloads"), std::string::npos);

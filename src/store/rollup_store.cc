@@ -493,7 +493,7 @@ base::Result<WriteCounts> RollupStore::WriteRollups(const model::Snapshot& s, co
       }
       owns[hour] = true;
       ++out.hours_written;
-      if (false) {
+      if (held) {
         del_cost.Reset();
         del_cost.Bind(1, hour);
         RETURN_IF_ERROR(del_cost.Run("replacing the cost rows of " + Hour(hour)));

@@ -2,7 +2,7 @@
 // Service in gpu-operator gives one target per GPU node with that node (from its EndpointSlice), falling back to
 // the Endpoints object when slices cannot be read and to the labelled pods when there is no Service; a standalone
 // chart's slice without nodeName gets the node from its targetRef pod; serving engines' metrics URLs are the vLLM
-// pods' IPs and ports, prometheus.io annotations win, and via_api_proxy gives pods/proxy paths.
+// pods' IPs and ports (Triton's on 8002), prometheus.io annotations win, and via_api_proxy gives pods/proxy paths.
 #include "observe/kube/endpoint_discovery.h"
 
 #include <gtest/gtest.h>
@@ -153,19 +153,22 @@ TEST(EndpointDiscoveryTest, VllmPodsOfTheDemoServeMetricsOnTheirIpAndPort) {
   std::map<std::string, std::string> url_of;  // ns/pod -> url
   for (const EngineEndpoint& e : direct) {
     EXPECT_FALSE(e.via_api_proxy);
-    EXPECT_EQ(e.engine, "vllm");
-    EXPECT_EQ(e.source, "engine vllm metrics port");
+    EXPECT_EQ(e.source, "engine " + e.engine + " metrics port");
     url_of[e.namespace_name + "/" + e.pod] = e.url;
   }
+  // vLLM pods where the world serves their metrics; the demo's encoders run Triton, whose metrics port is 8002.
   int expected = 0;
   for (const sim::SimPod& p : api.world().pods) {
-    if (p.image.rfind("vllm/vllm-openai", 0) != 0 || !p.alive(api.now()) || p.node.empty()) continue;
+    if (!p.alive(api.now()) || p.node.empty()) continue;
+    const bool vllm = p.image.rfind("vllm/vllm-openai", 0) == 0;
+    const bool triton = p.image.rfind("nvcr.io/nvidia/tritonserver", 0) == 0;
+    if (!vllm && !triton) continue;
     const model::Pod* read = state->FindPod(p.meta.namespace_name, p.meta.name);
     ASSERT_NE(read, nullptr);
     if (read->phase != "Running") continue;
     ++expected;
     EXPECT_EQ(url_of[p.meta.namespace_name + "/" + p.meta.name],
-              "http://" + p.ip + ":" + std::to_string(p.port) + "/metrics");
+              "http://" + p.ip + ":" + std::to_string(vllm ? p.port : 8002) + "/metrics");
   }
   EXPECT_GT(expected, 3);
   EXPECT_EQ(static_cast<int>(direct.size()), expected);
@@ -176,7 +179,9 @@ TEST(EndpointDiscoveryTest, VllmPodsOfTheDemoServeMetricsOnTheirIpAndPort) {
   ASSERT_EQ(proxied.size(), direct.size());
   for (const EngineEndpoint& e : proxied) {
     EXPECT_TRUE(e.via_api_proxy);
-    EXPECT_EQ(e.url, "/api/v1/namespaces/" + e.namespace_name + "/pods/" + e.pod + ":8000/proxy/metrics");
+    const int port = e.engine == "vllm" ? 8000 : 8002;
+    EXPECT_EQ(e.url, "/api/v1/namespaces/" + e.namespace_name + "/pods/" + e.pod + ":" + std::to_string(port) +
+                         "/proxy/metrics");
   }
 }
 
