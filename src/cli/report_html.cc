@@ -69,6 +69,13 @@ std::string Clip(std::string_view s, std::size_t max_chars) {
   return std::string(s);
 }
 
+// "text" -> "text." (the policy strings are clauses).
+std::string Sentence(std::string_view s) {
+  std::string out(s);
+  if (!out.empty() && out.back() != '.') out += '.';
+  return out;
+}
+
 template <typename... T>
 void Put(std::string& out, const T&... parts) {
   (out.append(std::string_view(parts)), ...);
@@ -83,13 +90,20 @@ constexpr std::array<GpuState, 7> kStates = {GpuState::kBusy,       GpuState::kC
                                              GpuState::kUnknown};
 const char* StateColor(GpuState s) {
   switch (s) {
-    case GpuState::kBusy: return "#009E73";
-    case GpuState::kComputeBound: return "#0072B2";
-    case GpuState::kMemoryBound: return "#56B4E9";
-    case GpuState::kMemoryHeld: return "#CC79A7";
-    case GpuState::kOverProvisioned: return "#E69F00";
-    case GpuState::kIdle: return "#D55E00";
-    case GpuState::kUnknown: break;
+    case GpuState::kBusy:
+      return "#009E73";
+    case GpuState::kComputeBound:
+      return "#0072B2";
+    case GpuState::kMemoryBound:
+      return "#56B4E9";
+    case GpuState::kMemoryHeld:
+      return "#CC79A7";
+    case GpuState::kOverProvisioned:
+      return "#E69F00";
+    case GpuState::kIdle:
+      return "#D55E00";
+    case GpuState::kUnknown:
+      break;
   }
   return "#999999";
 }
@@ -105,9 +119,7 @@ std::string Chip(GpuState s) {
   return "<span class=\"chip\" style=\"background:" + std::string(StateColor(s)) + "\"></span>" + StateName(s);
 }
 std::string WorkloadKey(const WorkloadRow& w) { return w.namespace_name + "/" + w.kind + "/" + w.name; }
-double P95(const WorkloadRow& w, model::UsageSignal s) {
-  return w.diagnosis.signals[static_cast<std::size_t>(s)].p95;
-}
+double P95(const WorkloadRow& w, model::UsageSignal s) { return w.diagnosis.signals[static_cast<std::size_t>(s)].p95; }
 
 // ---- style ------------------------------------------------------------------------------------------------------
 
@@ -139,7 +151,7 @@ svg text{fill:#1d1d1f}
 svg .ax{stroke:#5f6368;stroke-width:1}
 svg .grid{stroke:#e6e6ea;stroke-width:1}
 svg .thr{stroke:#1d1d1f;stroke-width:1.2;stroke-dasharray:5 4}
-svg .quad{fill:#8a8f98;font-size:12px;font-weight:600}
+svg .quad{fill:#6b7079;font-size:12px;font-weight:600;stroke:#fff;stroke-width:3px;paint-order:stroke}
 svg.sc circle{fill-opacity:.72;stroke:#1d1d1f;stroke-width:.4}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 @media print{nav{display:none}body{max-width:none;padding:0}h2{break-after:avoid}svg,tr{break-inside:avoid}}
@@ -155,20 +167,23 @@ void Header(std::string& o, const Report& r) {
     Put(o, Utc(r.start_unix_s), " to ", Utc(r.end_unix_s), " (", Fixed(r.fleet.window_hours, 1), " h)");
   }
   Put(o, "<br>telemetry: ", E(r.telemetry_source), " &middot; cluster: ", E(r.cluster_source), "</p>");
-  Put(o, "<nav><a href=\"#fleet\">Fleet</a><a href=\"#scatter\">Compute vs memory</a><a href=\"#workloads\">Workloads</a>"
-         "<a href=\"#teams\">Teams</a><a href=\"#attribution\">Attribution</a><a href=\"#findings\">Findings</a>"
-         "<a href=\"#heatmap\">Heatmap</a><a href=\"#signals\">Signal health</a>");
+  Put(o,
+      "<nav><a href=\"#fleet\">Fleet</a><a href=\"#scatter\">Compute vs framebuffer</a><a "
+      "href=\"#workloads\">Workloads</a>"
+      "<a href=\"#teams\">Teams</a><a href=\"#attribution\">Attribution</a><a href=\"#findings\">Findings</a>"
+      "<a href=\"#heatmap\">Heatmap</a><a href=\"#signals\">Signal health</a>");
   if (!r.warnings.empty()) Put(o, "<a href=\"#warnings\">Warnings</a>");
   Put(o, "<a href=\"#method\">Method</a></nav></header>\n");
 }
 
 // The three buckets as one stacked bar, labelled below (a small segment has no room for its label inside).
 void FleetBar(std::string& o, const analyze::Fleet& f, const std::string& per) {
-  const std::int64_t total = std::max<std::int64_t>(0, f.used) + std::max<std::int64_t>(0, f.idle) +
-                             std::max<std::int64_t>(0, f.unallocated);
+  const std::int64_t total =
+      std::max<std::int64_t>(0, f.used) + std::max<std::int64_t>(0, f.idle) + std::max<std::int64_t>(0, f.unallocated);
   constexpr double kW = 760;
-  Put(o, "<svg class=\"fleet\" width=\"760\" height=\"72\" viewBox=\"0 0 760 72\" role=\"img\" "
-         "aria-label=\"fleet spend by bucket\">");
+  Put(o,
+      "<svg class=\"fleet\" width=\"760\" height=\"72\" viewBox=\"0 0 760 72\" role=\"img\" "
+      "aria-label=\"fleet spend by bucket\">");
   struct Part {
     const char* name;
     std::int64_t value;
@@ -177,8 +192,9 @@ void FleetBar(std::string& o, const analyze::Fleet& f, const std::string& per) {
   const std::array<Part, 3> parts = {Part{"used", f.used, kUsedColor}, Part{"allocated-idle", f.idle, kIdleColor},
                                      Part{"unallocated", f.unallocated, kUnallocatedColor}};
   if (total <= 0) {
-    Put(o, "<rect x=\"0.5\" y=\"4.5\" width=\"759\" height=\"24\" fill=\"none\" stroke=\"#B0B0B0\"/>"
-           "<text x=\"8\" y=\"21\">no priced GPU cost in the window</text>");
+    Put(o,
+        "<rect x=\"0.5\" y=\"4.5\" width=\"759\" height=\"24\" fill=\"none\" stroke=\"#B0B0B0\"/>"
+        "<text x=\"8\" y=\"21\">no priced GPU cost in the window</text>");
   } else {
     double x = 0;
     for (const Part& p : parts) {
@@ -207,16 +223,17 @@ void Fleet(std::string& o, const Report& r) {
   if (f.unpriced_gpus > 0) Put(o, ", ", Int(f.unpriced_gpus), " unpriced");
   Put(o, "; ", Fixed(f.gpu_hours, 1), " priced GPU-hours, ", Fixed(f.used_gpu_hours, 1), " of them used.</p>");
   Put(o, "<div class=\"kpi\"><div>spend", per, "<b>", Dollars(f.cost), "</b>all priced GPUs</div>",
-      "<div>utilization<b>", Pct(f.utilization), "</b>used / spend</div>",
-      "<div>unused waste<b>", Dollars(f.unused_annualized), " a year</b>allocated-idle + unallocated, annualised</div>",
+      "<div>utilization<b>", Pct(f.utilization), "</b>used / spend</div>", "<div>unused waste<b>",
+      Dollars(f.unused_annualized), " a year</b>allocated-idle + unallocated, annualised</div>",
       "<div>recoverable waste<b>needs plans</b>not computed yet: <code>gpuwise recommend</code></div></div>");
   FleetBar(o, f, per);
   if (f.unmeasured > 0) {
     Put(o, "<p class=\"note\">Of allocated-idle, ", Dollars(f.unmeasured),
         " had no usage sample and is counted idle.</p>");
   }
-  Put(o, "<p class=\"note\">Unused waste is what was paid and not used, scaled to a year; how much of it can be "
-         "recovered depends on the plans (packing, right-sizing, scaling) that free whole GPUs or nodes.</p></section>\n");
+  Put(o,
+      "<p class=\"note\">Unused waste is what was paid and not used, scaled to a year; how much of it can be "
+      "recovered depends on the plans (packing, right-sizing, scaling) that free whole GPUs or nodes.</p></section>\n");
 }
 
 void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
@@ -244,26 +261,32 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
   // The largest circle's radius: 18 px, less when the circles together would cover more than a quarter of the plot.
   double area_units = 0;  // sum of cost / max cost
   for (const WorkloadRow* w : known) {
-    area_units += max_cost > 0 ? static_cast<double>(std::max<std::int64_t>(0, w->money.allocated())) / static_cast<double>(max_cost) : 0;
+    area_units += max_cost > 0 ? static_cast<double>(std::max<std::int64_t>(0, w->money.allocated())) /
+                                     static_cast<double>(max_cost)
+                               : 0;
   }
   const double r_max =
       area_units > 0 ? std::clamp(std::sqrt(0.25 * kW * kH / (3.14159265358979 * area_units)), 4.0, 18.0) : 3.0;
   std::array<std::size_t, kStates.size()> per_state{};
   for (const WorkloadRow* w : known) ++per_state[static_cast<std::size_t>(w->diagnosis.state)];
 
-  Put(o, "<section id=\"scatter\"><h2>Compute vs framebuffer</h2><p class=\"note\">One circle per workload at its "
-         "p95 compute activity and p95 framebuffer share (of what it holds); circle area is proportional to its cost, "
-         "colour is its diagnosed state. Dashed lines are the diagnosis thresholds.</p>");
-  Put(o, "<svg class=\"sc\" width=\"760\" height=\"440\" viewBox=\"0 0 760 440\" role=\"img\" "
-         "aria-label=\"workloads by p95 compute activity and p95 framebuffer share\">");
+  Put(o,
+      "<section id=\"scatter\"><h2>Compute vs framebuffer</h2><p class=\"note\">One circle per workload at its "
+      "p95 compute activity and p95 framebuffer share (of what it holds); circle area is proportional to its cost, "
+      "colour is its diagnosed state. Dashed lines are the diagnosis thresholds.</p>");
+  Put(o,
+      "<svg class=\"sc\" width=\"760\" height=\"440\" viewBox=\"0 0 760 440\" role=\"img\" "
+      "aria-label=\"workloads by p95 compute activity and p95 framebuffer share\">");
   Put(o, "<rect class=\"plot\" x=\"", Coord(kX), "\" y=\"", Coord(kY), "\" width=\"", Coord(kW), "\" height=\"",
       Coord(kH), "\" fill=\"#fafafb\" stroke=\"#5f6368\"/>");
   for (int i = 0; i <= 4; ++i) {
     const double t = i / 4.0;
     const std::string gx = Coord(kX + t * kW), gy = Coord(kY + (1 - t) * kH), label = Int(i * 25) + "%";
     if (i > 0 && i < 4) {
-      Put(o, "<line class=\"grid\" x1=\"", gx, "\" y1=\"", Coord(kY), "\" x2=\"", gx, "\" y2=\"", Coord(kY + kH), "\"/>");
-      Put(o, "<line class=\"grid\" x1=\"", Coord(kX), "\" y1=\"", gy, "\" x2=\"", Coord(kX + kW), "\" y2=\"", gy, "\"/>");
+      Put(o, "<line class=\"grid\" x1=\"", gx, "\" y1=\"", Coord(kY), "\" x2=\"", gx, "\" y2=\"", Coord(kY + kH),
+          "\"/>");
+      Put(o, "<line class=\"grid\" x1=\"", Coord(kX), "\" y1=\"", gy, "\" x2=\"", Coord(kX + kW), "\" y2=\"", gy,
+          "\"/>");
     }
     Put(o, "<text x=\"", gx, "\" y=\"", Coord(kY + kH + 14), "\" text-anchor=\"middle\">", label, "</text>");
     Put(o, "<text x=\"", Coord(kX - 5), "\" y=\"", Coord(kY + (1 - t) * kH + 4), "\" text-anchor=\"end\">", label,
@@ -273,50 +296,54 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
       "\" text-anchor=\"middle\">p95 compute activity (SM active, of its unit)</text>");
   Put(o, "<text transform=\"translate(16 ", Coord(kY + kH / 2),
       ") rotate(-90)\" text-anchor=\"middle\">p95 framebuffer used / held</text>");
-  // Quadrant names at the plot's corners: each corner lies in one quadrant whatever the thresholds.
-  Put(o, "<text class=\"quad\" x=\"", Coord(kX + kW - 6), "\" y=\"", Coord(kY + 16), "\" text-anchor=\"end\">busy</text>",
-      "<text class=\"quad\" x=\"", Coord(kX + kW - 6), "\" y=\"", Coord(kY + kH - 8),
-      "\" text-anchor=\"end\">compute-bound</text>", "<text class=\"quad\" x=\"", Coord(kX + 6), "\" y=\"",
-      Coord(kY + 16), "\">memory-held</text>", "<text class=\"quad\" x=\"", Coord(kX + 6), "\" y=\"", Coord(kY + kH - 8),
-      "\">over-provisioned, idle or memory-bound</text>");
   const double tx = kX + std::clamp(r.thresholds.compute_high, 0.0, 1.0) * kW;
   const double ty = kY + (1 - std::clamp(r.thresholds.fb_high, 0.0, 1.0)) * kH;
   Put(o, "<line class=\"thr\" data-threshold=\"compute_high\" x1=\"", Coord(tx), "\" y1=\"", Coord(kY), "\" x2=\"",
-      Coord(tx), "\" y2=\"", Coord(kY + kH), "\"><title>compute_high ", Pct(r.thresholds.compute_high), "</title></line>");
+      Coord(tx), "\" y2=\"", Coord(kY + kH), "\"><title>compute_high ", Pct(r.thresholds.compute_high),
+      "</title></line>");
   Put(o, "<line class=\"thr\" data-threshold=\"fb_high\" x1=\"", Coord(kX), "\" y1=\"", Coord(ty), "\" x2=\"",
       Coord(kX + kW), "\" y2=\"", Coord(ty), "\"><title>fb_high ", Pct(r.thresholds.fb_high), "</title></line>");
   Put(o, "<text x=\"", Coord(tx + 4), "\" y=\"", Coord(kY - 6), "\">compute_high ", Pct(r.thresholds.compute_high),
       "</text>");
   Put(o, "<text x=\"", Coord(kX + kW + 4), "\" y=\"", Coord(ty + 4), "\">fb_high</text>");
   // Points are clipped to the frame: a big circle at 100% stays inside the chart.
-  Put(o, "<clipPath id=\"sc-clip\"><rect x=\"", Coord(kX), "\" y=\"", Coord(kY), "\" width=\"", Coord(kW), "\" height=\"",
-      Coord(kH), "\"/></clipPath><g class=\"points\" clip-path=\"url(#sc-clip)\">");
+  Put(o, "<clipPath id=\"sc-clip\"><rect x=\"", Coord(kX), "\" y=\"", Coord(kY), "\" width=\"", Coord(kW),
+      "\" height=\"", Coord(kH), "\"/></clipPath><g class=\"points\" clip-path=\"url(#sc-clip)\">");
   for (const WorkloadRow* w : known) {
     const double c = P95(*w, model::UsageSignal::kCompute), fb = P95(*w, model::UsageSignal::kFbShare);
     const double cost = static_cast<double>(w->money.allocated());
-    const double rad = max_cost > 0 ? std::max(1.5, r_max * std::sqrt(std::max(0.0, cost) / static_cast<double>(max_cost)))
-                                    : 3.0;
+    const double rad =
+        max_cost > 0 ? std::max(1.5, r_max * std::sqrt(std::max(0.0, cost) / static_cast<double>(max_cost))) : 3.0;
     Put(o, "<circle cx=\"", Coord(kX + std::clamp(c, 0.0, 1.0) * kW), "\" cy=\"",
         Coord(kY + (1 - std::clamp(fb, 0.0, 1.0)) * kH), "\" r=\"", Coord(rad), "\" fill=\"",
-        StateColor(w->diagnosis.state), "\"><title>", E(WorkloadKey(*w)), ": ", StateName(w->diagnosis.state), "; cost ",
-        Dollars(w->money.allocated()), ", idle ", Dollars(w->money.idle), "; p95 compute ", Pct(c), ", p95 framebuffer ",
-        Pct(fb), "</title></circle>");
+        StateColor(w->diagnosis.state), "\"><title>", E(WorkloadKey(*w)), ": ", StateName(w->diagnosis.state),
+        "; cost ", Dollars(w->money.allocated()), ", idle ", Dollars(w->money.idle), "; p95 compute ", Pct(c),
+        ", p95 framebuffer ", Pct(fb), "</title></circle>");
   }
   Put(o, "</g>");
+  // Quadrant names at the plot's corners, over the points (with a halo): each corner lies in one quadrant whatever the
+  // thresholds.
+  Put(o, "<text class=\"quad\" x=\"", Coord(kX + kW - 6), "\" y=\"", Coord(kY + 16),
+      "\" text-anchor=\"end\">busy</text>", "<text class=\"quad\" x=\"", Coord(kX + kW - 6), "\" y=\"",
+      Coord(kY + kH - 8), "\" text-anchor=\"end\">compute-bound</text>", "<text class=\"quad\" x=\"", Coord(kX + 6),
+      "\" y=\"", Coord(kY + 16), "\">memory-held</text>", "<text class=\"quad\" x=\"", Coord(kX + 6), "\" y=\"",
+      Coord(kY + kH - 8), "\">over-provisioned, idle or memory-bound</text>");
   // Legend: state colours, with how many workloads of each are plotted.
   double ly = kY + 4;
   Put(o, "<text x=\"600\" y=\"", Coord(ly + 8), "\" font-weight=\"600\">state (plotted)</text>");
   for (GpuState s : kStates) {
     ly += 20;
-    Put(o, "<g class=\"legend\" data-state=\"", StateName(s), "\"><rect x=\"600\" y=\"", Coord(ly), "\" width=\"12\" "
-        "height=\"12\" fill=\"", StateColor(s), "\"/><text x=\"618\" y=\"", Coord(ly + 10), "\">", StateName(s), " (",
+    Put(o, "<g class=\"legend\" data-state=\"", StateName(s), "\"><rect x=\"600\" y=\"", Coord(ly),
+        "\" width=\"12\" "
+        "height=\"12\" fill=\"",
+        StateColor(s), "\"/><text x=\"618\" y=\"", Coord(ly + 10), "\">", StateName(s), " (",
         Count(per_state[static_cast<std::size_t>(s)]), ")</text></g>");
   }
   Put(o, "<text x=\"600\" y=\"", Coord(kY + kH - 22), "\">circle area ~ cost</text><text x=\"600\" y=\"",
       Coord(kY + kH - 8), "\">largest: ", Dollars(max_cost), "</text></svg>\n");
   if (left_out > 0) {
-    Put(o, "<p class=\"note\">Plotted: the ", Count(known.size()), " workloads with the highest cost; ", Count(left_out),
-        " smaller ones (", Dollars(left_out_cost), " in total) are not drawn.</p>");
+    Put(o, "<p class=\"note\">Plotted: the ", Count(known.size()), " workloads with the highest cost; ",
+        Count(left_out), " smaller ones (", Dollars(left_out_cost), " in total) are not drawn.</p>");
   }
   if (!unknown.empty()) {
     std::int64_t cost = 0;
@@ -341,8 +368,10 @@ void Workloads(std::string& o, const Report& r, const HtmlOptions& opt) {
     Put(o, "<p>No workload held a GPU in the window.</p></section>\n");
     return;
   }
-  Put(o, "<table><thead><tr><th class=\"n\">#</th><th>workload</th><th>team</th><th class=\"n\">GPUs</th>"
-         "<th class=\"n\">cost", per, "</th><th class=\"n\">used</th><th class=\"n\">idle", per,
+  Put(o,
+      "<table><thead><tr><th class=\"n\">#</th><th>workload</th><th>team</th><th class=\"n\">GPUs</th>"
+      "<th class=\"n\">cost",
+      per, "</th><th class=\"n\">used</th><th class=\"n\">idle", per,
       "</th><th class=\"n\">idle/year</th><th class=\"n\">p95 SM</th><th class=\"n\">p95 FB</th><th>state</th>"
       "<th>action</th><th>evidence</th></tr></thead><tbody>");
   const std::size_t shown = std::min(r.workloads.size(), opt.max_table_rows);
@@ -351,11 +380,14 @@ void Workloads(std::string& o, const Report& r, const HtmlOptions& opt) {
     Put(o, "<tr><td class=\"n\">", Count(i + 1), "</td><td>", E(w.namespace_name), "/<b>", E(w.name),
         "</b><br><span class=\"muted\">", E(w.kind), " &middot; ", Int(w.pods), " pod", w.pods == 1 ? "" : "s");
     if (!w.engine.empty()) Put(o, " &middot; ", E(w.engine));
+    if (!w.workload_class.empty()) {
+      Put(o, " &middot; <span title=\"", E(w.class_reason), "\">class ", E(w.workload_class), "</span>");
+    }
     Put(o, " &middot; attribution ", E(w.source));
     if (w.assumed_share > 0) Put(o, " &middot; ", Pct(w.assumed_share), " held by assumption");
     Put(o, "</span></td><td>", E(w.team), "</td><td class=\"n\">", Fixed(w.gpus, 2), "</td><td class=\"n\">",
-        Dollars(w.money.allocated()), "</td><td class=\"n\">", Pct(w.usage), "</td><td class=\"n\">", Dollars(w.money.idle),
-        "</td><td class=\"n\">", Dollars(w.idle_annualized), "</td><td class=\"n\">",
+        Dollars(w.money.allocated()), "</td><td class=\"n\">", Pct(w.usage), "</td><td class=\"n\">",
+        Dollars(w.money.idle), "</td><td class=\"n\">", Dollars(w.idle_annualized), "</td><td class=\"n\">",
         Pct(P95(w, model::UsageSignal::kCompute)), "</td><td class=\"n\">", Pct(P95(w, model::UsageSignal::kFbShare)),
         "</td><td>", Chip(w.diagnosis.state), "</td><td>",
         E(w.diagnosis.action.empty() ? analyze::GpuStateAction(w.diagnosis.state) : w.diagnosis.action), "</td><td>");
@@ -389,7 +421,8 @@ void TeamChart(std::string& o, const Report& r, const HtmlOptions& opt) {
   };
   std::vector<Bar> bars;
   const std::size_t shown = std::min(r.teams.size(), opt.max_chart_teams);
-  for (std::size_t i = 0; i < shown; ++i) bars.push_back({r.teams[i].key, r.teams[i].key, r.teams[i].used, r.teams[i].idle, 0});
+  for (std::size_t i = 0; i < shown; ++i)
+    bars.push_back({r.teams[i].key, r.teams[i].key, r.teams[i].used, r.teams[i].idle, 0});
   if (shown < r.teams.size()) {
     Bar other{"other teams (" + Count(r.teams.size() - shown) + ")", "", 0, 0, 0};
     for (std::size_t i = shown; i < r.teams.size(); ++i) {
@@ -406,8 +439,9 @@ void TeamChart(std::string& o, const Report& r, const HtmlOptions& opt) {
   const double height = kTop + kRowH * static_cast<double>(bars.size()) + 6;
   Put(o, "<svg class=\"teams\" width=\"760\" height=\"", Coord(height), "\" viewBox=\"0 0 760 ", Coord(height),
       "\" role=\"img\" aria-label=\"cost by team\">");
-  const std::array<std::pair<const char*, const char*>, 3> legend = {
-      std::pair{"used", kUsedColor}, std::pair{"allocated-idle", kIdleColor}, std::pair{"unallocated", kUnallocatedColor}};
+  const std::array<std::pair<const char*, const char*>, 3> legend = {std::pair{"used", kUsedColor},
+                                                                     std::pair{"allocated-idle", kIdleColor},
+                                                                     std::pair{"unallocated", kUnallocatedColor}};
   for (std::size_t i = 0; i < legend.size(); ++i) {
     const double x = kLabelW + static_cast<double>(i) * 130;
     Put(o, "<rect x=\"", Coord(x), "\" y=\"4\" width=\"11\" height=\"11\" fill=\"", legend[i].second, "\"/><text x=\"",
@@ -418,7 +452,8 @@ void TeamChart(std::string& o, const Report& r, const HtmlOptions& opt) {
     const double y = kTop + kRowH * static_cast<double>(i);
     const std::int64_t total = b.used + b.idle + b.unallocated;
     auto width = [&](std::int64_t v) {
-      return max_total > 0 ? kBarW * static_cast<double>(std::max<std::int64_t>(0, v)) / static_cast<double>(max_total) : 0.0;
+      return max_total > 0 ? kBarW * static_cast<double>(std::max<std::int64_t>(0, v)) / static_cast<double>(max_total)
+                           : 0.0;
     };
     Put(o, "<g><title>", E(b.title), ": ", Dollars(total));
     if (b.unallocated == 0) Put(o, " (used ", Dollars(b.used), ", idle ", Dollars(b.idle), ")");
@@ -430,8 +465,8 @@ void TeamChart(std::string& o, const Report& r, const HtmlOptions& opt) {
     for (const auto& part : parts) {
       const double w = width(part.first);
       if (w <= 0) continue;
-      Put(o, "<rect x=\"", Coord(x), "\" y=\"", Coord(y + 3), "\" width=\"", Coord(w), "\" height=\"",
-          Coord(kRowH - 6), "\" fill=\"", part.second, "\"/>");
+      Put(o, "<rect x=\"", Coord(x), "\" y=\"", Coord(y + 3), "\" width=\"", Coord(w), "\" height=\"", Coord(kRowH - 6),
+          "\" fill=\"", part.second, "\"/>");
       x += w;
     }
     Put(o, "<text x=\"", Coord(x + 6), "\" y=\"", Coord(y + 14), "\">", Dollars(total));
@@ -443,15 +478,17 @@ void TeamChart(std::string& o, const Report& r, const HtmlOptions& opt) {
 
 void ShowbackTable(std::string& o, const std::vector<analyze::ShowbackRow>& rows, const char* key, std::size_t cap,
                    const analyze::Fleet* unallocated) {
-  Put(o, "<table><thead><tr><th>", key, "</th><th class=\"n\">cost</th><th class=\"n\">used</th><th class=\"n\">idle</th>"
-         "<th class=\"n\">idle share</th><th class=\"n\">GPU-hours</th><th class=\"n\">workloads</th></tr></thead><tbody>");
+  Put(o, "<table><thead><tr><th>", key,
+      "</th><th class=\"n\">cost</th><th class=\"n\">used</th><th class=\"n\">idle</th>"
+      "<th class=\"n\">idle share</th><th class=\"n\">GPU-hours</th><th "
+      "class=\"n\">workloads</th></tr></thead><tbody>");
   const std::size_t shown = std::min(rows.size(), cap);
   for (std::size_t i = 0; i < shown; ++i) {
     const analyze::ShowbackRow& s = rows[i];
     Put(o, "<tr><td>", E(s.key), "</td><td class=\"n\">", Dollars(s.cost), "</td><td class=\"n\">", Dollars(s.used),
-        "</td><td class=\"n\">", Dollars(s.idle), "</td><td class=\"n\">", Share(s.idle, s.cost), "</td><td class=\"n\">",
-        Fixed(s.gpu_hours, 1), "</td><td class=\"n\">", Count(static_cast<std::size_t>(std::max(0, s.workloads))),
-        "</td></tr>");
+        "</td><td class=\"n\">", Dollars(s.idle), "</td><td class=\"n\">", Share(s.idle, s.cost),
+        "</td><td class=\"n\">", Fixed(s.gpu_hours, 1), "</td><td class=\"n\">",
+        Count(static_cast<std::size_t>(std::max(0, s.workloads))), "</td></tr>");
   }
   if (shown < rows.size()) {
     analyze::ShowbackRow rest;
@@ -463,9 +500,9 @@ void ShowbackTable(std::string& o, const std::vector<analyze::ShowbackRow>& rows
       rest.workloads += rows[i].workloads;
     }
     Put(o, "<tr><td><i>", Count(rows.size() - shown), " more</i></td><td class=\"n\">", Dollars(rest.cost),
-        "</td><td class=\"n\">", Dollars(rest.used), "</td><td class=\"n\">", Dollars(rest.idle), "</td><td class=\"n\">",
-        Share(rest.idle, rest.cost), "</td><td class=\"n\">", Fixed(rest.gpu_hours, 1), "</td><td class=\"n\">",
-        Count(static_cast<std::size_t>(std::max(0, rest.workloads))), "</td></tr>");
+        "</td><td class=\"n\">", Dollars(rest.used), "</td><td class=\"n\">", Dollars(rest.idle),
+        "</td><td class=\"n\">", Share(rest.idle, rest.cost), "</td><td class=\"n\">", Fixed(rest.gpu_hours, 1),
+        "</td><td class=\"n\">", Count(static_cast<std::size_t>(std::max(0, rest.workloads))), "</td></tr>");
   }
   if (unallocated != nullptr) {
     Put(o, "<tr><td><i>(unallocated)</i></td><td class=\"n\">", Dollars(unallocated->unallocated),
@@ -496,14 +533,18 @@ std::string_view SourceMeaning(std::string_view source) {
 }
 
 void Attribution(std::string& o, const Report& r) {
-  Put(o, "<section id=\"attribution\"><h2>Attribution</h2><table><thead><tr><th>source</th><th>meaning</th>"
-         "<th class=\"n\">cost</th><th class=\"n\">share of allocated</th><th class=\"n\">workloads</th></tr></thead><tbody>");
+  Put(o,
+      "<section id=\"attribution\"><h2>Attribution</h2><table><thead><tr><th>source</th><th>meaning</th>"
+      "<th class=\"n\">cost</th><th class=\"n\">share of allocated</th><th "
+      "class=\"n\">workloads</th></tr></thead><tbody>");
   for (const analyze::ClassRow& c : r.classes) {
     Put(o, "<tr><td>", E(c.source), "</td><td>", E(SourceMeaning(c.source)), "</td><td class=\"n\">", Dollars(c.cost),
         "</td><td class=\"n\">", Pct(c.share), "</td><td class=\"n\">",
         Count(static_cast<std::size_t>(std::max(0, c.workloads))), "</td></tr>");
   }
-  Put(o, "</tbody></table><p class=\"note\">", E(r.policy), ".<br>", E(r.usage_definition), ".</p></section>\n");
+  Put(o,
+      "</tbody></table><p class=\"note\">Shares are of allocated cost (used + allocated-idle). How shared GPUs "
+      "and usage are counted: <a href=\"#method\">Method</a>.</p></section>\n");
 }
 
 std::string_view FindingMeaning(std::string_view kind) {
@@ -534,7 +575,9 @@ void Findings(std::string& o, const Report& r, const HtmlOptions& opt) {
     for (const analyze::Finding* f : list) total += f->cost;
     Put(o, "<h3>", E(kind), " (", Count(list.size()), total > 0 ? ", " + Dollars(total) : std::string(), ")</h3>");
     if (std::string_view m = FindingMeaning(kind); !m.empty()) Put(o, "<p class=\"note\">", m, "</p>");
-    Put(o, "<table><thead><tr><th>subject</th><th>finding</th><th>action</th><th class=\"n\">cost</th></tr></thead><tbody>");
+    Put(o,
+        "<table><thead><tr><th>subject</th><th>finding</th><th>action</th><th "
+        "class=\"n\">cost</th></tr></thead><tbody>");
     const std::size_t shown = std::min(list.size(), opt.max_findings_per_kind);
     for (std::size_t i = 0; i < shown; ++i) {
       const analyze::Finding& f = *list[i];
@@ -601,7 +644,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
   std::iota(rows.begin(), rows.end(), std::size_t{0});
   const std::size_t row_cap = std::max<std::size_t>(1, opt.max_heatmap_rows);
   if (src_rows > row_cap) {
-    std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) { return node_cost(a) > node_cost(b); });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [&](std::size_t a, std::size_t b) { return node_cost(a) > node_cost(b); });
     rows.resize(row_cap);
     std::sort(rows.begin(), rows.end());
   }
@@ -645,21 +689,24 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
     note += "Showing the " + Count(rows.size()) + " nodes with the highest GPU cost of " + Count(src_rows) + ". ";
   }
   if (group > 1) {
-    note += "Each column is the mean of " + Count(group) + " adjacent intervals (" + Count(src_cols) + " in the window). ";
+    note +=
+        "Each column is the mean of " + Count(group) + " adjacent intervals (" + Count(src_cols) + " in the window). ";
   }
-  Put(o, "<p class=\"note\">Rows are nodes, columns are intervals of the window; a cell is the node's mean GPU usage "
-         "(compute or framebuffer, whichever is higher, weighted by GPU share). Hover a row for its means. ",
+  Put(o,
+      "<p class=\"note\">Rows are nodes, columns are intervals of the window; a cell is the node's mean GPU usage "
+      "(compute or framebuffer, whichever is higher, weighted by GPU share). Hover a row for its means. ",
       E(note), "</p>");
 
   Put(o, "<svg class=\"heat\" width=\"", Int(width), "\" height=\"", Int(height), "\" viewBox=\"0 0 ", Int(width), " ",
       Int(height), "\" role=\"img\" aria-label=\"GPU usage per node and interval\" data-rows=\"", Count(rows.size()),
       "\" data-cols=\"", Int(static_cast<std::int64_t>(cols)), "\" data-x0=\"", Int(x0), "\" data-y0=\"", Int(y0),
       "\" data-cell-w=\"", Int(cell_w), "\" data-cell-h=\"", Int(cell_h), "\">");
-  Put(o, "<defs><pattern id=\"hm-nan\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
-         "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#E4E4E7\"/><line x1=\"0\" y1=\"0\" "
-         "x2=\"0\" y2=\"6\" stroke=\"#8A8F98\" stroke-width=\"2\"/></pattern><pattern id=\"hm-unheld\" width=\"4\" "
-         "height=\"4\" patternUnits=\"userSpaceOnUse\"><circle cx=\"2\" cy=\"2\" r=\"0.9\" fill=\"#FFFFFF\"/></pattern>"
-         "</defs>");
+  Put(o,
+      "<defs><pattern id=\"hm-nan\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+      "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#E4E4E7\"/><line x1=\"0\" y1=\"0\" "
+      "x2=\"0\" y2=\"6\" stroke=\"#8A8F98\" stroke-width=\"2\"/></pattern><pattern id=\"hm-unheld\" width=\"4\" "
+      "height=\"4\" patternUnits=\"userSpaceOnUse\"><circle cx=\"2\" cy=\"2\" r=\"0.9\" fill=\"#FFFFFF\"/></pattern>"
+      "</defs>");
 
   std::array<RunPath, kHeat.size()> paths;
   RunPath nan_path, unheld_path;
@@ -680,9 +727,7 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
       c = end;
     }
     // Dots over the cells where no pod held any GPU of the node (usage known): that spend is unallocated.
-    auto unheld = [&](std::size_t c) {
-      return std::isfinite(usage[ri * cols + c]) && held[ri * cols + c] <= 1e-9;
-    };
+    auto unheld = [&](std::size_t c) { return std::isfinite(usage[ri * cols + c]) && held[ri * cols + c] <= 1e-9; };
     for (std::size_t c = 0; c < cols;) {
       if (!unheld(c)) {
         ++c;
@@ -699,7 +744,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
     if (!paths[k].empty()) Put(o, "<path class=\"hm-cells\" stroke=\"", kHeat[k], "\" d=\"", paths[k].d(), "\"/>");
   }
   if (!nan_path.empty()) Put(o, "<path class=\"hm-nan\" stroke=\"url(#hm-nan)\" d=\"", nan_path.d(), "\"/>");
-  if (!unheld_path.empty()) Put(o, "<path class=\"hm-unheld\" stroke=\"url(#hm-unheld)\" d=\"", unheld_path.d(), "\"/>");
+  if (!unheld_path.empty())
+    Put(o, "<path class=\"hm-unheld\" stroke=\"url(#hm-unheld)\" d=\"", unheld_path.d(), "\"/>");
   Put(o, "</g>");
 
   // Row labels, the mean held share as a bar, and a transparent band per row carrying its tooltip.
@@ -727,8 +773,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
     const double bw = std::clamp(mean_h, 0.0, 1.0) * held_w;
     if (bw > 0) Put(held_d, "M", Int(held_x), " ", Coord(y + cell_h / 2.0), "h", Coord(bw));
     Put(o, "<rect x=\"0\" y=\"", Int(y), "\" width=\"", Int(held_x + held_w), "\" height=\"", Int(cell_h),
-        "\" fill=\"#000\" fill-opacity=\"0\"><title>", E(name), ": mean usage ", Pct(mean_u), " over ", Count(nu), " of ",
-        Count(cols), " columns with samples; GPUs held ", Pct(mean_h), " of the time; cost ",
+        "\" fill=\"#000\" fill-opacity=\"0\"><title>", E(name), ": mean usage ", Pct(mean_u), " over ", Count(nu),
+        " of ", Count(cols), " columns with samples; GPUs held ", Pct(mean_h), " of the time; cost ",
         Dollars(node_cost(rows[ri])), "</title></rect>");
   }
   Put(o, "</g>");
@@ -740,18 +786,22 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
   Put(o, "<line class=\"ax\" x1=\"", Int(x0), "\" y1=\"", Int(axis_y), "\" x2=\"", Int(x0 + grid_w), "\" y2=\"",
       Int(axis_y), "\"/>");
 
-  // Time ticks in UTC: the coarsest step of hours or days that leaves about 70 px between labels.
+  // Time ticks in UTC: the finest step of hours or days that leaves at least 70 px between labels.
   const std::int64_t first = starts.front();
   std::int64_t last = r.end_unix_s;
-  if (last <= starts.back()) last = starts.back() + (cols > 1 ? starts[1] - starts[0] : 3600 * static_cast<std::int64_t>(group));
+  if (last <= starts.back())
+    last = starts.back() + (cols > 1 ? starts[1] - starts[0] : 3600 * static_cast<std::int64_t>(group));
   auto x_of = [&](std::int64_t t) {
-    const std::size_t k = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), t) - starts.begin()) - 1;
+    const auto after = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), t) - starts.begin());
+    const std::size_t k = after > 0 ? after - 1 : 0;
     const std::int64_t next = k + 1 < cols ? starts[k + 1] : last;
-    const double frac = next > starts[k] ? static_cast<double>(t - starts[k]) / static_cast<double>(next - starts[k]) : 0.0;
+    const double frac =
+        next > starts[k] ? static_cast<double>(t - starts[k]) / static_cast<double>(next - starts[k]) : 0.0;
     return x0 + (static_cast<double>(k) + std::clamp(frac, 0.0, 1.0)) * cell_w;
   };
   const std::int64_t span = last - first;
-  if (span > 0) {
+  constexpr std::int64_t kCentury = 100LL * 366 * 86400;  // longer: no ticks (a corrupt window, not a fleet)
+  if (span > 0 && span < kCentury) {
     const double px_per_s = static_cast<double>(grid_w) / static_cast<double>(span);
     constexpr std::array<std::int64_t, 9> kSteps = {3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 1209600};
     std::int64_t step = kSteps.back();
@@ -777,8 +827,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
     const int x = x0 + static_cast<int>(k) * 34;
     Put(o, "<rect class=\"hm-key\" x=\"", Int(x), "\" y=\"", Int(legend_y), "\" width=\"34\" height=\"12\" fill=\"",
         kHeat[k], "\"/>");
-    Put(o, "<text x=\"", Int(x), "\" y=\"", Int(legend_y + 24), "\" text-anchor=\"middle\">", Int(static_cast<int>(k) * 10),
-        "%</text>");
+    Put(o, "<text x=\"", Int(x), "\" y=\"", Int(legend_y + 24), "\" text-anchor=\"middle\">",
+        Int(static_cast<int>(k) * 10), "%</text>");
   }
   Put(o, "<text x=\"", Int(x0 + 340), "\" y=\"", Int(legend_y + 24), "\" text-anchor=\"middle\">100%</text>");
   Put(o, "<text x=\"", Int(x0 - 6), "\" y=\"", Int(legend_y + 10), "\" text-anchor=\"end\">usage</text>");
@@ -794,7 +844,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
 // ---- signal health, warnings, method ----------------------------------------------------------------------------
 
 bool SignalProblem(const analyze::NodeRow& n) {
-  return n.compute_source != "sm_active" || n.devices_without_samples > 0 || n.unseen_gpus > 0 || !n.unpriced_reason.empty();
+  return n.compute_source != "sm_active" || n.devices_without_samples > 0 || n.unseen_gpus > 0 ||
+         !n.unpriced_reason.empty();
 }
 
 void Signals(std::string& o, const Report& r, const HtmlOptions& opt) {
@@ -815,9 +866,10 @@ void Signals(std::string& o, const Report& r, const HtmlOptions& opt) {
     idx.resize(opt.max_table_rows);
     std::sort(idx.begin(), idx.end());
   }
-  Put(o, "<table><thead><tr><th>node</th><th>instance</th><th>GPU</th><th>capacity</th><th class=\"n\">GPUs</th>"
-         "<th class=\"n\">MIG</th><th class=\"n\">$/GPU-h</th><th class=\"n\">cost</th><th class=\"n\">unallocated</th>"
-         "<th>compute signal</th><th class=\"n\">devices without samples</th><th>price rule</th></tr></thead><tbody>");
+  Put(o,
+      "<table><thead><tr><th>node</th><th>instance</th><th>GPU</th><th>capacity</th><th class=\"n\">GPUs</th>"
+      "<th class=\"n\">MIG</th><th class=\"n\">$/GPU-h</th><th class=\"n\">cost</th><th class=\"n\">unallocated</th>"
+      "<th>compute signal</th><th class=\"n\">devices without samples</th><th>price rule</th></tr></thead><tbody>");
   for (std::size_t i : idx) {
     const analyze::NodeRow& n = r.nodes[i];
     Put(o, SignalProblem(n) ? "<tr class=\"warn\">" : "<tr>", "<td>", E(n.name), "</td><td>",
@@ -835,8 +887,9 @@ void Signals(std::string& o, const Report& r, const HtmlOptions& opt) {
     Put(o, "<caption>", Count(idx.size()), " of ", Count(r.nodes.size()),
         " nodes shown: those with a signal or price problem first, then the costliest.</caption>");
   }
-  Put(o, "</table><p class=\"note\">Highlighted: compute from a weaker signal than SM activity, devices without any "
-         "exporter sample, GPUs no exporter reports, or no price.</p></section>\n");
+  Put(o,
+      "</table><p class=\"note\">Highlighted: compute from a weaker signal than SM activity, devices without any "
+      "exporter sample, GPUs no exporter reports, or no price.</p></section>\n");
 }
 
 void Warnings(std::string& o, const Report& r, const HtmlOptions& opt) {
@@ -850,8 +903,8 @@ void Warnings(std::string& o, const Report& r, const HtmlOptions& opt) {
 
 void Method(std::string& o, const Report& r) {
   const analyze::DiagnosisOptions& t = r.thresholds;
-  Put(o, "<section id=\"method\"><h2>Method and thresholds</h2><p><b>Shared GPUs.</b> ", E(r.policy),
-      ".</p><p><b>Usage.</b> ", E(r.usage_definition), ".</p>");
+  Put(o, "<section id=\"method\"><h2>Method and thresholds</h2><p><b>Shared GPUs.</b> ", E(Sentence(r.policy)),
+      "</p><p><b>Usage.</b> ", E(Sentence(r.usage_definition)), "</p>");
   Put(o, "<table><thead><tr><th>threshold</th><th class=\"n\">value</th><th>meaning</th></tr></thead><tbody>",
       "<tr><td>compute_high</td><td class=\"n\">", Pct(t.compute_high),
       "</td><td>p95 compute activity at or above: compute high</td></tr>", "<tr><td>fb_high</td><td class=\"n\">",
@@ -863,9 +916,10 @@ void Method(std::string& o, const Report& r) {
       Pct(t.idle_share), "</td><td>a workload idle in at least this share of its samples is idle</td></tr>",
       "<tr><td>min_samples</td><td class=\"n\">", std::to_string(t.min_samples),
       "</td><td>fewer compute samples than this: unknown</td></tr></tbody></table>");
-  Put(o, "<p class=\"note\">States, first match wins: unknown (too few samples); idle; busy (compute and framebuffer "
-         "high); compute-bound (compute high); memory-bound (DRAM high); memory-held (framebuffer high); "
-         "over-provisioned (otherwise). An unknown framebuffer share counts as low.</p></section>\n");
+  Put(o,
+      "<p class=\"note\">States, first match wins: unknown (too few samples); idle; busy (compute and framebuffer "
+      "high); compute-bound (compute high); memory-bound (DRAM high); memory-held (framebuffer high); "
+      "over-provisioned (otherwise). An unknown framebuffer share counts as low.</p></section>\n");
 }
 
 }  // namespace
@@ -875,11 +929,21 @@ std::string HtmlEscape(std::string_view text) {
   out.reserve(text.size() + text.size() / 8);
   for (char ch : text) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7F) {
           out += "\xEF\xBF\xBD";
@@ -894,10 +958,13 @@ std::string HtmlEscape(std::string_view text) {
 std::string ReportHtml(const Report& r, const HtmlOptions& opt) {
   std::string o;
   o.reserve(64 * 1024);
-  Put(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gpuwise report ");
-  if (r.live) Put(o, "(live, ", Utc(r.start_unix_s), ")");
-  else Put(o, Utc(r.start_unix_s, "%Y-%m-%d"), " to ", Utc(r.end_unix_s, "%Y-%m-%d"));
+  Put(o,
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gpuwise report ");
+  if (r.live)
+    Put(o, "(live, ", Utc(r.start_unix_s), ")");
+  else
+    Put(o, Utc(r.start_unix_s, "%Y-%m-%d"), " to ", Utc(r.end_unix_s, "%Y-%m-%d"));
   Put(o, "</title><style>", kStyle, "</style></head><body>\n");
   Header(o, r);
   Fleet(o, r);
@@ -910,8 +977,9 @@ std::string ReportHtml(const Report& r, const HtmlOptions& opt) {
   Signals(o, r, opt);
   Warnings(o, r, opt);
   Method(o, r);
-  Put(o, "<footer class=\"note\">Generated by gpuwise. Money is rounded to cents here; the JSON output keeps exact "
-         "micro-dollars.</footer>\n</body></html>\n");
+  Put(o,
+      "<footer class=\"note\">Generated by gpuwise. Money is rounded to cents here; the JSON output keeps exact "
+      "micro-dollars.</footer>\n</body></html>\n");
   return o;
 }
 

@@ -16,12 +16,12 @@ namespace gpuwise::cli {
 // Caps that keep the document small (about 1.5 MB at most with the defaults, whatever the fleet size); whatever a cap
 // leaves out is counted, with its cost, where it would have been.
 struct HtmlOptions {
-  std::size_t max_table_rows = 500;        // workload, team, namespace and node tables (workloads: top by idle $)
-  std::size_t max_scatter_points = 2000;   // the largest workloads by cost; the rest are counted under the chart
-  std::size_t max_chart_teams = 20;        // bars in the cost-by-team chart; the rest are one "other teams" bar
+  std::size_t max_table_rows = 500;       // workload, team, namespace and node tables (workloads: top by idle $)
+  std::size_t max_scatter_points = 2000;  // the largest workloads by cost; the rest are counted under the chart
+  std::size_t max_chart_teams = 20;       // bars in the cost-by-team chart; the rest are one "other teams" bar
   std::size_t max_findings_per_kind = 100;
-  std::size_t max_heatmap_columns = 200;   // above this, adjacent intervals are merged by their mean
-  std::size_t max_heatmap_rows = 300;      // above this, the nodes with the highest cost are shown
+  std::size_t max_heatmap_columns = 200;  // above this, adjacent intervals are merged by their mean
+  std::size_t max_heatmap_rows = 300;     // above this, the nodes with the highest cost are shown
 };
 
 std::string ReportHtml(const analyze::Report& report, const HtmlOptions& options = {});

@@ -27,6 +27,8 @@ WorkloadRow Workload(std::string ns, std::string name, GpuState state, std::int6
   w.name = std::move(name);
   w.team = "team-a";
   w.source = "api";
+  w.workload_class = "interactive";
+  w.class_reason = "serves HTTP \"/v1\" <engine>";
   w.pods = 1;
   w.gpus = 1;
   w.gpu_hours = 24;
@@ -274,7 +276,8 @@ HeatCells Cells(const std::string& doc, int row) {
       if (std::abs(run.y - row_y) > 1e-9) continue;
       EXPECT_EQ((run.x - h.x0) % h.cw, 0);
       EXPECT_EQ(run.w % h.cw, 0);
-      for (int c = (run.x - h.x0) / h.cw; c < (run.x - h.x0 + run.w) / h.cw; ++c) h.by_stroke[Attr(p, "stroke")].insert(c);
+      for (int c = (run.x - h.x0) / h.cw; c < (run.x - h.x0 + run.w) / h.cw; ++c)
+        h.by_stroke[Attr(p, "stroke")].insert(c);
     }
   }
   return h;
@@ -292,7 +295,6 @@ std::string LegendFill(const std::string& doc, const std::string& state) {
 
 TEST(ReportHtmlTest, SelfContainedWithNoExternalReference) {
   const std::string html = ReportHtml(SmallReport());
-  if (getenv("DUMP")) { FILE* f = fopen("/tmp/small.html", "w"); fwrite(html.data(), 1, html.size(), f); fclose(f); }
   ASSERT_TRUE(html.starts_with("<!DOCTYPE html>"));
   for (const char* bad : {"src=", "href=http", "href=\"http", "href='http", "url(http", "url(\"http", "url('http",
                           "@import", "@font-face", "<script", "<link", "<iframe", "<img", "<object", "<embed"}) {
@@ -339,12 +341,17 @@ TEST(ReportHtmlTest, EveryNameFromTheClusterIsEscaped) {
   EXPECT_EQ(html.find("<team>"), std::string::npos);
   EXPECT_EQ(html.find("<b>\""), std::string::npos);
   const std::string name = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;";
-  EXPECT_GE(Occurrences(html, "a&amp;b/<b>" + name + "</b>"), 1u);                    // workloads table
+  EXPECT_GE(Occurrences(html, "a&amp;b/<b>" + name + "</b>"), 1u);                          // workloads table
   EXPECT_NE(html.find("<title>a&amp;b/Deployment/" + name + ": idle"), std::string::npos);  // scatter tooltip
   EXPECT_NE(html.find("o&#39;brien &lt;team&gt;"), std::string::npos);
   EXPECT_NE(html.find("&lt;img onerror=1&gt;"), std::string::npos);
+  EXPECT_NE(html.find("<span title=\"serves HTTP &quot;/v1&quot; &lt;engine&gt;\">class interactive</span>"),
+            std::string::npos);
   EXPECT_EQ(WellFormed(html), "");
-  EXPECT_EQ(HtmlEscape(std::string("a\x01" "b\x1b[0m\tc\n")), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD[0m\tc\n");
+  EXPECT_EQ(HtmlEscape(std::string("a\x01"
+                                   "b\x1b[0m\tc\n")),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD[0m\tc\n");
 }
 
 TEST(ReportHtmlTest, PointsAreColouredByStateAsTheLegendSays) {
@@ -377,7 +384,8 @@ TEST(ReportHtmlTest, ThresholdLinesAndPointsSitWhereTheValuesSay) {
       if (Attr(t, "class") == "plot") plot = t;
     }
     ASSERT_FALSE(plot.empty());
-    const double x = NumAttr(plot, "x"), y = NumAttr(plot, "y"), w = NumAttr(plot, "width"), h = NumAttr(plot, "height");
+    const double x = NumAttr(plot, "x"), y = NumAttr(plot, "y"), w = NumAttr(plot, "width"),
+                 h = NumAttr(plot, "height");
     std::map<std::string, std::string> lines;
     for (const std::string& t : Tags(html, "line")) {
       if (Attr(t, "class") == "thr") lines[Attr(t, "data-threshold")] = t;
@@ -552,6 +560,22 @@ TEST(ReportHtmlTest, SameReportSameBytes) {
   EXPECT_NE(a.find("2024-05-01 00:00 UTC to 2024-05-02 00:00 UTC (24.0 h)"), std::string::npos);
 }
 
+TEST(ReportHtmlTest, LiveViewSaysCostsArePerHour) {
+  Report r = SmallReport();
+  r.live = true;
+  r.end_unix_s = r.start_unix_s;
+  r.heatmap.column_starts = {kStart};
+  r.heatmap.usage = {0.3, NAN};
+  r.heatmap.held = {1.0, 0.0};
+  const std::string html = ReportHtml(r);
+  EXPECT_NE(html.find("live view at 2024-05-01 00:00 UTC (costs per hour at the current state)"), std::string::npos);
+  EXPECT_NE(html.find("<div>spend per hour<b>$100.00</b>"), std::string::npos);
+  EXPECT_NE(html.find(">$25.00 per hour (25.0%)</text>"), std::string::npos);
+  EXPECT_NE(html.find("<th class=\"n\">cost/h</th>"), std::string::npos);
+  EXPECT_EQ(Cells(html, 0).cols, 1);
+  EXPECT_EQ(WellFormed(html), "");
+}
+
 TEST(ReportHtmlTest, TenThousandWorkloadsStayUnderTwoMegabytes) {
   Report r = SmallReport();
   r.workloads.clear();
@@ -565,8 +589,9 @@ TEST(ReportHtmlTest, TenThousandWorkloadsStayUnderTwoMegabytes) {
     return z ^ (z >> 31);
   };
   auto unit = [&]() { return static_cast<double>(next() >> 11) / 9007199254740992.0; };
-  const GpuState states[] = {GpuState::kIdle, GpuState::kBusy, GpuState::kComputeBound, GpuState::kMemoryHeld,
-                             GpuState::kOverProvisioned, GpuState::kUnknown};
+  const GpuState states[] = {
+      GpuState::kIdle,   GpuState::kBusy, GpuState::kComputeBound, GpuState::kMemoryHeld, GpuState::kOverProvisioned,
+      GpuState::kUnknown};
   for (int i = 0; i < 10000; ++i) {
     const GpuState s = states[i % 6];
     WorkloadRow w = Workload("namespace-" + std::to_string(i % 300), "inference-server-" + std::to_string(i), s,
@@ -607,7 +632,6 @@ TEST(ReportHtmlTest, TenThousandWorkloadsStayUnderTwoMegabytes) {
   for (int i = 0; i < 2000; ++i) r.warnings.push_back("pod x/y-" + std::to_string(i) + ": invalid gpuwise.io/class");
 
   const std::string html = ReportHtml(r);
-  if (getenv("DUMP")) { FILE* f = fopen("/tmp/big.html", "w"); fwrite(html.data(), 1, html.size(), f); fclose(f); printf("size %zu\n", html.size()); }
   EXPECT_LT(html.size(), 2'000'000u);
   EXPECT_GT(html.size(), 500'000u);  // the caps, not an empty page, keep it small
   EXPECT_EQ(Occurrences(Points(html), "<circle "), 2000u);

@@ -51,10 +51,16 @@ std::string Dollars(std::int64_t micro) { return base::FormatDollars(micro); }
 
 Table ReportWorkloadTable(const Report& r) {
   Table t;
-  t.columns = {"NAMESPACE", "KIND", "WORKLOAD", "TEAM", "CLASS", "GPUS", "COST", "USED", "IDLE", "IDLE/YEAR", "STATE", "SOURCE"};
+  // Machine-readable: exact decimal dollars (6 places, from micro-dollars), no currency sign or separators.
+  auto usd = [](std::int64_t micro) {
+    std::string s = base::FormatUsd({micro});
+    s.erase(s.find('$'), 1);
+    return s;
+  };
+  t.columns = {"NAMESPACE", "KIND", "WORKLOAD", "TEAM", "CLASS", "GPUS", "COST_USD", "USED_USD", "IDLE_USD", "IDLE_USD_PER_YEAR", "STATE", "SOURCE"};
   for (const auto& w : r.workloads) {
-    t.rows.push_back({w.namespace_name, w.kind, w.name, w.team, w.workload_class, Fixed(w.gpus, 2), Dollars(w.money.allocated()),
-                      Dollars(w.money.used), Dollars(w.money.idle), Dollars(w.idle_annualized),
+    t.rows.push_back({w.namespace_name, w.kind, w.name, w.team, w.workload_class, Fixed(w.gpus, 4), usd(w.money.allocated()),
+                      usd(w.money.used), usd(w.money.idle), usd(w.idle_annualized),
                       std::string(analyze::GpuStateName(w.diagnosis.state)), w.source});
   }
   return t;

@@ -1355,6 +1355,7 @@ base::Status KubeApiServer::Start() {
   const int threads = impl_->options.threads;
   srv.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   srv.set_keep_alive_max_count(1000);
+  srv.set_tcp_nodelay(true);  // without it every small response waits ~40 ms for the client's delayed ACK
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     KubeRequest kr;
     kr.method = req.method;

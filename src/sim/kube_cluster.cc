@@ -909,6 +909,10 @@ struct KubeCluster::Impl {
                         : json::object();
     sp.container = c.value("name", "");
     sp.image = c.value("image", "");
+    for (const char* key : {"command", "args"}) {
+      std::vector<std::string>& out = std::string_view(key) == "command" ? sp.command : sp.args;
+      for (const json& v : Field(c, key)) out.push_back(Str(v));
+    }
     if (Field(c, "ports").is_array() && !Field(c, "ports").empty()) sp.port = static_cast<int>(Int(Field(c, "ports")[0]["containerPort"]));
     for (const auto& [k, v] : Field(c, "resources", "requests").items()) sp.requests[k] = v.is_string() ? Str(v) : v.dump();
     for (const auto& [k, v] : Field(c, "resources", "limits").items()) sp.limits[k] = v.is_string() ? Str(v) : v.dump();

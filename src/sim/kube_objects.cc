@@ -54,6 +54,8 @@ json PodObject(const Simulator& sim, int index) {
                                           {"blockOwnerDeletion", true}}});
   json container = {{"name", pod.container}, {"image", pod.image},
                     {"resources", {{"requests", pod.requests}, {"limits", pod.limits}}}};
+  if (!pod.command.empty()) container["command"] = pod.command;
+  if (!pod.args.empty()) container["args"] = pod.args;
   if (pod.port != 0) {
     container["ports"] = json::array({{{"name", "metrics"}, {"containerPort", pod.port}, {"protocol", "TCP"}}});
   }

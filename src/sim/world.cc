@@ -561,10 +561,33 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
           pod.container = spec.engine == EngineKind::kVllm ? "vllm" : "triton-server";
           pod.image = spec.engine == EngineKind::kVllm ? "vllm/vllm-openai:v" + spec.engine_version
                                                        : "nvcr.io/nvidia/tritonserver:24.08-py3";
+          if (spec.engine == EngineKind::kVllm) {
+            // The vllm-openai image's entrypoint is the API server: a manifest passes its flags as args.
+            char util[16];
+            std::snprintf(util, sizeof util, "%.2f", spec.gpu_memory_utilization);
+            pod.args = {"--model", spec.model.name, "--port", std::to_string(kVllmPort), "--gpu-memory-utilization", util};
+            if (spec.tensor_parallel > 1) {
+              pod.args.insert(pod.args.end(), {"--tensor-parallel-size", std::to_string(spec.tensor_parallel)});
+            }
+          } else {
+            pod.command = {"tritonserver", "--model-repository=/models"};
+          }
           break;
-        case WorkloadKind::kTraining: pod.container = "pytorch"; pod.image = "nvcr.io/nvidia/pytorch:24.08-py3"; break;
-        case WorkloadKind::kNotebook: pod.container = "notebook"; pod.image = "quay.io/jupyter/pytorch-notebook:cuda12-2024-10-07"; break;
-        default: pod.container = "worker"; pod.image = "nvcr.io/nvidia/pytorch:24.08-py3"; break;
+        case WorkloadKind::kTraining:
+          pod.container = "pytorch";
+          pod.image = "nvcr.io/nvidia/pytorch:24.08-py3";
+          pod.command = {"torchrun", "--nproc_per_node=" + std::to_string(std::max(1, spec.gpu.count)), "train.py"};
+          break;
+        case WorkloadKind::kNotebook:
+          pod.container = "notebook";
+          pod.image = "quay.io/jupyter/pytorch-notebook:cuda12-2024-10-07";
+          pod.command = {"start-notebook.py"};
+          break;
+        default:
+          pod.container = "worker";
+          pod.image = "nvcr.io/nvidia/pytorch:24.08-py3";
+          pod.command = {"python", "run_batch.py"};
+          break;
       }
       // Requests: a GPU pod's CPU and memory, scaled to what it holds. GUESS (typical manifests).
       const int gpus = std::max(1, spec.gpu.count);

@@ -106,6 +106,7 @@ struct SimPod {
   int port = 0;                  // metrics port (dcgm 9400, vLLM 8000, kube-state-metrics 8080); 0 = none
   std::string container;
   std::string image;
+  std::vector<std::string> command, args;  // as a manifest would set them (vLLM flags, torchrun, ...)
   std::map<std::string, std::string> requests;  // resource -> quantity ("cpu": "4", "nvidia.com/gpu": "1")
   std::map<std::string, std::string> limits;
   std::vector<GpuBinding> gpus;

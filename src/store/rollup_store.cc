@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <map>
@@ -76,12 +75,18 @@ std::int64_t FloorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b !
 std::int64_t HourOf(std::int64_t t) { return FloorDiv(t, kRollupSeconds) * kRollupSeconds; }
 std::string Hour(std::int64_t t) { return base::FormatTime(t * 1000); }
 
+base::Status NewerSchema(const std::string& path, std::int64_t version) {
+  return base::FailedPrecondition("store " + path + ": schema version " + std::to_string(version) +
+                                  " is newer than this gpuwise knows (" + std::to_string(kSchemaVersion) +
+                                  "); upgrade gpuwise (the file was not changed)");
+}
+
 // The status for a failed sqlite3 call. `what` says what gpuwise was doing.
 base::Status SqlError(sqlite3* db, int rc, const std::string& path, std::string_view what) {
   const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   const int sys = db != nullptr ? sqlite3_system_errno(db) : 0;
   std::string msg = "store " + path + ": " + std::string(what) + ": " + detail;
-  if (sys != 0) msg += " (" + std::string(std::strerror(sys)) + ")";
+  if (sys != 0) msg += " (" + std::generic_category().message(sys) + ")";
   switch (rc & 0xff) {
     case SQLITE_NOTADB:
       return base::InvalidArgument("store " + path + ": not a SQLite database (" + detail + ")");
@@ -279,9 +284,7 @@ base::Status RollupStore::Impl::Migrate(std::int64_t version) {
   // Another process may have migrated between our first look and the lock.
   ASSIGN_OR_RETURN(version, QueryInt("PRAGMA user_version", "reading the schema version"));
   if (version > kSchemaVersion) {
-    return base::FailedPrecondition("store " + path + ": schema version " + std::to_string(version) +
-                                    " is newer than this gpuwise knows (" + std::to_string(kSchemaVersion) +
-                                    "); upgrade gpuwise (the file was not changed)");
+    return NewerSchema(path, version);
   }
   for (std::int64_t v = version; v < kSchemaVersion; ++v) {
     RETURN_IF_ERROR(Exec(kMigrations[v], "migrating the schema to version " + std::to_string(v + 1)));
@@ -305,13 +308,14 @@ base::Result<RollupStore> RollupStore::Open(const std::string& path, const Store
   if (rc != SQLITE_OK) return im->Error(rc, "opening");
   sqlite3_extended_result_codes(im->db, 1);
   sqlite3_busy_timeout(im->db, static_cast<int>(options.busy_timeout.count()));
+  // Closing the last connection to a WAL database checkpoints it into the main file: not until we know the file
+  // is ours (a refused file keeps every byte, its WAL included).
+  sqlite3_db_config(im->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
 
   // Look before writing anything: a file gpuwise cannot own is refused unchanged.
   ASSIGN_OR_RETURN(std::int64_t version, im->QueryInt("PRAGMA user_version", "reading the schema version"));
   if (version > kSchemaVersion) {
-    return base::FailedPrecondition("store " + path + ": schema version " + std::to_string(version) +
-                                    " is newer than this gpuwise knows (" + std::to_string(kSchemaVersion) +
-                                    "); upgrade gpuwise (the file was not changed)");
+    return NewerSchema(path, version);
   }
   ASSIGN_OR_RETURN(std::int64_t app_id, im->QueryInt("PRAGMA application_id", "reading the application id"));
   ASSIGN_OR_RETURN(std::int64_t objects, im->QueryInt("SELECT count(*) FROM sqlite_schema", "reading the schema"));
@@ -329,6 +333,7 @@ base::Result<RollupStore> RollupStore::Open(const std::string& path, const Store
                               std::to_string(kSchemaVersion) + "; open it once read-write to migrate"));
     }
   } else {
+    sqlite3_db_config(im->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
     ASSIGN_OR_RETURN(std::string mode, im->QueryText("PRAGMA journal_mode=WAL", "switching to WAL"));
     if (mode != "wal") {
       return base::FailedPrecondition("store " + path + ": cannot use write-ahead logging (journal mode stays '" +

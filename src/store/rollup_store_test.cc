@@ -16,7 +16,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -200,9 +199,13 @@ Snapshot Slice(const Snapshot& full, int from, int to, std::int64_t trim_start =
     out.usage.push_back(di);
   }
   for (model::Workload& w : out.workloads) {
+    // As the builder would: the window's sketches are the merge of its intervals'.
     std::map<int, std::array<model::UsageSketch, model::kUsageSignalCount>> moved;
-    for (auto& [i, sketches] : w.interval_usage) {
-      if (i >= from && i < to) moved[i - from] = sketches;
+    w.usage = {};
+    for (const auto& iv : w.interval_usage) {
+      if (iv.first < from || iv.first >= to) continue;
+      moved[iv.first - from] = iv.second;
+      for (std::size_t k = 0; k < model::kUsageSignalCount; ++k) (void)w.usage[k].Merge(iv.second[k]);
     }
     w.interval_usage = std::move(moved);
   }
@@ -696,6 +699,27 @@ TEST(RollupStore, NewerSchemaIsRefusedAndTheFileIsUnchanged) {
   EXPECT_EQ(ReadBytes(path), before);
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
   EXPECT_EQ(Raw(path, "PRAGMA user_version"), "999");
+
+  // A newer gpuwise's store in WAL mode, with commits still in its WAL: refusing it must not checkpoint them
+  // into the main file either.
+  const std::string wal_path = dir.File("future-wal.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(wal_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr), SQLITE_OK);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  ASSERT_EQ(sqlite3_exec(db,
+                         ("PRAGMA journal_mode=WAL; CREATE TABLE runs(id INTEGER); PRAGMA application_id = " +
+                          std::to_string(kApplicationId) + "; PRAGMA user_version = 999; INSERT INTO runs VALUES(1);")
+                             .c_str(),
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string main_before = ReadBytes(wal_path), wal_before = ReadBytes(wal_path + "-wal");
+  ASSERT_FALSE(wal_before.empty());
+  auto refused = RollupStore::Open(wal_path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), base::Code::kFailedPrecondition);
+  EXPECT_EQ(ReadBytes(wal_path), main_before);
+  EXPECT_EQ(ReadBytes(wal_path + "-wal"), wal_before);
 }
 
 TEST(RollupStore, NonDatabaseAndForeignDatabaseAreRefusedUntouched) {
@@ -777,6 +801,23 @@ TEST(RollupStore, IntegrityCheckReportsDamage) {
   const base::Status st = store->CheckIntegrity();
   EXPECT_EQ(st.code(), base::Code::kDataLoss);
   EXPECT_NE(st.message().find("cost_rollups"), std::string::npos) << st.message();
+}
+
+TEST(RollupStore, SumsPastInt64AreAnErrorNotAWrap) {
+  TempDir dir;
+  const std::string path = dir.File("gpuwise.db");
+  auto store = RollupStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(Write(*store, Scenario().s).ok());
+  for (const char* node : {"huge-1", "huge-2"}) {
+    ASSERT_EQ(Raw(path, "INSERT INTO cost_rollups(interval_start, node, namespace, workload_kind, workload_name, team, "
+                        "cost_micro_usd, used_micro_usd, idle_micro_usd, gpu_hours, run_id) VALUES(" +
+                            std::to_string(kT0) + ", '" + node + "', '', '', '', '', 4611686018427387904, 0, 0, 1.0, 1)"),
+              "");
+  }
+  auto h = store->ReadCosts(kT0, kT0 + kH);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), base::Code::kOutOfRange) << h.status().ToString();
 }
 
 TEST(RollupStore, RefusesSnapshotsItCannotStoreAndWritesNothing) {

@@ -46,15 +46,21 @@ void ExpectConforms(const std::string& kind, const std::string& text) {
   for (const auto& v : testing::CheckSchema(schema, doc)) ADD_FAILURE() << kind << " " << v;
 }
 
-TEST(CliSchemaTest, DemoJsonIsAScrapeReportAndEveryGpuIsSeen) {
-  Output o = RunGpuwise("--output json demo");
+TEST(CliSchemaTest, DemoJsonIsAReportOfTheWholeFleet) {
+  Output o = RunGpuwise("--output json demo --samples 2");
   ASSERT_EQ(o.code, 0);
-  ExpectConforms("ScrapeReport", o.out);
+  ExpectConforms("Report", o.out);
   auto doc = nlohmann::json::parse(o.out);
-  // The demo cluster: 64 GPUs; on each of the 2 H100 nodes 2 GPUs carry 4 MIG instances: 60 whole GPUs + 16.
-  EXPECT_EQ(doc["gpus"].size(), 76u);
-  for (const auto& g : doc["gpus"]) EXPECT_EQ(g["compute"]["source"], "sm_active");
-  EXPECT_EQ(doc["stats"]["badLines"], 0);
+  // The demo cluster: 64 GPUs on 10 nodes, 16 MIG instances, every node priced by the built-in book.
+  EXPECT_EQ(doc["fleet"]["gpus"], 64);
+  EXPECT_EQ(doc["fleet"]["nodes"], 10);
+  EXPECT_EQ(doc["fleet"]["migInstances"], 16);
+  EXPECT_EQ(doc["fleet"]["unpricedGpus"], 0);
+  const std::int64_t cost = doc["fleet"]["costMicroUsd"];
+  const std::int64_t parts = doc["fleet"]["usedMicroUsd"].get<std::int64_t>() + doc["fleet"]["idleMicroUsd"].get<std::int64_t>() +
+                             doc["fleet"]["unallocatedMicroUsd"].get<std::int64_t>();
+  EXPECT_EQ(parts, cost);
+  for (const auto& n : doc["nodes"]) EXPECT_EQ(n["computeSource"], "sm_active");
 }
 
 // scrape, doctor and explain against simulated endpoints served in this process.
@@ -123,16 +129,18 @@ TEST(CliSchemaTest, VersionAndUsageErrors) {
 }
 
 TEST(CliSchemaTest, CsvAndYamlOutputs) {
-  Output csv = RunGpuwise("-o csv demo");
+  Output csv = RunGpuwise("-o csv demo --samples 2");
   ASSERT_EQ(csv.code, 0);
-  EXPECT_EQ(csv.out.rfind("NODE,GPU,MIG,MODEL,POD,COMPUTE,SOURCE,FB USED,FB TOTAL,DRAM,POWER\r\n", 0), 0u) << csv.out;
-  std::size_t rows = 0;
-  for (char c : csv.out) rows += c == '\n';
-  EXPECT_EQ(rows, 77u);  // header + 76 GPUs and MIG instances
-  Output yaml = RunGpuwise("demo -o yaml");  // global flags may follow the command
+  EXPECT_EQ(csv.out.rfind("NAMESPACE,KIND,WORKLOAD,TEAM,CLASS,GPUS,COST_USD,USED_USD,IDLE_USD,IDLE_USD_PER_YEAR,STATE,SOURCE\r\n", 0), 0u) << csv.out;
+  EXPECT_NE(csv.out.find("research,Job,ranker-finetune,research,training,"), std::string::npos) << csv.out;
+  Output yaml = RunGpuwise("demo -o yaml --samples 2");  // global flags may follow the command
   ASSERT_EQ(yaml.code, 0);
   EXPECT_NE(yaml.out.find("apiVersion: \"gpuwise.io/v1alpha1\""), std::string::npos);
-  EXPECT_NE(yaml.out.find("kind: \"ScrapeReport\""), std::string::npos);
+  EXPECT_NE(yaml.out.find("kind: \"Report\""), std::string::npos);
+  Output html = RunGpuwise("demo -o html --samples 2");
+  ASSERT_EQ(html.code, 0);
+  EXPECT_EQ(html.out.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.out.find("<svg"), std::string::npos);
 }
 
 }  // namespace

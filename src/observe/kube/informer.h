@@ -49,7 +49,8 @@ class Informer {
 
   // Starts the background thread (once; FailedPrecondition after that).
   base::Status Start();
-  // Ends the watch (within ~50 ms) and joins the thread. Idempotent.
+  // Ends an open watch or a backoff within ~50 ms and joins the thread (a LIST in flight finishes first, bounded by
+  // the client's timeout and retries). Idempotent.
   void Stop();
 
   // True once the first LIST has filled the cache and the handler has seen its objects (as ADDED).

@@ -715,6 +715,26 @@ struct KubeClient::Impl {
     return TransportError{base::Unavailable(where + detail), false};
   }
 
+  // Sleeps on the clock; with a stop flag, in 50 ms slices that end early once it is set (true then).
+  bool SleepUnlessStopped(std::chrono::milliseconds d, const std::atomic<bool>* stop) {
+    if (stop == nullptr) {
+      clock.SleepFor(d);
+      return false;
+    }
+    constexpr std::chrono::milliseconds kSlice{50};
+    while (d.count() > 0) {
+      if (stop->load()) return true;
+      const auto step = std::min(d, kSlice);
+      clock.SleepFor(step);
+      d -= step;
+    }
+    return stop->load();
+  }
+  static Exchange Stopped(bool* stopped) {
+    if (stopped != nullptr) *stopped = true;
+    return Exchange{};
+  }
+
   // The Status for a non-2xx answer.
   Status HttpError(const Target& t, long status, const std::string& body, int attempts) const {
     std::string msg = "cannot " + t.Describe() + ": " + std::to_string(status);
@@ -763,7 +783,7 @@ struct KubeClient::Impl {
           const auto d = Backoff(retry - 1);
           LOG_DEBUG << "kube: " << t.Describe() << ": retry " << retry << " in " << d.count()
                     << " ms: " << Scrub(err->status.message(), creds->token);
-          clock.SleepFor(d);
+          if (SleepUnlessStopped(d, stop)) return Stopped(stopped);
           continue;
         }
         std::string m = "cannot " + t.Describe() + ": " + err->status.message();
@@ -787,7 +807,7 @@ struct KubeClient::Impl {
         if (retry_after) d = std::min<std::chrono::milliseconds>(*retry_after, options.backoff_cap);
         LOG_DEBUG << "kube: " << t.Describe() << ": HTTP " << x.status << ", retry " << retry << " in " << d.count()
                   << " ms";
-        clock.SleepFor(d);
+        if (SleepUnlessStopped(d, stop)) return Stopped(stopped);
         continue;
       }
       Status s = HttpError(t, x.status, x.body, attempts);

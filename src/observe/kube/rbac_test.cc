@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "observe/kube/cluster_reader.h"
 #include "observe/kube/demo_api_for_test.h"
@@ -40,10 +43,10 @@ TEST(RbacTableTest, EachNeedNamesItsRow) {
 }
 
 TEST(RbacTableTest, GrantsAreReadOnlyAndNeverSecrets) {
-  const RbacOptions plain;
+  RbacOptions plain;
   RbacOptions proxy;
   proxy.pod_proxy = true;
-  for (const RbacOptions* o : {&plain, &proxy}) {
+  for (const RbacOptions* o : {&plain, &proxy}) {  // NOLINT
     for (const char* verb : {"create", "update", "patch", "delete", "deletecollection", "impersonate", "escalate"}) {
       for (const AccessRule& r : AccessRules()) {
         for (const std::string& g : r.api_groups) {
@@ -71,6 +74,20 @@ TEST(RbacTableTest, GrantsAreReadOnlyAndNeverSecrets) {
   EXPECT_TRUE(Grants(proxy, "get", "", "pods/proxy"));
   EXPECT_FALSE(Grants(plain, "get", "", "pods/exec"));
   EXPECT_FALSE(Grants(proxy, "create", "", "pods/exec"));
+}
+
+// docs/cluster-model.md documents the table: every rule and every owner group appears there.
+TEST(RbacTableTest, TheDocumentationListsEveryRuleAndOwnerGroup) {
+  const std::filesystem::path doc =
+      std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "docs" / "cluster-model.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in.good()) << doc;
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const AccessRule& r : AccessRules()) {
+    EXPECT_NE(text.str().find("| `" + std::string(r.id) + "` |"), std::string::npos) << r.id;
+  }
+  for (const std::string& g : OwnerGroups()) EXPECT_NE(text.str().find("`" + g + "`"), std::string::npos) << g;
 }
 
 // The ClusterRole's rules as the simulated API server enforces them, read back from the YAML text.
@@ -244,7 +261,9 @@ TEST_F(RbacEnforcedTest, EachRuleRemovedShowsAsTheFailureItCauses) {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     EXPECT_TRUE(Has(s->warnings, "grant verb 'get' on 'replicasets' (group \"apps\")")) << s->warnings.front();
     for (const model::Pod& p : s->pods) {
-      if (!p.owners.empty()) EXPECT_EQ(p.owners.size(), 1u) << p.name;
+      if (!p.owners.empty()) {
+        EXPECT_EQ(p.owners.size(), 1u) << p.name;
+      }
     }
   }
   {  // get-custom-owners: the InferenceService and LeaderWorkerSet objects are not read. The references to them
