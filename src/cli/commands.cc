@@ -19,7 +19,10 @@
 #include "base/log.h"
 #include "base/time_parse.h"
 #include "analyze/fail_on.h"
+#include "analyze/focus.h"
 #include "app/report_pipeline.h"
+#include "store/rollup_store.h"
+#include "cli/focus_csv.h"
 #include "cli/report_html.h"
 #include "cli/report_view.h"
 #include "cli/views.h"
@@ -422,6 +425,11 @@ struct ReportArgs {
   std::vector<std::string> fail_on;
   std::string store;
   bool no_progress = false;
+  std::string export_kind;          // "" | chargeback | focus
+  std::string by = "team";
+  std::string unallocated = "separate";
+  bool whole_window = false;
+  std::string billing_account = "kubernetes";
 } g_report, g_demo_report;
 
 // Progress on stderr, on a tty only, over one line.
@@ -465,6 +473,16 @@ void AddReportFlags(CLI::App* app, ReportArgs* a, bool demo) {
                   "Exit 4 when a threshold is crossed, repeatable: e.g. 'idle-cost-per-week>500', 'utilization<0.3' "
                   "(docs/report.md lists the metrics)");
   app->add_flag("--no-progress", a->no_progress, "No progress lines on stderr");
+  app->add_option("--export", a->export_kind,
+                  "Instead of the report: 'chargeback' (showback rows, csv or json) or 'focus' (FOCUS 1.0 CSV; docs/focus.md)")
+      ->check(CLI::IsMember({"chargeback", "focus"}));
+  app->add_option("--by", a->by, "Chargeback dimension: team, namespace, workload, label:KEY or annotation:KEY")
+      ->capture_default_str();
+  app->add_option("--unallocated", a->unallocated,
+                  "Chargeback: unallocated cost as its own row (separate) or spread over keys by their cost (proportional)")
+      ->capture_default_str();
+  app->add_flag("--whole-window", a->whole_window, "Chargeback: one row per key over the window instead of per UTC day");
+  app->add_option("--billing-account", a->billing_account, "FOCUS BillingAccountId (the cluster's name)")->capture_default_str();
 }
 
 // Flags -> pipeline config (everything but the sources, which report and demo set differently).
@@ -489,12 +507,44 @@ base::Status FillReportConfig(const ReportArgs& a, app::ReportConfig* c) {
   return base::Status::Ok();
 }
 
-// --store: hourly rollups (store/rollup_store).
+// --store: hourly rollups (store/rollup_store, docs/store.md).
 base::Status WriteStore(const std::string& path, const app::ReportRun& run) {
-  return base::Status(base::Code::kUnimplemented, "--store " + path + ": the rollup store is being built");
+  ASSIGN_OR_RETURN(store::RollupStore db, store::RollupStore::Open(path, {}));
+  store::RunInfo info;
+  info.created_unix_s = base::SystemClock::Get().NowUnixMillis() / 1000;
+  info.gpuwise_version = "0.1.0";
+  ASSIGN_OR_RETURN(store::WriteCounts counts, db.WriteRollups(run.snapshot, run.ledger, info));
+  std::cerr << "gpuwise: stored " << counts.cost_rows << " cost and " << counts.usage_rows << " usage rollups ("
+            << counts.hours_written << " hours) in " << path << "\n";
+  return base::Status::Ok();
+}
+
+// --export chargeback|focus: the ledger as rows instead of the report.
+int EmitExport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& run) {
+  if (a.export_kind == "focus") {
+    if (g.format != OutputFormat::kCsv && g.format != OutputFormat::kTable) {
+      return Fail(base::InvalidArgument("--export focus is a CSV (FOCUS 1.0): use -o csv"), kExitUsage);
+    }
+    analyze::FocusOptions fo;
+    fo.billing_account_id = a.billing_account;
+    fo.currency = run.prices.currency();
+    auto rows = analyze::FocusRows(run.snapshot, run.ledger, fo);
+    if (!rows.ok()) return Fail(rows.status(), kExitUsage);
+    std::cout << RenderCsv(FocusTable(*rows));
+    return kExitOk;
+  }
+  analyze::ChargebackOptions co;
+  if (base::Status s = analyze::ParseChargebackDimension(a.by, co); !s.ok()) return Fail(s, kExitUsage);
+  auto mode = analyze::ParseUnallocatedMode(a.unallocated);
+  if (!mode.ok()) return Fail(mode.status(), kExitUsage);
+  co.unallocated = *mode;
+  co.by_day = !a.whole_window;
+  const std::vector<analyze::ChargebackRow> rows = analyze::Chargeback(run.snapshot, run.ledger, co);
+  return EmitOrFail(g, "Chargeback", ChargebackJson(rows), ChargebackTable(rows, a.by));
 }
 
 int EmitReport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& run) {
+  if (!a.export_kind.empty()) return EmitExport(g, a, run);
   std::vector<analyze::FailOn> conditions;
   for (const std::string& e : a.fail_on) {
     auto f = analyze::ParseFailOn(e);

@@ -144,8 +144,12 @@ TEST_F(ClusterReaderTest, EveryGpuPodHasTheWorldsNodeRequestsAndTopOwner) {
     top_kinds.insert(p.Top().kind);
     // The serving engine and where it serves metrics.
     if (wp->image.rfind("vllm/vllm-openai", 0) == 0) {
+      const sim::WorkloadSpec& spec = w.scenario.workloads[static_cast<std::size_t>(wp->workload)];
       EXPECT_EQ(p.engine.name, "vllm");
       EXPECT_EQ(p.engine.metrics_port, wp->port);
+      EXPECT_EQ(p.engine.model, spec.model.name);
+      EXPECT_NEAR(p.engine.gpu_memory_utilization, spec.gpu_memory_utilization, 0.005);
+      EXPECT_EQ(p.engine.tensor_parallel, std::max(1, spec.tensor_parallel));
     }
   }
   // Every GPU pod alive in the world was read.
