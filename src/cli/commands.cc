@@ -26,6 +26,7 @@
 #include "cli/report_html.h"
 #include "cli/report_view.h"
 #include "cli/views.h"
+#include "observe/kube/rbac.h"
 #include "observe/prom/explain.h"
 #include "observe/metrics_source.h"
 #include "observe/prometheus_source.h"
@@ -614,6 +615,23 @@ int RunReport(const GlobalFlags& g) {
   return EmitReport(g, a, *run);
 }
 
+// ---- rbac ----
+
+struct RbacArgs {
+  bool print = false;
+  bool pod_proxy = false;
+  std::vector<std::string> owner_groups;
+} g_rbac;
+
+int RunRbac(const GlobalFlags& g) {
+  if (!g_rbac.print) return Fail(base::InvalidArgument("rbac: use --print (gpuwise never creates RBAC objects itself)"), kExitUsage);
+  observe::kube::RbacOptions o;
+  o.pod_proxy = g_rbac.pod_proxy;
+  o.extra_owner_groups = g_rbac.owner_groups;
+  std::cout << observe::kube::ClusterRoleYaml(o);
+  return kExitOk;
+}
+
 // ---- simulated cluster: sim and demo ----
 
 struct SimArgs {
@@ -1047,6 +1065,19 @@ const std::vector<Command>& Commands() {
          AddScrapeFlags(app, &g_explain.scrape);
        },
        RunExplain},
+      {"rbac", "Print the least-privilege ClusterRole (and binding) for what gpuwise reads",
+       "Prints, as YAML to apply with kubectl, a ServiceAccount-bound ClusterRole with exactly the verbs and resources\n"
+       "gpuwise reads (nodes, namespaces, pods, their owners up the chain, dcgm-exporter Services and EndpointSlices),\n"
+       "each rule commented with why. --pod-proxy adds pods/proxy, which gpuwise needs only to scrape serving engines\n"
+       "from outside the cluster; it is sensitive (it lets the holder send HTTP to any pod port), so it is opt-in.\n\n"
+       "Example:\n  gpuwise rbac --print | kubectl apply -f -",
+       [](CLI::App* app) {
+         app->add_flag("--print", g_rbac.print, "Print the ClusterRole YAML");
+         app->add_flag("--pod-proxy", g_rbac.pod_proxy, "Include pods/proxy (sensitive; see the help)");
+         app->add_option("--owner-group", g_rbac.owner_groups,
+                         "Another API group whose custom resources own GPU pods (get on its resources), repeatable");
+       },
+       RunRbac},
       {"version", "Print the gpuwise version", "Example:\n  gpuwise version -o json", [](CLI::App*) {}, RunVersion},
   };
   return kCommands;

@@ -3,8 +3,6 @@
 // admin token and optional extra users and RBAC bindings.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <string>
 

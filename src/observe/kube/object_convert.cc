@@ -284,9 +284,9 @@ const std::set<std::string, std::less<>>& BooleanFlags() {
       "enable-lora", "enable-auto-tool-choice", "disable-custom-all-reduce", "enable-sleep-mode",
       "disable-frontend-multiprocessing", "enable-log-requests", "metrics", "enable-metrics", "disable-radix-cache",
       "disable-cuda-graph", "no-cuda-graph", "allow-metrics-auth", "strict-model-config", "verbose", "help",
-      "skip-tokenizer-init", "enable-expert-parallel", "quantize-kv-cache", "disable-custom-kernels",
-      "use-v2-block-manager", "sharded", "json-output", "cont-batching", "flash-attn", "embedding", "embeddings",
-      "no-mmap", "mlock", "disable-fastapi-docs"};
+      "skip-tokenizer-init", "enable-expert-parallel", "disable-custom-kernels",
+      "use-v2-block-manager", "cont-batching", "embedding", "embeddings", "no-mmap", "mlock",
+      "disable-fastapi-docs"};
   return kFlags;
 }
 
