@@ -57,6 +57,39 @@ std::string ResourceNames(const model::GpuRequest& g) {
   return out.empty() ? "gpu" : out;
 }
 
+// Unit costs and KV demand from a serving engine's counters. A live view's counters cover a few scrapes: scaled to
+// an hour, as its costs are. A window's counters cover the window.
+void AddServing(const model::ServingUsage& sv, double window_hours, bool live, WorkloadRow* row) {
+  row->serving = true;
+  double per_hour = NAN;
+  if (live) per_hour = sv.seconds > 0 ? 3600.0 / sv.seconds : NAN;
+  else if (window_hours > 0) per_hour = 1.0 / window_hours;
+  row->requests_per_hour = sv.requests * per_hour;
+  row->tokens_per_hour = (sv.prompt_tokens + sv.generation_tokens) * per_hour;
+  const double held_per_hour = static_cast<double>(row->money.allocated()) / (live ? 1.0 : std::max(window_hours, 1e-9));
+  if (row->requests_per_hour > 0) row->micro_per_1k_requests = std::llround(held_per_hour / row->requests_per_hour * 1000.0);
+  if (row->tokens_per_hour > 0) row->micro_per_million_tokens = std::llround(held_per_hour / row->tokens_per_hour * 1e6);
+  if (sv.kv_usage.count() > 0) {
+    row->kv_p95 = sv.kv_usage.Quantile(0.95);
+    row->kv_max = sv.kv_usage.max();
+  }
+  row->kv_capacity_tokens = sv.kv_capacity_tokens;
+  row->preemptions = sv.preemptions;
+  // Beside the framebuffer (which a vLLM reservation fills): the KV cache actually in use.
+  if (!std::isnan(row->kv_p95)) {
+    std::string text = "KV cache in use p95 " + Fixed(row->kv_p95 * 100, 1) + "% (max " + Fixed(row->kv_max * 100, 1) + "%)";
+    if (!std::isnan(sv.kv_capacity_tokens)) text += " of " + Fixed(sv.kv_capacity_tokens, 0) + " tokens per replica";
+    if (!std::isnan(sv.gpu_memory_utilization)) {
+      text += "; the engine reserves " + Fixed(sv.gpu_memory_utilization * 100, 0) + "% of the GPU (gpu_memory_utilization)";
+    }
+    row->diagnosis.evidence.push_back(text);
+  }
+  if (sv.preemptions > 0) {
+    row->diagnosis.evidence.push_back(Fixed(sv.preemptions, 0) + " KV-cache preemptions: the cache is too small for the "
+                                      "traffic (do not shrink its memory)");
+  }
+}
+
 }  // namespace
 
 base::Result<bool> MatchesSelector(const model::Labels& labels, std::string_view selector) {
@@ -187,6 +220,7 @@ Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOp
     row.assumed_share = c.gpu_hours > 0 ? c.assumed_gpu_hours / c.gpu_hours : 0;
     row.idle_annualized = Annualize(c.money.idle, l.window_hours);
     row.diagnosis = Diagnose(wl, o.diagnosis);
+    if (wl.serving.Any()) AddServing(wl.serving, l.window_hours, s.live, &row);
     AddTo(teams[wl.team], c);
     AddTo(namespaces[wl.key.namespace_name], c);
     r.workloads.push_back(std::move(row));

@@ -46,6 +46,14 @@ struct WorkloadRow {
   Money money;
   std::int64_t idle_annualized = 0;
   Diagnosis diagnosis;
+  // From the serving engine's metrics (vLLM), when read: demand beside the framebuffer, and unit costs.
+  bool serving = false;
+  double requests_per_hour = NAN, tokens_per_hour = NAN;   // prompt + generation
+  std::int64_t micro_per_1k_requests = -1;                 // held $ / requests; -1 = no request in the window
+  std::int64_t micro_per_million_tokens = -1;
+  double kv_p95 = NAN, kv_max = NAN;                       // KV-cache use, 0..1
+  double kv_capacity_tokens = NAN;                         // per replica
+  double preemptions = 0;
 };
 
 struct ShowbackRow {

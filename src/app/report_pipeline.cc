@@ -9,6 +9,7 @@
 #include "observe/price_book_load.h"
 #include "observe/prometheus_source.h"
 #include "observe/scrape_window.h"
+#include "observe/serving_telemetry.h"
 #include "observe/snapshot_builder.h"
 #include "observe/usage_profile.h"
 
@@ -87,6 +88,7 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     return q;
   };
 
+  observe::ServingByPod serving;
   if (config.source == TelemetrySource::kScrape) {
     std::vector<std::string> urls = config.scrape_urls;
     std::vector<std::string> warnings;
@@ -103,6 +105,13 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     for (const auto& e : run.exporters) {
       if (!e.pod.empty() && !e.node.empty()) snap.exporter_pod_node[e.namespace_name + "/" + e.pod] = e.node;
     }
+    // Serving engines' own metrics (vLLM), scraped in the same rounds: KV-cache use, requests and tokens.
+    std::vector<kube::EngineEndpoint> engines;
+    for (kube::EngineEndpoint& e : kube::EngineEndpoints(run.cluster, {})) {
+      if (e.engine == "vllm" && !e.via_api_proxy) engines.push_back(std::move(e));
+    }
+    std::vector<std::string> engine_urls;
+    for (const auto& e : engines) engine_urls.push_back(e.url);
     prom::Scraper scraper(config.scrape);
     observe::ScrapeWindow window;
     std::int64_t first_ms = 0;
@@ -128,7 +137,18 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
       }
       if (ok == 0) return base::Unavailable("every dcgm-exporter endpoint failed (" + std::to_string(urls.size()) + "); first: " + warnings.back());
       window.Add(builder.Finish(), t_ms);
+      if (!engine_urls.empty()) {
+        const std::vector<prom::ScrapeResult> pages = scraper.Scrape(engine_urls);
+        for (std::size_t i = 0; i < pages.size() && i < engines.size(); ++i) {
+          if (!pages[i].status.ok()) {
+            if (k == 0) warnings.push_back("serving metrics " + pages[i].url + ": " + pages[i].status.message());
+            continue;
+          }
+          serving[{engines[i].namespace_name, engines[i].pod}].push_back(observe::ParseVllmPage(pages[i].body, t_ms));
+        }
+      }
     }
+    snap.serving = &serving;
     observe::RangeTelemetry range = window.Take();
     run.telemetry_points = range.points_read;
     range.warnings.insert(range.warnings.end(), warnings.begin(), warnings.end());

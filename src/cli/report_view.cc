@@ -100,6 +100,20 @@ std::string ReportText(const Report& r, bool color) {
   }
   out << RenderTable(top, color) << "\n";
 
+  Table serving;
+  serving.columns = {"SERVING WORKLOAD", "ENGINE", "REQ/H", "TOKENS/H", "$/1K REQ", "$/1M TOKENS", "KV P95", "KV TOKENS"};
+  for (const auto& w : r.workloads) {
+    if (!w.serving) continue;
+    serving.rows.push_back({w.namespace_name + "/" + w.name, w.engine, Fixed(w.requests_per_hour, 0),
+                            Fixed(w.tokens_per_hour, 0), w.micro_per_1k_requests >= 0 ? Dollars(w.micro_per_1k_requests) : "no requests",
+                            w.micro_per_million_tokens >= 0 ? Dollars(w.micro_per_million_tokens) : "no tokens",
+                            Pct(w.kv_p95), Fixed(w.kv_capacity_tokens, 0)});
+  }
+  if (!serving.rows.empty()) {
+    out << Bold("SERVING", color) << " (from the engines' own metrics; the framebuffer of a vLLM pod is its reservation)\n"
+        << RenderTable(serving, color) << "\n";
+  }
+
   out << Bold("SHOWBACK BY TEAM", color) << "\n";
   Table teams;
   teams.columns = {"TEAM", "COST", "USED", "IDLE", "GPU-HOURS", "WORKLOADS"};
@@ -171,7 +185,15 @@ nlohmann::json ReportJson(const Report& r) {
                          {"assumedShare", w.assumed_share}, {"money", MoneyJson(w.money)},
                          {"idleAnnualizedMicroUsd", w.idle_annualized},
                          {"state", analyze::GpuStateName(w.diagnosis.state)}, {"action", w.diagnosis.action},
-                         {"evidence", w.diagnosis.evidence}, {"signals", signals}});
+                         {"evidence", w.diagnosis.evidence}, {"signals", signals},
+                         {"serving", w.serving ? json{{"requestsPerHour", Num(w.requests_per_hour)},
+                                                      {"tokensPerHour", Num(w.tokens_per_hour)},
+                                                      {"microUsdPer1kRequests", w.micro_per_1k_requests >= 0 ? json(w.micro_per_1k_requests) : json(nullptr)},
+                                                      {"microUsdPerMillionTokens", w.micro_per_million_tokens >= 0 ? json(w.micro_per_million_tokens) : json(nullptr)},
+                                                      {"kvCacheP95", Num(w.kv_p95)}, {"kvCacheMax", Num(w.kv_max)},
+                                                      {"kvCapacityTokens", Num(w.kv_capacity_tokens)},
+                                                      {"preemptions", w.preemptions}}
+                                               : json(nullptr)}});
   }
   doc["workloads"] = workloads;
   auto showback = [](const std::vector<analyze::ShowbackRow>& rows) {

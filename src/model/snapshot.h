@@ -99,6 +99,19 @@ enum class UsageSignal { kCompute, kFbShare, kDram, kTensor, kPower, kCount };
 inline constexpr std::size_t kUsageSignalCount = static_cast<std::size_t>(UsageSignal::kCount);
 std::string_view UsageSignalName(UsageSignal s);  // "compute", "fb_share", "dram", "tensor", "power"
 
+// What a serving engine's own metrics say over the window (vLLM; observe/serving_telemetry). Counters are increases
+// over the scrapes (a live view: between the first and last scrape, `seconds` apart).
+struct ServingUsage {
+  std::string engine;                // "vllm"
+  UsageSketch kv_usage;              // KV-cache use, 0..1, per scrape
+  double kv_capacity_tokens = NAN;   // per replica (num_gpu_blocks x block_size)
+  double gpu_memory_utilization = NAN;
+  double requests = 0, prompt_tokens = 0, generation_tokens = 0, preemptions = 0;
+  double seconds = 0;                // time the counters cover (the longest replica's scrape span)
+  int pods = 0;                      // pods with engine metrics
+  bool Any() const { return pods > 0; }
+};
+
 struct Workload {
   WorkloadKey key;
   std::string api_version;         // of the top controller
@@ -113,6 +126,7 @@ struct Workload {
   // hourly rollups that merge into exact long-window quantiles.
   std::map<int, std::array<UsageSketch, kUsageSignalCount>> interval_usage;
   std::string compute_source;      // the compute signal(s) its samples came from ("sm_active")
+  ServingUsage serving;            // its serving engine's metrics, when read
 };
 
 struct Snapshot {

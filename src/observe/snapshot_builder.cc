@@ -618,6 +618,10 @@ class Builder {
       }
       model::Workload& w = s_.workloads[static_cast<std::size_t>(it->second)];
       w.pods.push_back(static_cast<int>(p));
+      if (opt_.serving != nullptr) {
+        auto sv = opt_.serving->find({pod.namespace_name, pod.name});
+        if (sv != opt_.serving->end()) AccumulateServing(sv->second, &w.serving);
+      }
       if (static_cast<int>(pod.source) > static_cast<int>(w.source)) w.source = pod.source;
       s_.pod_workload[p] = it->second;
     }

@@ -28,6 +28,7 @@
 #include "model/cluster.h"
 #include "model/snapshot.h"
 #include "observe/metrics_source.h"
+#include "observe/serving_telemetry.h"
 
 namespace gpuwise::observe {
 
@@ -45,6 +46,7 @@ struct SnapshotOptions {
   model::TeamOptions team;                   // label keys read after gpuwise.io/team (default: "team")
   NodePricer pricer;                         // unset: every node unpriced
   bool interval_sketches = false;            // also sketch each workload per interval (for --store rollups)
+  const ServingByPod* serving = nullptr;     // serving-engine scrapes per pod (vLLM), when read
   // Exporter scrape target ("10.0.0.5:9400") or exporter pod ("gpu-operator/nvidia-dcgm-exporter-x") -> node name,
   // from endpoint discovery; the second join step.
   std::map<std::string, std::string> target_node;
