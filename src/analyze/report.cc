@@ -364,6 +364,34 @@ Report BuildReport(const model::Snapshot& s, const CostLedger& l, const ReportOp
     }
     r.findings.push_back(std::move(fd));
   }
+  // H100-equivalent GPU-hours per GPU model (the node's GFD product, else the exporter's model name).
+  if (o.prices != nullptr) {
+    std::map<std::string, EquivalenceRow> rows;
+    for (std::size_t n = 0; n < s.nodes.size(); ++n) {
+      std::string gpu_model = s.nodes[n].node.gpu_product;
+      if (gpu_model.empty()) {
+        for (const model::Device& d : s.devices) {
+          if (d.node == static_cast<int>(n) && !d.model_name.empty()) gpu_model = d.model_name;
+        }
+      }
+      const std::string key = model::NormalizeGpuModel(gpu_model);
+      EquivalenceRow& row = rows[key];
+      row.model = key;
+      row.gpu_hours += l.nodes[n].gpu_hours;
+    }
+    f.h100_equivalent_gpu_hours = 0;
+    f.equivalence_method = std::string(model::EquivalenceMethodName(o.equivalence));
+    for (auto& [key, row] : rows) {
+      const model::H100Equivalence e = o.prices->H100Equivalent(key, o.equivalence, s.end_unix_s - 1);
+      row.basis = e.known() ? e.basis : e.unknown_reason;
+      if (e.known()) {
+        row.factor = e.factor;
+        f.h100_equivalent_gpu_hours += row.gpu_hours * e.factor;
+      }
+      r.equivalence.push_back(row);
+    }
+  }
+
   // Heatmap: per node and interval.
   Heatmap& h = r.heatmap;
   for (int i = 0; i < s.intervals; ++i) h.column_starts.push_back(std::max(s.IntervalStart(i), s.start_unix_s));

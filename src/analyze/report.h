@@ -13,6 +13,7 @@
 #include "analyze/cost.h"
 #include "analyze/diagnosis.h"
 #include "base/status.h"
+#include "model/price_book.h"
 #include "model/snapshot.h"
 
 namespace gpuwise::analyze {
@@ -25,6 +26,9 @@ struct ReportOptions {
   // Filters of the workload rows and showback (-n, -l). Fleet figures stay cluster-wide (the report says so).
   std::vector<std::string> namespaces;  // empty: all
   std::string label_selector;           // "k=v,k!=v,k,!k" on the workload's pod labels; "" = all
+  // H100-equivalent GPU-hours: by price ratio from the book (default) or by dense BF16 TFLOPS. Null: not computed.
+  const model::PriceBook* prices = nullptr;
+  model::EquivalenceMethod equivalence = model::EquivalenceMethod::kPrice;
 };
 
 // Whether labels match a selector of equality terms (k=v, k==v, k!=v, k, !k, comma-separated). InvalidArgument for
@@ -96,6 +100,16 @@ struct Fleet {
   std::int64_t unused_annualized = 0;   // (idle + unallocated) x 365 x 24 / window hours
   double window_hours = 0;
   double gpu_hours = 0, used_gpu_hours = 0;
+  double h100_equivalent_gpu_hours = NAN;   // GPU-hours of every known model x its factor; NaN when not computed
+  std::string equivalence_method;           // "price" | "tflops"
+};
+
+// One GPU model of the fleet and its H100-equivalence factor, as printed under the report.
+struct EquivalenceRow {
+  std::string model;        // normalised GPU model
+  double gpu_hours = 0;
+  double factor = NAN;      // NaN: unknown (the reason says why)
+  std::string basis;        // "tflops 312 / 989", "price ..."
 };
 
 // Usage per node and interval, for the HTML heatmap: the GPU-share-weighted mean of device usage (NaN: no sample),
@@ -119,6 +133,7 @@ struct Report {
   std::vector<NodeRow> nodes;
   std::vector<ClassRow> classes;
   std::vector<Finding> findings;
+  std::vector<EquivalenceRow> equivalence;
   Heatmap heatmap;
   std::vector<std::string> warnings;
 };

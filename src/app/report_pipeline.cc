@@ -190,7 +190,9 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
   analyze::CostOptions cost_options;
   cost_options.interval_rows = config.interval_rollups;
   run.ledger = analyze::ComputeCosts(run.snapshot, cost_options);
-  run.report = analyze::BuildReport(run.snapshot, run.ledger, config.report);
+  analyze::ReportOptions report_options = config.report;
+  report_options.prices = &run.prices;
+  run.report = analyze::BuildReport(run.snapshot, run.ledger, report_options);
   return run;
 }
 

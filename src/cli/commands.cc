@@ -431,6 +431,7 @@ struct ReportArgs {
   std::string unallocated = "separate";
   bool whole_window = false;
   std::string billing_account = "kubernetes";
+  std::string equivalence = "price";
 } g_report, g_demo_report;
 
 // Progress on stderr, on a tty only, over one line.
@@ -474,6 +475,10 @@ void AddReportFlags(CLI::App* app, ReportArgs* a, bool demo) {
                   "Exit 4 when a threshold is crossed, repeatable: e.g. 'idle-cost-per-week>500', 'utilization<0.3' "
                   "(docs/report.md lists the metrics)");
   app->add_flag("--no-progress", a->no_progress, "No progress lines on stderr");
+  app->add_option("--equivalence", a->equivalence,
+                  "H100-equivalent GPU-hours by price ratio from the price book, or by dense BF16 TFLOPS")
+      ->check(CLI::IsMember({"price", "tflops"}))
+      ->capture_default_str();
   app->add_option("--export", a->export_kind,
                   "Instead of the report: 'chargeback' (showback rows, csv or json) or 'focus' (FOCUS 1.0 CSV; docs/focus.md)")
       ->check(CLI::IsMember({"chargeback", "focus"}));
@@ -499,6 +504,7 @@ base::Status FillReportConfig(const ReportArgs& a, app::ReportConfig* c) {
   c->report.top = a.top;
   if (!a.all_namespaces) c->report.namespaces = a.namespaces;
   c->report.label_selector = a.selector;
+  c->report.equivalence = a.equivalence == "tflops" ? model::EquivalenceMethod::kTflops : model::EquivalenceMethod::kPrice;
   if (!a.selector.empty()) RETURN_IF_ERROR(analyze::MatchesSelector({}, a.selector).status());
   for (const auto& t : {a.thresholds.compute_high, a.thresholds.fb_high, a.thresholds.dram_high, a.thresholds.idle_compute,
                         a.thresholds.idle_share}) {

@@ -84,7 +84,12 @@ std::string ReportText(const Report& r, bool color) {
       << Share(f.idle, f.cost) << ")   unallocated " << Dollars(f.unallocated) << " (" << Share(f.unallocated, f.cost) << ")\n";
   if (f.unmeasured > 0) out << "  of allocated-idle, " << Dollars(f.unmeasured) << " had no usage sample (counted idle)\n";
   out << "  unused waste " << Dollars(f.unused_annualized) << " a year (allocated-idle + unallocated, annualised)\n";
-  out << "  recoverable waste: not computed yet (needs plans: `gpuwise recommend`)\n\n";
+  out << "  recoverable waste: not computed yet (needs plans: `gpuwise recommend`)\n";
+  if (!std::isnan(f.h100_equivalent_gpu_hours)) {
+    out << "  " << Fixed(f.h100_equivalent_gpu_hours, 1) << " H100-equivalent GPU-hours" << per << " (by " << f.equivalence_method
+        << "; table below)\n";
+  }
+  out << "\n";
 
   out << Bold("TOP WASTERS", color) << " (by idle spend)\n";
   Table top;
@@ -136,6 +141,13 @@ std::string ReportText(const Report& r, bool color) {
     }
     out << "\n";
   }
+  if (!r.equivalence.empty()) {
+    out << Bold("H100 EQUIVALENCE", color) << " (1 H100 SXM GPU-hour = 1)\n";
+    Table eq;
+    eq.columns = {"GPU MODEL", "GPU-HOURS", "FACTOR", "BASIS"};
+    for (const auto& e : r.equivalence) eq.rows.push_back({e.model, Fixed(e.gpu_hours, 1), Fixed(e.factor, 3), e.basis});
+    out << RenderTable(eq, color) << "\n";
+  }
   out << Bold("SIGNAL HEALTH", color) << "\n";
   Table nodes;
   nodes.columns = {"NODE", "INSTANCE", "GPUS", "MIG", "$/GPU-H", "COMPUTE SIGNAL", "NO SAMPLES", "PRICE RULE"};
@@ -169,7 +181,13 @@ nlohmann::json ReportJson(const Report& r) {
                   {"costMicroUsd", f.cost}, {"usedMicroUsd", f.used}, {"idleMicroUsd", f.idle},
                   {"unallocatedMicroUsd", f.unallocated}, {"unmeasuredMicroUsd", f.unmeasured},
                   {"utilization", f.utilization}, {"unusedAnnualizedMicroUsd", f.unused_annualized},
-                  {"gpuHours", f.gpu_hours}, {"usedGpuHours", f.used_gpu_hours}, {"recoverableMicroUsd", nullptr}};
+                  {"gpuHours", f.gpu_hours}, {"usedGpuHours", f.used_gpu_hours}, {"recoverableMicroUsd", nullptr},
+                  {"h100EquivalentGpuHours", Num(f.h100_equivalent_gpu_hours)}, {"equivalenceMethod", f.equivalence_method}};
+  json equivalence = json::array();
+  for (const auto& e : r.equivalence) {
+    equivalence.push_back({{"model", e.model}, {"gpuHours", e.gpu_hours}, {"factor", Num(e.factor)}, {"basis", e.basis}});
+  }
+  doc["equivalence"] = equivalence;
   json workloads = json::array();
   for (const auto& w : r.workloads) {
     json signals = json::object();
