@@ -895,7 +895,6 @@ int RunDemo(const GlobalFlags& g) {
   g_demo.ephemeral_ports = false;
   if (g_demo.address_block == 1) g_demo.address_block = 20 + static_cast<int>(::getpid() % 50) * 4;
   g_demo.kube_api = true;         // the report reads the cluster through its API, as in production
-  if (g_demo.speed == 1.0) g_demo.speed = 120;  // 12 scrapes 30 simulated seconds apart take 3 s
   auto server = StartCluster(g_demo);
   if (!server.ok()) return Fail(server.status());
   sim::ClusterServer& cluster = **server;
@@ -907,7 +906,6 @@ int RunDemo(const GlobalFlags& g) {
                "is measured)\n";
   ReportArgs& a = g_demo_report;
   app::ReportConfig c;
-  if (a.samples == 1) a.samples = 12;
   if (base::Status s = FillReportConfig(a, &c); !s.ok()) return Fail(s, kExitUsage);
   c.source = app::TelemetrySource::kScrape;
   c.kubeconfig.path = *kubeconfig;
@@ -958,11 +956,14 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"demo", "Start the simulated GPU cluster in-process, read it through gpuwise's real clients, report, exit",
        "Builds the built-in demo cluster (64 GPUs on 10 nodes: H100 with MIG, A100 80GB, A100 40GB with a HAMi-like\n"
-       "backend, time-sliced L4s; inference, training, notebooks, batch, a forgotten endpoint), serves each pod's\n"
-       "endpoint on its own loopback address, scrapes the dcgm-exporter pods with the same client a real cluster\n"
-       "uses and prints the per-GPU summary. The values are a model: no GPU is measured.\n\n"
+       "backend, time-sliced L4s; inference, training, notebooks, batch, forgotten endpoints), serves its Kubernetes\n"
+       "API and each pod's endpoint on its own loopback address, and runs `gpuwise report` on it with the same\n"
+       "clients a real cluster uses: 12 scrapes 30 simulated seconds apart, then the report. The values are a model:\n"
+       "no GPU is measured.\n\n"
        "Example:\n  gpuwise demo\n  gpuwise demo -o json\n  gpuwise demo --serve      # keep the cluster up for other tools",
        [](CLI::App* app) {
+         g_demo.speed = 120;         // 12 scrapes 30 simulated seconds apart take 3 s
+         g_demo_report.samples = 12;
          AddScenarioFlags(app, &g_demo);
          app->add_flag("--serve", g_demo.serve, "Keep serving the simulated cluster until interrupted");
          AddReportFlags(app, &g_demo_report, true);

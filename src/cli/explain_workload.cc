@@ -582,7 +582,8 @@ std::string WorkedText(const Facts& f) {
     const std::string fb_name = k.fb_reserved ? "fb demand" : "fb";
     u = "usage u = max(compute, " + fb_name + ") = max(" + Pct(k.compute) + ", " + Pct(k.fb) + ") = " + Pct(k.u);
   }
-  t += "; " + u + "; W = " + Fixed(k.big_w, 4);
+  t += "; " + u + "; W = " + Fixed(k.held, 4);
+  if (k.big_w > 1.0 + 1e-9) t += " (the device's holds sum to " + Fixed(k.big_w, 4) + ", scaled to 1)";
   t += "; used = C x min(u, W) / W = " + Exact(k.c) + " x " + (std::isnan(k.u) ? std::string("0") : Fixed(std::min(k.u, k.held), 4)) +
        " / " + Fixed(k.held, 4) + " = " + Exact(k.used) + "; idle = C - used = " + Exact(k.idle);
   std::string where = "device " + d.key + ", pod " + s.pods[static_cast<std::size_t>(k.pod)].name;

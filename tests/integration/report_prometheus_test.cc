@@ -1,0 +1,621 @@
+// `gpuwise report` through a real Prometheus (Debian's `prometheus` package), checked against the same data scraped:
+// three hours of the demo cluster's past (a nightly CronJob run that starts and ends inside the window) are written
+// as OpenMetrics (dcgm-exporter, vLLM and kube-state-metrics pages, sim/history.h), backfilled with promtool and
+// served by Prometheus; the simulated API server is started at the window's end, so the finished CronJob pod is not
+// in the API and only kube-state-metrics knows it. The report read through Prometheus must give, for every device and
+// hour, the same holders and sample counts as the very same pages fed through the scrape path (DcgmTelemetryBuilder
+// + ScrapeWindow + BuildRangeSnapshot), the same ledger to the micro-dollar, the same usage quantiles, quantiles that
+// agree with Prometheus's own quantile_over_time within the stated bound, and money identities against the
+// scenario's prices. Also: a Prometheus that is down is an error naming its URL, and a Prometheus without
+// kube-state-metrics attributes the gone pod from its name, with the report's attribution classes carrying its cost.
+// Skips when promtool or prometheus is not installed.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "analyze/cost.h"
+#include "app/report_pipeline.h"
+#include "observe/ksm_history.h"
+#include "observe/prom/dcgm_catalog.h"
+#include "observe/prom/dcgm_telemetry.h"
+#include "observe/prom/prom_client.h"
+#include "observe/scrape_window.h"
+#include "observe/snapshot_builder.h"
+#include "prometheus_process.h"
+#include "sim/behavior.h"
+#include "sim/cluster_server.h"
+#include "sim/endpoints.h"
+#include "sim/history.h"
+#include "sim/scenario.h"
+#include "sim/world.h"
+
+namespace gpuwise {
+namespace {
+
+namespace fs = std::filesystem;
+namespace prom = observe::prom;
+
+constexpr double kHour = 3600;
+constexpr double kDay = 86400;
+// Day 7 (a Monday) 01:00-04:00: the nightly-summaries CronJob runs 02:00-03:30 on the spot L4 node, so one GPU pod
+// starts and ends inside the window; the API server, started at 04:00, no longer has it.
+constexpr double kStartS = 7 * kDay + 1 * kHour;
+constexpr double kEndS = 7 * kDay + 4 * kHour;
+// The simulator's step, and the scrape interval of the history: every Prometheus step then lands on a sample.
+constexpr double kScrapeS = 15;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// History of [start_s, end_s) -> OpenMetrics files -> promtool blocks in dir/tsdb. "" on success, else why.
+std::string Backfill(const sim::World& world, double start_s, double end_s, const fs::path& dir) {
+  sim::HistoryOptions options;
+  options.start_s = start_s;
+  options.end_s = end_s;
+  options.scrape_interval_s = kScrapeS;
+  auto stats = sim::WriteHistoryToDir(world, options, (dir / "om").string());
+  if (!stats.ok()) return "history: " + stats.status().ToString();
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(dir / "om")) files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  fs::create_directories(dir / "tsdb");
+  const std::string promtool = testing::Which("promtool");
+  for (const auto& f : files) {
+    if (testing::RunCommand({promtool, "tsdb", "create-blocks-from", "openmetrics", f.string(), (dir / "tsdb").string()},
+                            dir / "promtool.log") != 0) {
+      return "promtool failed on " + f.string() + ":\n" + ReadFile(dir / "promtool.log").substr(0, 4000);
+    }
+  }
+  fs::remove_all(dir / "om");
+  return "";
+}
+
+std::int64_t UnixS(const sim::World& world, double t) {
+  return static_cast<std::int64_t>(std::llround(world.options.epoch_unix_s + t));
+}
+
+// The scrape side: every dcgm-exporter page of the world at each scrape time of [start_s, end_s), rendered by the
+// Simulator as the history writer renders them (sim/endpoints.h, one Simulator stepped in 15 s steps from one step
+// before the first scrape, pods scraped while alive), fed through the scrape path's own builder, one
+// Telemetry per scrape time, into a ScrapeWindow.
+observe::RangeTelemetry ScrapeHistory(const sim::World& world, double start_s, double end_s, int* pages) {
+  sim::SimulatorOptions so;
+  so.step_s = 15;
+  so.start_s = start_s - 15;
+  sim::Simulator sim(world, so);
+  observe::ScrapeWindow window;
+  for (std::int64_t k = 0;; ++k) {
+    const double t = start_s + static_cast<double>(k) * kScrapeS;
+    if (!(t < end_s)) break;
+    sim.AdvanceTo(t);
+    prom::DcgmTelemetryBuilder builder;
+    for (std::size_t i = 0; i < world.pods.size(); ++i) {
+      const sim::SimPod& pod = world.pods[i];
+      if (sim::EndpointJob(pod) != "dcgm-exporter" || pod.port == 0 || pod.ip.empty() || !pod.alive(t)) continue;
+      bool up = false;
+      const std::string page = sim::RenderEndpoint(sim, static_cast<int>(i), &up);
+      if (!up) continue;
+      builder.AddPage(page, prom::Format::kText, "http://" + pod.ip + ":" + std::to_string(pod.port) + "/metrics");
+      ++*pages;
+    }
+    window.Add(builder.Finish(), std::llround((world.options.epoch_unix_s + t) * 1000));
+  }
+  return window.Take();
+}
+
+// A holder as both snapshots can name it.
+struct Holder {
+  std::string pod;
+  model::HoldHow how;
+  double share, fraction;
+  bool operator<(const Holder& o) const { return std::tie(pod, how) < std::tie(o.pod, o.how); }
+};
+std::vector<Holder> HoldersOf(const model::Snapshot& s, const model::DeviceInterval& u) {
+  std::vector<Holder> out;
+  for (const model::DeviceHold& h : u.holds) {
+    const model::Pod& p = s.pods[static_cast<std::size_t>(h.pod)];
+    out.push_back({p.namespace_name + "/" + p.name, h.how, h.share, h.fraction});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int DeviceByKey(const model::Snapshot& s, const std::string& key) {
+  for (std::size_t d = 0; d < s.devices.size(); ++d) {
+    if (s.devices[d].key == key) return static_cast<int>(d);
+  }
+  return -1;
+}
+
+int WorkloadByKey(const model::Snapshot& s, const model::WorkloadKey& key) {
+  for (std::size_t w = 0; w < s.workloads.size(); ++w) {
+    if (s.workloads[w].key == key) return static_cast<int>(w);
+  }
+  return -1;
+}
+
+int PodByName(const model::Snapshot& s, const std::string& ns, const std::string& name) {
+  for (std::size_t p = 0; p < s.pods.size(); ++p) {
+    if (s.pods[p].namespace_name == ns && s.pods[p].name == name) return static_cast<int>(p);
+  }
+  return -1;
+}
+
+// GPU cost of the window, independently of gpuwise: every node's GPUs at the scenario's price per GPU-hour, times
+// the window's hours (whole hours, so no rounding).
+std::int64_t ScenarioGpuCost(const sim::World& world, double hours) {
+  std::int64_t per_hour = 0;
+  for (std::size_t n = 0; n < world.nodes.size(); ++n) {
+    per_hour += sim::GpuHourPrice(world, static_cast<int>(n)).value * static_cast<std::int64_t>(world.nodes[n].gpus.size());
+  }
+  return per_hour * static_cast<std::int64_t>(std::llround(hours));
+}
+
+void ExpectMoneyIdentities(const analyze::CostLedger& l, std::int64_t expected_gpu_cost, const char* which) {
+  EXPECT_EQ(l.gpu_cost, expected_gpu_cost) << which;
+  std::int64_t workloads = 0;
+  for (const auto& w : l.workloads) {
+    EXPECT_EQ(w.money.allocated(), w.money.used + w.money.idle) << which;
+    EXPECT_GE(w.money.used, 0) << which;
+    EXPECT_GE(w.money.idle, 0) << which;
+    workloads += w.money.allocated();
+  }
+  EXPECT_EQ(workloads + l.unallocated, expected_gpu_cost) << which;
+  for (const auto& n : l.nodes) EXPECT_EQ(n.allocated.allocated() + n.unallocated, n.cost) << which;
+}
+
+// World pods holding a GPU whose life ends inside [start_s, end_s) after starting before end_s.
+std::vector<const sim::SimPod*> GpuPodsEndingInside(const sim::World& world, double start_s, double end_s) {
+  std::vector<const sim::SimPod*> out;
+  for (const sim::SimPod& p : world.pods) {
+    if (p.gpus.empty() || p.node.empty() || p.start_s >= end_s) continue;
+    if (p.end_s > start_s && p.end_s < end_s) out.push_back(&p);
+  }
+  return out;
+}
+
+class ReportPrometheusTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (testing::Which("promtool").empty() || testing::Which("prometheus").empty()) return;  // each test skips
+    auto scenario = sim::BuiltinScenario("demo");
+    ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+    sim::WorldOptions wo;
+    wo.address_block = 120 + static_cast<int>(::getpid() % 30) * 4;
+    auto world = sim::BuildWorld(*scenario, wo);
+    ASSERT_TRUE(world.ok()) << world.status().ToString();
+    world_ = new sim::World(*world);
+    dir_ = new fs::path(fs::temp_directory_path() / ("gpuwise-report-prom-" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string backfill = Backfill(*world_, kStartS, kEndS, *dir_ / "full");
+    ASSERT_EQ(backfill, "");
+    const auto t1 = std::chrono::steady_clock::now();
+    prometheus_ = new testing::PrometheusProcess();
+    ASSERT_EQ(prometheus_->Start(*dir_ / "full", "global:\n  scrape_interval: 15s\nscrape_configs: []\n"), "");
+
+    // "Now" is the window's end: the API server has the pods alive then, not the finished CronJob run.
+    sim::ClusterServerOptions co;
+    co.start_s = kEndS;
+    co.speed = 1e-6;  // time stands still
+    co.kube_api = true;
+    co.ephemeral_ports = true;
+    server_ = new sim::ClusterServer(*world, co);
+    ASSERT_TRUE(server_->Start().ok());
+    auto text = server_->KubeApi()->Kubeconfig("report-prometheus-test", {"system:masters"}, "");
+    ASSERT_TRUE(text.ok()) << text.status().ToString();
+    kubeconfig_ = new std::string((*dir_ / "kubeconfig").string());
+    std::ofstream(*kubeconfig_) << *text;
+
+    auto run = app::RunReport(Config(prometheus_->url(), kStartS, kEndS), base::SystemClock::Get());
+    ASSERT_TRUE(run.ok()) << run.status().ToString();
+    run_ = new app::ReportRun(std::move(*run));
+    const auto t2 = std::chrono::steady_clock::now();
+
+    // The scrape side, over the same pages, the same cluster and the same past pods, priced the same way.
+    prom::PromClientOptions po;
+    po.base_url = prometheus_->url();
+    prom::PromClient client(po, base::SystemClock::Get());
+    auto ksm = observe::ReadKsmHistory(client, UnixS(*world_, kStartS), UnixS(*world_, kEndS));
+    ASSERT_TRUE(ksm.ok()) << ksm.status().ToString();
+    ksm_ = new observe::KsmHistory(std::move(*ksm));
+    int pages = 0;
+    const observe::RangeTelemetry range = ScrapeHistory(*world_, kStartS, kEndS, &pages);
+    EXPECT_GT(pages, 0);
+    prices_ = new std::map<std::string, model::NodePrice>();
+    const std::vector<model::NodePrice> priced = run_->prices.PriceNodes(run_->cluster.nodes, UnixS(*world_, kEndS) - 1);
+    for (std::size_t i = 0; i < priced.size(); ++i) (*prices_)[run_->cluster.nodes[i].name] = priced[i];
+    observe::SnapshotOptions so;
+    so.interval_s = 3600;
+    so.pricer = [](const model::Node& node, std::int64_t) {
+      observe::NodePriceQuote q;
+      auto it = prices_->find(node.name);
+      if (it == prices_->end()) {
+        q.unpriced_reason = "not in the fleet";
+        return q;
+      }
+      q.effective_micro_per_gpu_hour = it->second.effective_micro_per_gpu_hour;
+      q.list_micro_per_gpu_hour = it->second.list_micro_per_gpu_hour;
+      q.rule = it->second.rule;
+      q.unpriced_reason = it->second.unpriced_reason;
+      return q;
+    };
+    auto scraped = observe::BuildRangeSnapshot(run_->cluster, ksm_->pods, range, UnixS(*world_, kStartS),
+                                               UnixS(*world_, kEndS), so);
+    ASSERT_TRUE(scraped.ok()) << scraped.status().ToString();
+    scraped_ = new model::Snapshot(std::move(*scraped));
+    scraped_ledger_ = new analyze::CostLedger(analyze::ComputeCosts(*scraped_));
+    const auto t3 = std::chrono::steady_clock::now();
+    auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+    std::printf("history + promtool %.1f s, report through Prometheus %.1f s (%lld points, %d requests), scrape side "
+                "%.1f s (%d pages)\n",
+                secs(t0, t1), secs(t1, t2), static_cast<long long>(run_->telemetry_points), run_->telemetry_requests,
+                secs(t2, t3), pages);
+  }
+
+  static void TearDownTestSuite() {
+    if (server_ != nullptr) server_->Stop();
+    delete server_;
+    server_ = nullptr;
+    if (prometheus_ != nullptr) prometheus_->Stop();
+    delete prometheus_;
+    prometheus_ = nullptr;
+    delete run_;
+    delete ksm_;
+    delete scraped_;
+    delete scraped_ledger_;
+    delete prices_;
+    delete world_;
+    delete kubeconfig_;
+    if (dir_ != nullptr) fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  void SetUp() override {
+    if (testing::Which("promtool").empty() || testing::Which("prometheus").empty()) {
+      GTEST_SKIP() << "needs Debian's prometheus package (promtool + prometheus); scripts/install-deps test installs it";
+    }
+    ASSERT_NE(run_, nullptr);
+    ASSERT_NE(scraped_, nullptr);
+  }
+
+  static app::ReportConfig Config(const std::string& url, double start_s, double end_s) {
+    app::ReportConfig c;
+    c.source = app::TelemetrySource::kPrometheus;
+    c.kubeconfig.path = *kubeconfig_;
+    c.prometheus.base_url = url;
+    c.start_unix_s = UnixS(*world_, start_s);
+    c.end_unix_s = UnixS(*world_, end_s);
+    c.step = std::chrono::milliseconds(static_cast<std::int64_t>(kScrapeS * 1000));
+    return c;
+  }
+
+  static sim::World* world_;
+  static fs::path* dir_;
+  static testing::PrometheusProcess* prometheus_;
+  static sim::ClusterServer* server_;
+  static std::string* kubeconfig_;
+  static app::ReportRun* run_;
+  static observe::KsmHistory* ksm_;
+  static std::map<std::string, model::NodePrice>* prices_;
+  static model::Snapshot* scraped_;
+  static analyze::CostLedger* scraped_ledger_;
+};
+sim::World* ReportPrometheusTest::world_ = nullptr;
+fs::path* ReportPrometheusTest::dir_ = nullptr;
+testing::PrometheusProcess* ReportPrometheusTest::prometheus_ = nullptr;
+sim::ClusterServer* ReportPrometheusTest::server_ = nullptr;
+std::string* ReportPrometheusTest::kubeconfig_ = nullptr;
+app::ReportRun* ReportPrometheusTest::run_ = nullptr;
+observe::KsmHistory* ReportPrometheusTest::ksm_ = nullptr;
+std::map<std::string, model::NodePrice>* ReportPrometheusTest::prices_ = nullptr;
+model::Snapshot* ReportPrometheusTest::scraped_ = nullptr;
+analyze::CostLedger* ReportPrometheusTest::scraped_ledger_ = nullptr;
+
+TEST_F(ReportPrometheusTest, GonePodsComeFromKubeStateMetricsWithTheirWorkloadAndTeam) {
+  const model::Snapshot& s = run_->snapshot;
+  const std::vector<const sim::SimPod*> gone = GpuPodsEndingInside(*world_, kStartS, kEndS);
+  ASSERT_FALSE(gone.empty()) << "the window holds no GPU pod that ends inside it: the test would prove nothing";
+  ASSERT_TRUE(ksm_->found);
+  // The team rule an API pod with the same gpuwise.io/team label gets, for comparison.
+  std::string api_team_rule;
+  for (const model::Workload& w : s.workloads) {
+    if (w.source == model::AttributionSource::kApi && w.key.name == "llama-3-70b-chat") api_team_rule = w.team_rule;
+  }
+  ASSERT_FALSE(api_team_rule.empty());
+  for (const sim::SimPod* p : gone) {
+    SCOPED_TRACE(p->meta.name);
+    EXPECT_EQ(run_->cluster.FindPod(p->meta.namespace_name, p->meta.name), nullptr) << "still in the API at the window's end";
+    const int sp = PodByName(s, p->meta.namespace_name, p->meta.name);
+    ASSERT_GE(sp, 0);
+    const model::Pod& pod = s.pods[static_cast<std::size_t>(sp)];
+    EXPECT_EQ(pod.source, model::AttributionSource::kKubeState);
+    EXPECT_EQ(pod.node, p->node);
+    EXPECT_TRUE(pod.RequestsGpu());
+    EXPECT_EQ(pod.start_unix_s, UnixS(*world_, p->start_s));
+    EXPECT_EQ(pod.end_unix_s, UnixS(*world_, p->end_s));
+    const sim::WorkloadSpec& spec = world_->scenario.workloads[static_cast<std::size_t>(p->workload)];
+    const model::Workload& w = s.workloads[static_cast<std::size_t>(s.pod_workload[static_cast<std::size_t>(sp)])];
+    EXPECT_EQ(w.key.namespace_name, spec.namespace_name);
+    EXPECT_EQ(w.key.name, spec.name);
+    EXPECT_EQ(w.key.kind, "CronJob");
+    EXPECT_EQ(w.team, spec.labels.at("gpuwise.io/team"));
+    // Its own gpuwise.io/team label (exported by kube-state-metrics as label_gpuwise_io_team), not a fallback.
+    EXPECT_EQ(w.team_rule, api_team_rule);
+    // Its GPU: held by label for exactly its life inside each hour, and paid for.
+    const std::int64_t start = UnixS(*world_, p->start_s), end = UnixS(*world_, p->end_s);
+    double held_s = 0;
+    for (const model::DeviceInterval& u : s.usage) {
+      for (const model::DeviceHold& h : u.holds) {
+        if (h.pod != sp) continue;
+        EXPECT_EQ(h.how, model::HoldHow::kLabel);
+        const std::int64_t a = std::max(s.IntervalStart(u.interval), s.start_unix_s);
+        const std::int64_t b = std::min(s.IntervalStart(u.interval) + s.interval_s, s.end_unix_s);
+        const double expected = static_cast<double>(std::max<std::int64_t>(0, std::min(b, end) - std::max(a, start))) / (b - a);
+        EXPECT_NEAR(h.fraction, expected, 1e-9) << "interval " << u.interval;
+        held_s += h.weight() * static_cast<double>(b - a);
+      }
+    }
+    EXPECT_NEAR(held_s, static_cast<double>(p->gpus.size()) * (std::min<double>(p->end_s, kEndS) - std::max<double>(p->start_s, kStartS)), 1e-6);
+    const analyze::WorkloadCost& c = run_->ledger.workloads[static_cast<std::size_t>(s.pod_workload[static_cast<std::size_t>(sp)])];
+    EXPECT_GT(c.money.allocated(), 0);
+    EXPECT_EQ(w.source, model::AttributionSource::kKubeState);
+  }
+  // The report's attribution classes carry that cost.
+  std::int64_t ksm_cost = 0;
+  for (std::size_t w = 0; w < s.workloads.size(); ++w) {
+    if (s.workloads[w].source == model::AttributionSource::kKubeState) ksm_cost += run_->ledger.workloads[w].money.allocated();
+  }
+  bool found = false;
+  for (const analyze::ClassRow& c : run_->report.classes) {
+    if (c.source != "kube-state-metrics") continue;
+    found = true;
+    EXPECT_EQ(c.cost, ksm_cost);
+    EXPECT_GT(c.cost, 0);
+    EXPECT_NEAR(c.share, static_cast<double>(ksm_cost) / static_cast<double>(run_->ledger.allocated.allocated()), 1e-12);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ReportPrometheusTest, PrometheusAndScrapingGiveTheSameHoldersAndSampleCounts) {
+  const model::Snapshot& a = run_->snapshot;  // through Prometheus
+  const model::Snapshot& b = *scraped_;       // the same pages scraped
+  ASSERT_EQ(a.intervals, 3);
+  ASSERT_EQ(b.intervals, a.intervals);
+  std::set<std::string> keys_a, keys_b;
+  for (const auto& d : a.devices) keys_a.insert(d.key);
+  for (const auto& d : b.devices) keys_b.insert(d.key);
+  EXPECT_EQ(keys_a, keys_b);
+  int compared = 0, held = 0;
+  std::int64_t samples = 0;
+  for (std::size_t da = 0; da < a.devices.size(); ++da) {
+    const int db = DeviceByKey(b, a.devices[da].key);
+    if (db < 0) continue;
+    EXPECT_EQ(a.devices[da].compute_source, b.devices[static_cast<std::size_t>(db)].compute_source) << a.devices[da].key;
+    for (int i = 0; i < a.intervals; ++i) {
+      const model::DeviceInterval& ua = a.usage[da * static_cast<std::size_t>(a.intervals) + static_cast<std::size_t>(i)];
+      const model::DeviceInterval& ub = b.usage[static_cast<std::size_t>(db) * static_cast<std::size_t>(b.intervals) + static_cast<std::size_t>(i)];
+      SCOPED_TRACE(a.devices[da].key + " interval " + std::to_string(i));
+      EXPECT_EQ(ua.samples, ub.samples);
+      samples += ua.samples;
+      for (double model::DeviceInterval::*m : {&model::DeviceInterval::compute, &model::DeviceInterval::fb_used_bytes,
+                                               &model::DeviceInterval::dram, &model::DeviceInterval::power_watts}) {
+        // The same samples summed in a possibly different order: equal to rounding.
+        if (std::isnan(ua.*m) || std::isnan(ub.*m)) {
+          EXPECT_EQ(std::isnan(ua.*m), std::isnan(ub.*m));
+        } else {
+          EXPECT_NEAR(ua.*m, ub.*m, 1e-12 * std::max(1.0, std::fabs(ua.*m)));
+        }
+      }
+      const std::vector<Holder> ha = HoldersOf(a, ua), hb = HoldersOf(b, ub);
+      ASSERT_EQ(ha.size(), hb.size());
+      for (std::size_t k = 0; k < ha.size(); ++k) {
+        EXPECT_EQ(ha[k].pod, hb[k].pod);
+        EXPECT_EQ(ha[k].how, hb[k].how) << ha[k].pod;
+        EXPECT_NEAR(ha[k].share * ha[k].fraction, hb[k].share * hb[k].fraction, 1e-9) << ha[k].pod;
+      }
+      held += static_cast<int>(ha.size());
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 3 * 60);  // not vacuous: every device of the fleet, every hour
+  EXPECT_GT(held, 3 * 30);
+  // Every scrape of every seen device: 720 per hour-long device interval at 15 s... summed over the fleet.
+  EXPECT_GT(samples, 0);
+  EXPECT_EQ(run_->snapshot.pods.size(), scraped_->pods.size());
+}
+
+TEST_F(ReportPrometheusTest, PrometheusAndScrapingGiveTheSameLedgerAndQuantiles) {
+  const model::Snapshot& a = run_->snapshot;
+  const model::Snapshot& b = *scraped_;
+  ASSERT_EQ(a.workloads.size(), b.workloads.size());
+  EXPECT_EQ(run_->ledger.gpu_cost, scraped_ledger_->gpu_cost);
+  EXPECT_EQ(run_->ledger.unallocated, scraped_ledger_->unallocated);
+  int with_samples = 0;
+  for (std::size_t wa = 0; wa < a.workloads.size(); ++wa) {
+    const int wb = WorkloadByKey(b, a.workloads[wa].key);
+    ASSERT_GE(wb, 0) << a.workloads[wa].key.str();
+    SCOPED_TRACE(a.workloads[wa].key.str());
+    const analyze::WorkloadCost& ca = run_->ledger.workloads[wa];
+    const analyze::WorkloadCost& cb = scraped_ledger_->workloads[static_cast<std::size_t>(wb)];
+    // The same samples and holds give the same micro-dollars: usage means agree to rounding (above), and a
+    // used figure is round(allocated x usage), so only a mean within ~1e-16 of a rounding edge could move it by 1.
+    EXPECT_EQ(ca.money.used, cb.money.used);
+    EXPECT_EQ(ca.money.idle, cb.money.idle);
+    EXPECT_EQ(ca.money.unmeasured, cb.money.unmeasured);
+    EXPECT_NEAR(ca.gpu_hours, cb.gpu_hours, 1e-9);
+    const model::UsageSketch& sa = a.workloads[wa].usage[static_cast<std::size_t>(model::UsageSignal::kCompute)];
+    const model::UsageSketch& sb = b.workloads[static_cast<std::size_t>(wb)].usage[static_cast<std::size_t>(model::UsageSignal::kCompute)];
+    EXPECT_EQ(sa.count(), sb.count());
+    if (sa.count() == 0) continue;
+    ++with_samples;
+    for (double q : {0.5, 0.95, 0.99}) {
+      // Both sketch the same raw samples, each answer within 1% of the true sample at its rank: within 2% of each
+      // other at worst (and, as the buckets are the same, equal in fact).
+      const double qa = sa.Quantile(q), qb = sb.Quantile(q);
+      EXPECT_NEAR(qa, qb, 0.02 * std::max(qa, qb)) << "p" << q * 100;
+    }
+  }
+  EXPECT_GT(with_samples, 10);
+}
+
+TEST_F(ReportPrometheusTest, WorkloadQuantilesAgreeWithPrometheusQuantileOverTime) {
+  // A single-replica workload on one device all window long: bge-reranker on its MIG slice.
+  const model::Snapshot& s = run_->snapshot;
+  const sim::SimPod* pod = nullptr;
+  for (const sim::SimPod& p : world_->pods) {
+    if (p.workload < 0 || world_->scenario.workloads[static_cast<std::size_t>(p.workload)].name != "bge-reranker") continue;
+    if (p.alive(kStartS) && p.alive(kEndS - 1)) pod = &p;
+  }
+  ASSERT_NE(pod, nullptr);
+  ASSERT_EQ(pod->gpus.size(), 1u);
+  const int sp = PodByName(s, pod->meta.namespace_name, pod->meta.name);
+  ASSERT_GE(sp, 0);
+  const model::Workload& w = s.workloads[static_cast<std::size_t>(s.pod_workload[static_cast<std::size_t>(sp)])];
+  ASSERT_EQ(w.pods.size(), 1u);
+  const model::UsageSketch& sketch = w.usage[static_cast<std::size_t>(model::UsageSignal::kCompute)];
+  // The exported name of its compute signal.
+  const prom::CatalogRow* row = nullptr;
+  for (const prom::CatalogRow& r : prom::DcgmCatalog::Default().rows()) {
+    if (prom::SignalName(r.signal) == w.compute_source && (row == nullptr || r.name.rfind("DCGM_FI_", 0) == 0)) row = &r;
+  }
+  ASSERT_NE(row, nullptr) << w.compute_source;
+  const std::string selector = std::string(row->name) + "{namespace=\"" + pod->meta.namespace_name + "\",pod=\"" + pod->meta.name + "\"}";
+  // Evaluated at the last scrape, over a range reaching half a scrape before the first: every sample of the window
+  // once, whether the range's ends are inclusive or not.
+  const std::int64_t last_ms = std::llround((world_->options.epoch_unix_s + kEndS - kScrapeS) * 1000);
+  const std::string range = "[" + std::to_string(static_cast<std::int64_t>(kEndS - kStartS - kScrapeS / 2)) + "s]";
+  prom::PromClientOptions po;
+  po.base_url = prometheus_->url();
+  prom::PromClient client(po, base::SystemClock::Get());
+  auto raw = client.Query(selector + range, last_ms);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  ASSERT_EQ(raw->matrix.size(), 1u) << selector;
+  std::vector<double> values;
+  for (double v : raw->matrix[0].values) {
+    double n = NAN;
+    if (prom::NormalizeValue(*row, v, &n)) values.push_back(n);
+  }
+  std::sort(values.begin(), values.end());
+  ASSERT_EQ(sketch.count(), values.size()) << "the sketch holds every sample Prometheus has for the pod, once";
+  for (double q : {0.5, 0.95, 0.99}) {
+    SCOPED_TRACE("p" + std::to_string(static_cast<int>(q * 100)));
+    auto r = client.Query("quantile_over_time(" + std::to_string(q) + ", " + selector + range + ")", last_ms);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->vector.size(), 1u);
+    double prom_q = NAN;
+    ASSERT_TRUE(prom::NormalizeValue(*row, r->vector[0].value, &prom_q));
+    // Prometheus interpolates between the samples at ranks floor(q(n-1)) and the next; the sketch answers the
+    // sample at rank floor(q(n-1)) within 1%. So |sketch - prometheus| <= 1% x x_lo + (x_hi - x_lo).
+    const double rank = q * static_cast<double>(values.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(rank));
+    const double x_lo = values[lo], x_hi = values[std::min(lo + 1, values.size() - 1)];
+    EXPECT_GE(prom_q, x_lo - 1e-12);
+    EXPECT_LE(prom_q, x_hi + 1e-12);
+    const double mine = sketch.Quantile(q);
+    EXPECT_NEAR(mine, x_lo, 0.01 * x_lo + 1e-12);
+    EXPECT_LE(std::fabs(mine - prom_q), 0.01 * x_lo + (x_hi - x_lo) + 1e-12)
+        << "sketch " << mine << ", quantile_over_time " << prom_q << ", samples " << x_lo << ".." << x_hi;
+  }
+}
+
+TEST_F(ReportPrometheusTest, MoneyIdentitiesHoldAgainstTheScenarioPrices) {
+  const std::int64_t expected = ScenarioGpuCost(*world_, (kEndS - kStartS) / kHour);
+  ExpectMoneyIdentities(run_->ledger, expected, "prometheus");
+  ExpectMoneyIdentities(*scraped_ledger_, expected, "scrape");
+  EXPECT_EQ(run_->report.fleet.gpus, 64);
+  EXPECT_EQ(run_->report.fleet.unknown_node_gpus, 0);
+  EXPECT_EQ(run_->report.fleet.unpriced_gpus, 0);
+  EXPECT_EQ(run_->report.fleet.cost, expected);
+}
+
+TEST_F(ReportPrometheusTest, APrometheusThatIsDownIsAnErrorNamingItsUrl) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(testing::FreePort());
+  app::ReportConfig c = Config(url, kStartS, kEndS);
+  c.use_cluster = false;
+  c.prometheus.max_retries = 1;
+  c.prometheus.initial_backoff = std::chrono::milliseconds(10);
+  auto run = app::RunReport(c, base::SystemClock::Get());
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.status().message().find(url), std::string::npos) << run.status().ToString();
+}
+
+TEST_F(ReportPrometheusTest, WithoutKubeStateMetricsGonePodsAreInferredFromTheirNamesAndTheClassesCarryTheirCost) {
+  // The same cluster without kube-state-metrics: its pod has no metrics endpoint, so Prometheus has no kube_* series.
+  // An hour is enough: the nightly run ends at 03:30.
+  constexpr double kFrom = kEndS - kHour;
+  const std::vector<const sim::SimPod*> gone = GpuPodsEndingInside(*world_, kFrom, kEndS);
+  ASSERT_FALSE(gone.empty());
+  sim::World world = *world_;
+  int removed = 0;
+  for (sim::SimPod& p : world.pods) {
+    if (sim::EndpointJob(p) == "kube-state-metrics") {
+      p.port = 0;
+      ++removed;
+    }
+  }
+  ASSERT_GT(removed, 0);
+  ASSERT_EQ(Backfill(world, kFrom, kEndS, *dir_ / "no-ksm"), "");
+  testing::PrometheusProcess prometheus;
+  ASSERT_EQ(prometheus.Start(*dir_ / "no-ksm", "global:\n  scrape_interval: 15s\nscrape_configs: []\n"), "");
+  auto run = app::RunReport(Config(prometheus.url(), kFrom, kEndS), base::SystemClock::Get());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  const model::Snapshot& s = run->snapshot;
+  EXPECT_NE(std::find_if(s.warnings.begin(), s.warnings.end(),
+                         [](const std::string& w) { return w.find("kube_pod_info") != std::string::npos; }),
+            s.warnings.end());
+  std::map<model::AttributionSource, std::int64_t> cost;
+  for (std::size_t w = 0; w < s.workloads.size(); ++w) cost[s.workloads[w].source] += run->ledger.workloads[w].money.allocated();
+  for (const sim::SimPod* p : gone) {
+    SCOPED_TRACE(p->meta.name);
+    const int sp = PodByName(s, p->meta.namespace_name, p->meta.name);
+    ASSERT_GE(sp, 0);
+    const sim::WorkloadSpec& spec = world_->scenario.workloads[static_cast<std::size_t>(p->workload)];
+    const model::Workload& w = s.workloads[static_cast<std::size_t>(s.pod_workload[static_cast<std::size_t>(sp)])];
+    EXPECT_EQ(s.pods[static_cast<std::size_t>(sp)].source, model::AttributionSource::kInferred);
+    EXPECT_EQ(w.source, model::AttributionSource::kInferred);
+    EXPECT_EQ(w.key.kind, "CronJob");  // "<cronjob>-<unix minutes>-<5>" names its CronJob
+    EXPECT_EQ(w.key.name, spec.name);
+    EXPECT_EQ(w.team, spec.labels.at("gpuwise.io/team"));  // from its namespace's team label
+    EXPECT_GT(run->ledger.workloads[static_cast<std::size_t>(s.pod_workload[static_cast<std::size_t>(sp)])].money.allocated(), 0);
+  }
+  EXPECT_EQ(cost.count(model::AttributionSource::kKubeState), 0u);
+  const std::int64_t allocated = run->ledger.allocated.allocated();
+  std::int64_t classes = 0;
+  bool inferred = false;
+  for (const analyze::ClassRow& c : run->report.classes) {
+    classes += c.cost;
+    if (c.source == "inferred") {
+      inferred = true;
+      EXPECT_EQ(c.cost, cost[model::AttributionSource::kInferred]);
+      EXPECT_GT(c.cost, 0);
+      EXPECT_NEAR(c.share, static_cast<double>(c.cost) / static_cast<double>(allocated), 1e-12);
+    }
+  }
+  EXPECT_TRUE(inferred);
+  EXPECT_EQ(classes, allocated);  // every allocated dollar is in one class
+  ExpectMoneyIdentities(run->ledger, ScenarioGpuCost(*world_, 1), "no kube-state-metrics");
+  prometheus.Stop();
+}
+
+}  // namespace
+}  // namespace gpuwise
