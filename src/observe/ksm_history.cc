@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string_view>
+#include <tuple>
 
 namespace gpuwise::observe {
 namespace {
@@ -31,6 +33,23 @@ bool LastValue(const prom::Series& s, double* value, std::int64_t* t) {
     }
   }
   return false;
+}
+
+// Keeps KSM's label as it is ("label_app") and adds the Kubernetes key where the sanitised name can be read back:
+// gpuwise's team label ("label_gpuwise_io_team" -> "gpuwise.io/team", so a gone pod's team comes from its own label
+// as it does for a pod in the API) and keys of one lowercase word ("label_team" -> "team", "label_app" -> "app"),
+// which sanitising leaves unchanged (the configured team label keys are usually such words).
+void RestoreLabel(const std::string& ksm_key, const std::string& value, model::Labels* labels) {
+  (*labels)[ksm_key] = value;
+  const std::string_view key = std::string_view(ksm_key).substr(6);  // after "label_"
+  if (key == "gpuwise_io_team") {
+    (*labels)["gpuwise.io/team"] = value;
+    return;
+  }
+  const bool word = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+  if (word) (*labels)[std::string(key)] = value;
 }
 
 }  // namespace
@@ -181,7 +200,7 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
       auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
       if (it == pods.end()) continue;
       for (const auto& [k, v] : s.labels) {
-        if (k.starts_with("label_")) it->second.labels[k] = v;
+        if (k.starts_with("label_")) RestoreLabel(k, v, &it->second.labels);
       }
     }
   }
@@ -191,6 +210,12 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
     // Listed until its last step: it ended within the step after it (unless it was still listed at the end).
     if (p.end_unix_s == 0 && b + step.count() < end) p.end_unix_s = b;
     p.phase = p.end_unix_s > 0 ? "Succeeded" : "Running";
+    // KSM lists a finished Job's pods until the Job is deleted (days, with a CronJob's history limit), and the
+    // last step's evaluation reaches past the window's end: only pods that lived in the window are its pods.
+    if (p.start_unix_s >= end || (p.end_unix_s > 0 && p.end_unix_s <= start)) {
+      ++out.outside_window;
+      continue;
+    }
     out.pods.push_back(std::move(p));
   }
   return out;

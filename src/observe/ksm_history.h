@@ -1,8 +1,10 @@
-// Pods of the past from kube-state-metrics series in Prometheus: for a window, every pod KSM listed, with its node,
+// Pods of the past from kube-state-metrics series in Prometheus: for a window, every pod KSM listed that lived in the
+// window (a finished Job pod KSM keeps listing after it ended is not one), with its node,
 // owner chain (Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob, any other owner kind as KSM names it), GPU
-// requests per container, the labels KSM exports (only its allowlisted ones, keys sanitised: "label_app"), and its
-// lifetime at the query step's resolution (first and last step it was listed; kube_pod_start_time and
-// kube_pod_completion_time refine them). Attribution source kKubeState.
+// requests per container, the labels KSM exports (only its allowlisted ones, keys sanitised: "label_app"; the
+// Kubernetes key is added where it can be read back: "gpuwise.io/team" from "label_gpuwise_io_team", and one-word
+// keys such as "team" and "app"), and its lifetime at the query step's resolution (first and last step it was
+// listed; kube_pod_start_time and kube_pod_completion_time refine them). Attribution source kKubeState.
 // Every query is a range query whose inner window is one step, so no evaluation loads more than one step of samples
 // per series (an instant last_over_time over 7 days would load every sample of the week at once).
 #pragma once
@@ -23,6 +25,7 @@ struct KsmHistory {
   int requests = 0;
   std::vector<std::string> warnings;    // KSM series missing, unreadable values
   bool found = false;                   // kube_pod_info had at least one series in the window
+  int outside_window = 0;               // pods listed but not alive in the window (finished before it, or later)
 };
 
 // Reads [start, end) at `step` (default 1 h). A Prometheus without kube-state-metrics gives found = false, not an
