@@ -1,5 +1,6 @@
 #include "analyze/diagnosis.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace gpuwise::analyze {
@@ -62,7 +63,14 @@ std::string Pct(double r) {
 
 Diagnosis Diagnose(const model::Workload& w, const DiagnosisOptions& o) {
   Diagnosis d;
-  for (std::size_t k = 0; k < model::kUsageSignalCount; ++k) d.signals[k] = Summarize(w.usage[k]);
+  for (std::size_t k = 0; k < model::kUsageSignalCount; ++k) {
+    if (w.window.set) {
+      const model::WindowStat& ws = w.window.stats[k];
+      d.signals[k] = {ws.count, ws.p50, ws.p95, ws.p99, ws.max, NAN};
+    } else {
+      d.signals[k] = Summarize(w.usage[k]);
+    }
+  }
   const SignalSummary& c = d.signals[static_cast<std::size_t>(model::UsageSignal::kCompute)];
   const SignalSummary& fb = d.signals[static_cast<std::size_t>(model::UsageSignal::kFbShare)];
   const SignalSummary& dram = d.signals[static_cast<std::size_t>(model::UsageSignal::kDram)];
@@ -75,7 +83,22 @@ Diagnosis Diagnose(const model::Workload& w, const DiagnosisOptions& o) {
     d.action = std::string(GpuStateAction(d.state));
     return d;
   }
-  d.idle_sample_share = w.usage[static_cast<std::size_t>(model::UsageSignal::kCompute)].ShareBelow(o.idle_compute);
+  bool idle = false;
+  std::string idle_text;
+  if (w.window.set) {
+    // Prometheus's per-series quantile at the idle level: below the idle threshold means at least that share of
+    // samples is idle (with several series, the largest one's quantile is an upper bound, so idle stays sound).
+    const model::WindowStat& wc = w.window.stats[static_cast<std::size_t>(model::UsageSignal::kCompute)];
+    idle = std::abs(w.window.idle_level - o.idle_share) < 1e-9 && wc.p_idle < o.idle_compute;
+    idle_text = "compute p" + Pct(w.window.idle_level).substr(0, Pct(w.window.idle_level).size() - 3) + " is " +
+                Pct(wc.p_idle) + ", below " + Pct(o.idle_compute) + (wc.series > 1 ? " (upper bound over " +
+                std::to_string(wc.series) + " series)" : "") + ": idle in at least " + Pct(o.idle_share) + " of samples";
+  } else {
+    d.idle_sample_share = w.usage[static_cast<std::size_t>(model::UsageSignal::kCompute)].ShareBelow(o.idle_compute);
+    idle = d.idle_sample_share >= o.idle_share;
+    idle_text = "compute below " + Pct(o.idle_compute) + " in " + Pct(d.idle_sample_share) + " of samples (idle threshold " +
+                Pct(o.idle_share) + ")";
+  }
   const bool compute_high = c.p95 >= o.compute_high;
   const bool fb_known = fb.count > 0;
   const bool fb_high = fb_known && fb.p95 >= o.fb_high;
@@ -89,10 +112,13 @@ Diagnosis Diagnose(const model::Workload& w, const DiagnosisOptions& o) {
     d.evidence.push_back("DRAM activity p95 " + Pct(dram.p95) + " (" + (dram_high ? "at or above" : "below") + " the " +
                          Pct(o.dram_high) + " memory-bound threshold)");
   }
-  if (d.idle_sample_share >= o.idle_share) {
+  if (w.window.set) {
+    d.evidence.push_back(std::string("percentiles computed by Prometheus over the window (quantile_over_time per series") +
+                         (c.count > 0 && w.window.stats[0].series > 1 ? "; the largest over the workload's series, an upper bound)" : ")"));
+  }
+  if (idle) {
     d.state = GpuState::kIdle;
-    d.evidence.insert(d.evidence.begin(), "compute below " + Pct(o.idle_compute) + " in " + Pct(d.idle_sample_share) +
-                                               " of samples (idle threshold " + Pct(o.idle_share) + ")");
+    d.evidence.insert(d.evidence.begin(), idle_text);
   } else if (compute_high && fb_high) {
     d.state = GpuState::kBusy;
   } else if (compute_high) {

@@ -166,7 +166,33 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     request.progress = [&config](std::string_view what, std::size_t i, std::size_t n) {
       Progress(config, "reading " + std::string(what) + " from Prometheus (" + std::to_string(i + 1) + "/" + std::to_string(n) + ")");
     };
-    base::Result<observe::RangeTelemetry> range = source.Range(request);
+    bool aggregated = config.read_mode == ReportConfig::ReadMode::kAggregated;
+    if (config.read_mode == ReportConfig::ReadMode::kAuto) {
+      base::Result<std::int64_t> series = source.CountSeries(request);
+      if (!series.ok()) return series.status().Annotate("counting series in Prometheus " + config.prometheus.base_url);
+      const std::int64_t points = (request.end_ms - request.start_ms) / std::max<std::int64_t>(1, request.step.count()) + 1;
+      aggregated = *series * points > config.raw_point_budget;
+    }
+    run.aggregated = aggregated;
+    base::Result<observe::RangeTelemetry> range = base::Internal("unread");
+    observe::SeriesWindowStats stats;
+    if (aggregated) {
+      if (config.interval_s % 60 != 0) return base::InvalidArgument("aggregated reads need an interval of whole minutes");
+      request.signals = {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil, prom::Signal::kFbUsed};
+      range = source.AggregateRange(request, std::chrono::seconds(config.interval_s),
+                                    {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil});
+      if (range.ok()) {
+        Progress(config, "window statistics from Prometheus");
+        auto s = source.SeriesStats(request, ReportSignals(), {0.5, config.report.diagnosis.idle_share, 0.95, 0.99});
+        if (!s.ok()) return s.status().Annotate("window statistics from Prometheus " + config.prometheus.base_url);
+        stats = std::move(*s);
+        range->requests += stats.requests;
+        snap.series_stats = &stats;
+        snap.idle_level = config.report.diagnosis.idle_share;
+      }
+    } else {
+      range = source.Range(request);
+    }
     if (!range.ok()) return range.status().Annotate("reading telemetry from Prometheus " + config.prometheus.base_url);
     run.telemetry_points = range->points_read;
     run.telemetry_requests = range->requests;
@@ -185,7 +211,9 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     }
     ASSIGN_OR_RETURN(run.snapshot, observe::BuildRangeSnapshot(run.cluster, past, *range, config.start_unix_s,
                                                                config.end_unix_s, snap));
-    run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url;
+    run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url +
+                                    (aggregated ? " (aggregated: hourly means and counts, window quantiles per series)"
+                                                : " (every sample)");
   }
   analyze::CostOptions cost_options;
   cost_options.interval_rows = config.interval_rollups;

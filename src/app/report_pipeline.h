@@ -50,6 +50,12 @@ struct ReportConfig {
   std::int64_t start_unix_s = 0, end_unix_s = 0;   // the Prometheus window
   std::chrono::milliseconds step{30'000};          // the scrape interval of the data in Prometheus
   bool read_kube_state = true;
+  // How a window is read. Raw: every sample (query_range at `step`): exact profiles, many bytes. Aggregated: per
+  // series and interval the mean and sample count (the ledger is the same), profiles from per-series window
+  // quantiles computed by Prometheus (an upper bound for workloads with several series). Auto: raw while
+  // series x points stays under raw_point_budget.
+  enum class ReadMode { kAuto, kRaw, kAggregated } read_mode = ReadMode::kAuto;
+  std::int64_t raw_point_budget = 20'000'000;
   // Pricing and analysis.
   std::string price_book_path;              // "" = the built-in example book
   std::int64_t interval_s = 3600;
@@ -70,6 +76,7 @@ struct ReportRun {
   int scrape_failures = 0;                  // endpoints that failed (the rest is used)
   std::int64_t telemetry_points = 0;
   int telemetry_requests = 0;
+  bool aggregated = false;                  // the window was read aggregated (see ReportConfig::read_mode)
 };
 
 // Errors: the cluster unreadable (with use_cluster), no telemetry at all (every endpoint failed, Prometheus down),

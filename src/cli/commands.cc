@@ -432,6 +432,7 @@ struct ReportArgs {
   bool whole_window = false;
   std::string billing_account = "kubernetes";
   std::string equivalence = "price";
+  std::string read_mode = "auto";
 } g_report, g_demo_report;
 
 // Progress on stderr, on a tty only, over one line.
@@ -449,6 +450,11 @@ void AddReportFlags(CLI::App* app, ReportArgs* a, bool demo) {
     app->add_option("--window", a->window, "With --prometheus: how far back to read (e.g. 24h, 7d)")->capture_default_str();
     app->add_option("--end", a->end, "With --prometheus: end of the window, RFC 3339 or Unix seconds (default: now)");
     app->add_option("--step", a->step, "With --prometheus: the scrape interval of the data (each sample read once)")
+        ->capture_default_str();
+    app->add_option("--read", a->read_mode,
+                    "With --prometheus: raw (every sample: exact profiles), aggregated (hourly means and counts, and "
+                    "window quantiles per series computed by Prometheus: few bytes), or auto (raw up to 20M points)")
+        ->check(CLI::IsMember({"auto", "raw", "aggregated"}))
         ->capture_default_str();
     app->add_flag("--scrape", a->scrape, "Live view: scrape the dcgm-exporter endpoints now (found through the API)");
     app->add_option("--endpoint", a->endpoints, "With --scrape: a dcgm-exporter endpoint to scrape, repeatable (default: discovered)");
@@ -607,6 +613,9 @@ int RunReport(const GlobalFlags& g) {
       if (!t.ok()) return Fail(t.status().Annotate("--end"), kExitUsage);
       end_ms = *t;
     }
+    c.read_mode = a.read_mode == "raw"          ? app::ReportConfig::ReadMode::kRaw
+                  : a.read_mode == "aggregated" ? app::ReportConfig::ReadMode::kAggregated
+                                                : app::ReportConfig::ReadMode::kAuto;
     c.end_unix_s = end_ms / 1000;
     c.start_unix_s = c.end_unix_s - window->count() / 1000;
     c.step = *step;

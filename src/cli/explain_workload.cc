@@ -1,14 +1,15 @@
 #include "cli/explain_workload.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -139,7 +140,7 @@ std::string HoldHowMeaning(model::HoldHow h) {
 }
 
 std::string ComputeSourceMeaning(const std::string& sources) {
-  if (sources.empty()) return "no compute signal was sampled for its devices";
+  if (sources.empty()) return "none: no compute signal was sampled for its devices";
   std::vector<std::string> out;
   std::string rest = sources;
   while (!rest.empty()) {
@@ -147,13 +148,13 @@ std::string ComputeSourceMeaning(const std::string& sources) {
     const std::string s = rest.substr(0, comma);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
     if (s == "sm_active") {
-      out.push_back("sm_active: DCGM_FI_PROF_SM_ACTIVE, the share of cycles an SM has at least one warp assigned "
+      out.push_back("DCGM_FI_PROF_SM_ACTIVE (sm_active), the share of cycles an SM has at least one warp assigned "
                     "(the preferred signal)");
     } else if (s == "gr_engine_active") {
-      out.push_back("gr_engine_active: DCGM_FI_PROF_GR_ENGINE_ACTIVE, the share of time the graphics engine is busy; "
+      out.push_back("DCGM_FI_PROF_GR_ENGINE_ACTIVE (gr_engine_active), the share of time the graphics engine is busy; "
                     "an upper bound on SM activity (SM_ACTIVE is not collected)");
     } else if (s == "gpu_util") {
-      out.push_back("gpu_util: DCGM_FI_DEV_GPU_UTIL, the share of time any kernel ran; a coarse upper bound "
+      out.push_back("DCGM_FI_DEV_GPU_UTIL (gpu_util), the share of time any kernel ran; a coarse upper bound "
                     "(neither SM_ACTIVE nor GR_ENGINE_ACTIVE is collected)");
     } else {
       out.push_back(s);
@@ -204,10 +205,12 @@ struct HoldFact {
   int pod = -1, device = -1;
   double share_seconds = 0;   // sum of share x fraction x seconds
   double held_seconds = 0;    // sum of fraction x seconds
+  double max_share = 0;       // for holds of no duration
   std::set<model::HoldHow> hows;
   analyze::Money money;
   double gpu_hours = 0;
-  double share() const { return held_seconds > 0 ? share_seconds / held_seconds : 0; }
+  // The share held, weighted by time held (the same in every interval, unless the pod's request changed).
+  double share() const { return held_seconds > 0 ? share_seconds / held_seconds : max_share; }
 };
 
 // One device-interval of the cost rule, written out (the largest the workload paid for on its largest device).
@@ -249,7 +252,7 @@ struct Facts {
   model::Sourced<model::Isolation> isolation;
   std::vector<std::string> warnings;
   // Holdings and money.
-  std::vector<HoldFact> holds;  // by pod, then device key
+  std::vector<HoldFact> holds;  // by pod name, then node, GPU index, GI id
   bool shared = false;
   Worked worked;
   analyze::Money by_device_total;
@@ -435,6 +438,7 @@ Facts Gather(const app::ReportRun& run, int w) {
       hf.device = iv.device;
       hf.share_seconds += h.share * h.fraction * secs;
       hf.held_seconds += h.fraction * secs;
+      hf.max_share = std::max(hf.max_share, h.share);
       hf.hows.insert(h.how);
     }
   }
@@ -451,14 +455,22 @@ Facts Gather(const app::ReportRun& run, int w) {
     const auto& pa = s.pods[static_cast<std::size_t>(a.pod)];
     const auto& pb = s.pods[static_cast<std::size_t>(b.pod)];
     if (pa.name != pb.name) return pa.name < pb.name;
-    return s.devices[static_cast<std::size_t>(a.device)].key < s.devices[static_cast<std::size_t>(b.device)].key;
+    const model::Device& da = s.devices[static_cast<std::size_t>(a.device)];
+    const model::Device& db = s.devices[static_cast<std::size_t>(b.device)];
+    if (da.hostname != db.hostname) return da.hostname < db.hostname;
+    if (da.gpu_index.size() != db.gpu_index.size()) return da.gpu_index.size() < db.gpu_index.size();  // "2" < "10"
+    if (da.gpu_index != db.gpu_index) return da.gpu_index < db.gpu_index;
+    return std::tie(da.gi_id, da.key) < std::tie(db.gi_id, db.key);
   });
 
-  // Usage profile.
+  // Usage profile: the diagnosis's summaries (the workload's sketches, or the window quantiles Prometheus computed
+  // when the window was read aggregated).
+  const analyze::DiagnosisOptions& o = run.report.thresholds;
+  f.diagnosis = analyze::Diagnose(*f.wl, o);
   static constexpr const char* kUnits[] = {"ratio", "ratio", "ratio", "ratio", "watts"};
   for (std::size_t k = 0; k < model::kUsageSignalCount; ++k) {
     f.signals.push_back({std::string(model::UsageSignalName(static_cast<model::UsageSignal>(k))), kUnits[k],
-                         analyze::Summarize(f.wl->usage[k])});
+                         f.diagnosis.signals[k]});
   }
   for (int p : f.wl->pods) {
     const model::ServingEngine& e = s.pods[static_cast<std::size_t>(p)].engine;
@@ -478,11 +490,14 @@ Facts Gather(const app::ReportRun& run, int w) {
                     "engine's own demand (weights + KV cache in use, from its metrics) when known, else compute alone; "
                     "demand was known in " + std::to_string(demand) + " of " + std::to_string(reserved) +
                     " device-intervals.";
+    if (f.wl->serving.Any() && f.wl->serving.kv_usage.count() > 0) {
+      f.reservation += " Its engine metrics (" + std::to_string(f.wl->serving.pods) + " pod(s)): KV-cache use p95 " +
+                       Pct(f.wl->serving.kv_usage.Quantile(0.95)) + " over " +
+                       std::to_string(f.wl->serving.kv_usage.count()) + " scrapes (vllm:kv_cache_usage_perc).";
+    }
   }
 
   // Diagnosis: the rules of analyze/diagnosis.h in order, with the report's thresholds.
-  const analyze::DiagnosisOptions& o = run.report.thresholds;
-  f.diagnosis = analyze::Diagnose(*f.wl, o);
   for (const analyze::WorkloadRow& row : run.report.workloads) {
     if (row.workload == w) f.report_state = std::string(analyze::GpuStateName(row.diagnosis.state));
   }
@@ -491,21 +506,25 @@ Facts Gather(const app::ReportRun& run, int w) {
   const analyze::SignalSummary& dram = f.diagnosis.signals[static_cast<std::size_t>(model::UsageSignal::kDram)];
   const std::uint64_t min_samples = std::max<std::uint64_t>(1, o.min_samples);
   const bool enough = c.count >= min_samples;
-  const double idle_share =
-      c.count > 0 ? f.wl->usage[static_cast<std::size_t>(model::UsageSignal::kCompute)].ShareBelow(o.idle_compute) : NAN;
+  using analyze::GpuState;
+  // The idle test is the diagnosis's own: the share of sketched samples below the idle level, or (window quantiles
+  // from Prometheus, no share known) its verdict, which rule 2 alone can give once rule 1 does not hold.
+  const double idle_share = f.diagnosis.idle_sample_share;
+  const bool idle = enough && (std::isnan(idle_share) ? f.diagnosis.state == GpuState::kIdle : idle_share >= o.idle_share);
+  std::string idle_observed = "no compute samples";
+  if (!std::isnan(idle_share)) idle_observed = "below in " + Pct(idle_share) + " of samples";
+  else if (enough) idle_observed = idle && !f.diagnosis.evidence.empty() ? f.diagnosis.evidence.front() : "not idle by the window's compute quantile";
   const bool compute_high = c.count > 0 && c.p95 >= o.compute_high;
   const bool fb_high = fb.count > 0 && fb.p95 >= o.fb_high;
   const bool dram_high = dram.count > 0 && dram.p95 >= o.dram_high;
   const std::string p95c = c.count > 0 ? "p95 compute " + Pct(c.p95) : "no compute samples";
   const std::string p95fb = fb.count > 0 ? "p95 framebuffer " + Pct(fb.p95) : "framebuffer unknown (counts as low)";
-  using analyze::GpuState;
   f.rules = {
       {1, GpuState::kUnknown, "fewer than " + std::to_string(min_samples) + " compute samples",
        std::to_string(c.count) + " compute samples", !enough, false},
       {2, GpuState::kIdle,
        "compute below " + Pct(o.idle_compute) + " in at least " + Pct(o.idle_share) + " of samples",
-       c.count > 0 ? "below in " + Pct(idle_share) + " of samples" : "no compute samples",
-       c.count > 0 && idle_share >= o.idle_share, false},
+       idle_observed, idle, false},
       {3, GpuState::kBusy, "p95 compute >= " + Pct(o.compute_high) + " and p95 framebuffer >= " + Pct(o.fb_high),
        p95c + ", " + p95fb, compute_high && fb_high, false},
       {4, GpuState::kComputeBound, "p95 compute >= " + Pct(o.compute_high), p95c, compute_high, false},
@@ -551,15 +570,22 @@ std::string HowText(const std::set<model::HoldHow>& hows) {
 
 std::string SamplingSentence(const Facts& f) {
   const analyze::SignalSummary& c = f.signals[0].summary;
-  return "Percentiles are of exporter samples: one value per device per scrape (the scrape interval, 30 s by default "
-         "with dcgm-exporter's default collect interval of 30 s), not of a continuous signal; every device it held "
-         "contributes its samples (a shared GPU's samples count for each sharer), sketched with 1% relative error. "
-         "Compute: " + std::to_string(c.count) + " samples; telemetry: " + f.run->snapshot.telemetry_source + ".";
+  const std::string of = "Percentiles are of exporter samples: one value per device per scrape (the scrape interval, 30 s "
+                         "by default with dcgm-exporter's default collect interval of 30 s), not of a continuous signal; ";
+  const std::string tail = " Compute: " + std::to_string(c.count) + " samples; telemetry: " + f.run->snapshot.telemetry_source + ".";
+  // Sketches empty while the summaries have samples: the window was read aggregated, Prometheus computed them.
+  if (f.wl->usage[static_cast<std::size_t>(model::UsageSignal::kCompute)].count() == 0 && c.count > 0) {
+    return of + "computed by Prometheus over the window per series (quantile_over_time); with several series the "
+                "largest, an upper bound of the workload's." + tail;
+  }
+  return of + "every device it held contributes its samples (a shared GPU's samples count for each sharer), sketched "
+              "with 1% relative error." + tail;
 }
 
-std::string WorkedText(const Facts& f) {
+// The worked line's formula with its figures, and where it applies.
+std::pair<std::string, std::string> WorkedText(const Facts& f) {
   const Worked& k = f.worked;
-  if (!k.present) return "";
+  if (!k.present) return {};
   const model::Snapshot& s = f.run->snapshot;
   const model::Device& d = s.devices[static_cast<std::size_t>(k.device)];
   const double hours = static_cast<double>(k.seconds) / 3600.0;
@@ -592,7 +618,7 @@ std::string WorkedText(const Facts& f) {
     where += "; the GPU's interval cost " + Exact(k.gpu_cost) + " split by compute slices (largest remainder)";
   }
   if (partial) where += "; w = share x fraction of the interval";
-  return t + "\n    (" + where + ")";
+  return {t, where};
 }
 
 }  // namespace
@@ -760,8 +786,8 @@ std::string ExplainWorkloadText(const app::ReportRun& run, int workload) {
   out << "\n";
 
   out << "USAGE PROFILE\n";
-  out << "  compute from " << (wl.compute_source.empty() ? "none" : wl.compute_source) << ": "
-      << ComputeSourceMeaning(wl.compute_source) << "\n";
+  out << "  compute from " << ComputeSourceMeaning(wl.compute_source) << "   [per device: SM_ACTIVE, else GR_ENGINE_ACTIVE, "
+      << "else GPU_UTIL (whole GPUs only)]\n";
   out << "  " << SamplingSentence(f) << "\n";
   Table t;
   t.columns = {"SIGNAL", "SAMPLES", "P50", "P95", "P99", "MAX"};
@@ -830,7 +856,10 @@ std::string ExplainWorkloadText(const app::ReportRun& run, int workload) {
     }
     out << "   [price book rule: " << sn.price_rule << "]\n";
   }
-  if (f.worked.present) out << "  worked, its largest device: " << WorkedText(f) << "\n";
+  if (f.worked.present) {
+    const auto [formula, where] = WorkedText(f);
+    out << "  worked, its largest device: " << formula << "\n    (" << where << ")\n";
+  }
   if (f.by_device_total.used != cost.money.used || f.by_device_total.idle != cost.money.idle) {
     out << "  note: the per-device figures above add up to " << Exact(f.by_device_total.allocated())
         << ", not the ledger's " << Exact(cost.money.allocated()) << " (a gpuwise bug: please report it)\n";
@@ -989,7 +1018,8 @@ nlohmann::json ExplainWorkloadJson(const app::ReportRun& run, int workload) {
               {"heldMicroUsd", k.c},
               {"usedMicroUsd", k.used},
               {"idleMicroUsd", k.idle},
-              {"text", WorkedText(f)}};
+              {"text", WorkedText(f).first},
+              {"where", WorkedText(f).second}};
   }
   doc["money"] = {{"perHour", s.live},
                   {"windowHours", run.ledger.window_hours},

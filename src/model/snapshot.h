@@ -112,6 +112,21 @@ struct ServingUsage {
   bool Any() const { return pods > 0; }
 };
 
+// A workload's profile when Prometheus computed it (aggregated reads of long windows): per signal the samples and,
+// over the workload's series, the largest p50 / p(idle level) / p95 / p99 / max. The largest of several series'
+// quantile is an upper bound of the pooled quantile (each series has at most 1 - q of its samples above it); with
+// one series it is that series' quantile (Prometheus interpolates between ranks).
+struct WindowStat {
+  std::uint64_t count = 0;
+  int series = 0;
+  double p50 = NAN, p_idle = NAN, p95 = NAN, p99 = NAN, max = NAN;
+};
+struct WindowProfile {
+  bool set = false;
+  double idle_level = 0.9;   // the quantile p_idle is at (DiagnosisOptions::idle_share)
+  std::array<WindowStat, kUsageSignalCount> stats;
+};
+
 struct Workload {
   WorkloadKey key;
   std::string api_version;         // of the top controller
@@ -127,6 +142,7 @@ struct Workload {
   std::map<int, std::array<UsageSketch, kUsageSignalCount>> interval_usage;
   std::string compute_source;      // the compute signal(s) its samples came from ("sm_active")
   ServingUsage serving;            // its serving engine's metrics, when read
+  WindowProfile window;            // set by aggregated reads instead of `usage` sketches
 };
 
 struct Snapshot {

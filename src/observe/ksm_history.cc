@@ -62,12 +62,14 @@ std::string GpuResourceFromKsm(std::string_view r) {
   if (r == "nvidia_com_gpucores") return "nvidia.com/gpucores";
   constexpr std::string_view kMig = "nvidia_com_mig_";
   if (r.starts_with(kMig)) {
-    // "1g_10gb" -> "1g.10gb"; "1g_10gb_me" -> "1g.10gb+me" (the media-extension suffix).
+    // KSM wrote every '.' of the resource name as '_': "1g_10gb" -> "1g.10gb", "1c_3g_40gb" -> "1c.3g.40gb". The
+    // media-extension suffix reads as observe/kube's MigProfileOfResource reads it from the API: "1g_10gb_me" ->
+    // "1g.10gb+me", "1g_10gb_me_all" -> "1g.10gb+me.all".
     std::string p(r.substr(kMig.size()));
-    auto u = p.find('_');
-    if (u == std::string::npos) return "";
-    p[u] = '.';
-    if (auto v = p.find('_', u + 1); v != std::string::npos) p[v] = '+';
+    if (p.empty()) return "";
+    std::replace(p.begin(), p.end(), '_', '.');
+    if (p.ends_with(".me")) p.replace(p.size() - 3, 1, "+");
+    else if (p.ends_with(".me.all")) p.replace(p.size() - 7, 1, "+");
     return "nvidia.com/mig-" + p;
   }
   if (r.find("gpu") != std::string_view::npos) {
@@ -204,11 +206,14 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
       }
     }
   }
+  // The last evaluation: first + k x step <= last.
+  const std::int64_t last_eval = first + (last - first) / step.count() * step.count();
   for (auto& [k, p] : pods) {
     const auto [a, b] = seen[k];
     if (p.start_unix_s == 0) p.start_unix_s = std::max(a, start);
-    // Listed until its last step: it ended within the step after it (unless it was still listed at the end).
-    if (p.end_unix_s == 0 && b + step.count() < end) p.end_unix_s = b;
+    // Listed until an evaluation before the last: its last sample was in the step before that evaluation, so it
+    // ended by then (at the step's resolution). Listed at the last evaluation: alive at the window's end.
+    if (p.end_unix_s == 0 && b < last_eval) p.end_unix_s = b;
     p.phase = p.end_unix_s > 0 ? "Succeeded" : "Running";
     // KSM lists a finished Job's pods until the Job is deleted (days, with a CronJob's history limit), and the
     // last step's evaluation reaches past the window's end: only pods that lived in the window are its pods.

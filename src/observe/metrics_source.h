@@ -26,6 +26,8 @@ struct SignalSeries {
   int attribution = -1;     // index into entities[entity].pods of the pod this series names, or -1 (no pod label)
   std::vector<std::int64_t> timestamps_ms;
   std::vector<double> values;
+  // Empty: each value is one sample. Else values[i] is the mean of weights[i] samples (an aggregated read).
+  std::vector<std::uint32_t> weights;
 };
 
 struct RangeRequest {

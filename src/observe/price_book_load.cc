@@ -512,6 +512,7 @@ base::Result<std::int64_t> ParseDecimalMicro(std::string_view text) {
     const bool half = rest[0] == '5' && rest.find_first_not_of('0', 1) == std::string::npos;
     if (above_half || (half && v % 2 != 0)) ++v;
   }
+  if (v >= 1'000'000'000'000'000'000) return NumberError(text, "too large");  // rounded up to 1e12
   return negative ? -v : v;
 }
 

@@ -1,5 +1,7 @@
 #include "observe/prometheus_source.h"
 
+#include <tuple>
+
 #include <algorithm>
 #include <map>
 
@@ -134,16 +136,12 @@ base::Result<RangeTelemetry> PrometheusSource::Range(const RangeRequest& request
   return out;
 }
 
-base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(const RangeRequest& request) {
-  if (request.end_ms <= request.start_ms) return base::InvalidArgument("empty window: end is not after start");
-  if (request.step.count() <= 0) return base::InvalidArgument("--step must be positive");
-  const std::chrono::milliseconds window(request.end_ms - request.start_ms);
-  const prom::DcgmCatalog& catalog = prom::DcgmCatalog::Default();
-  // Which metric names exist in the window, how many series each, and their UUIDs (for sharding). Queries go
-  // per name, not per signal regex: functions drop __name__, and the name decides the unit.
-  std::map<std::string, std::vector<std::string>> uuids_by_name;
-  std::map<std::string, std::int64_t> series_by_name;
-  for (prom::Signal signal : ProfileSignals()) {
+// Which metric names of `signals` exist in the window, how many series each, and their UUIDs (for sharding).
+// Queries go per name, not per signal regex: functions drop __name__, and the name decides the unit.
+base::Status PrometheusSource::NamesInWindow(const RangeRequest& request, const std::vector<prom::Signal>& signals,
+                                             std::map<std::string, std::int64_t>* series_by_name,
+                                             std::map<std::string, std::vector<std::string>>* uuids_by_name) {
+  for (prom::Signal signal : signals) {
     ASSIGN_OR_RETURN(prom::SeriesResponse series,
                      client_.Series({SignalSelector(signal, request.matchers)}, request.start_ms, request.end_ms));
     for (const prom::Labels& labels : series.series) {
@@ -153,13 +151,26 @@ base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(cons
         if (k == "UUID" || k == "uuid") uuid = v;
       }
       if (name.empty()) continue;
-      ++series_by_name[name];
-      if (!uuid.empty()) uuids_by_name[name].push_back(uuid);
+      ++(*series_by_name)[name];
+      if (!uuid.empty()) (*uuids_by_name)[name].push_back(uuid);
     }
   }
+  return base::Status::Ok();
+}
+
+base::Result<SeriesWindowStats> PrometheusSource::SeriesStats(const RangeRequest& request,
+                                                              const std::vector<prom::Signal>& signals,
+                                                              const std::vector<double>& quantiles) {
+  if (request.end_ms <= request.start_ms) return base::InvalidArgument("empty window: end is not after start");
+  if (request.step.count() <= 0) return base::InvalidArgument("--step must be positive");
+  const std::chrono::milliseconds window(request.end_ms - request.start_ms);
+  const prom::DcgmCatalog& catalog = prom::DcgmCatalog::Default();
+  std::map<std::string, std::vector<std::string>> uuids_by_name;
+  std::map<std::string, std::int64_t> series_by_name;
+  RETURN_IF_ERROR(NamesInWindow(request, signals, &series_by_name, &uuids_by_name));
+  SeriesWindowStats out;
   prom::DcgmTelemetryBuilder builder;
-  // (entity, signal) -> stats; the compute source is chosen per entity afterwards.
-  std::map<std::pair<std::size_t, prom::Signal>, std::pair<std::string, MetricStats>> found;
+  std::map<std::tuple<std::size_t, int, prom::Signal>, std::size_t> index;
   const std::int64_t points = window.count() / request.step.count() + 1;
   const std::int64_t max_samples = client_.options().limits.max_samples;
   std::size_t done = 0;
@@ -184,39 +195,69 @@ base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(cons
       std::vector<std::string> matchers = request.matchers;
       if (!shard.empty()) matchers.push_back(shard);
       const std::string sel = prom::BuildSelector(name, matchers);
-      struct Fn {
-        std::string promql;
-        double MetricStats::*field;  // nullptr for count
-      };
-      const Fn fns[] = {{prom::CountOverTime(sel, window), nullptr},
-                        {prom::QuantileOverTime(0.5, sel, window), &MetricStats::p50},
-                        {prom::QuantileOverTime(0.95, sel, window), &MetricStats::p95},
-                        {prom::QuantileOverTime(0.99, sel, window), &MetricStats::p99},
-                        {prom::MaxOverTime(sel, window), &MetricStats::max},
-                        {prom::AvgOverTime(sel, window), &MetricStats::mean}};
-      for (const Fn& fn : fns) {
-        auto r = client_.Query(fn.promql, request.end_ms);
+      // -1: count, -2: max, -3: mean, k >= 0: quantiles[k].
+      std::vector<std::pair<std::string, int>> fns = {{prom::CountOverTime(sel, window), -1},
+                                                      {prom::MaxOverTime(sel, window), -2},
+                                                      {prom::AvgOverTime(sel, window), -3}};
+      for (std::size_t q = 0; q < quantiles.size(); ++q) {
+        fns.emplace_back(prom::QuantileOverTime(quantiles[q], sel, window), static_cast<int>(q));
+      }
+      for (const auto& [promql, which] : fns) {
+        auto r = client_.Query(promql, request.end_ms);
+        ++out.requests;
         if (!r.ok()) return r.status().Annotate(std::string(prom::SignalName(row->signal)) + " window statistics");
-        for (const prom::Sample& s : r->vector) {
+        for (const prom::Sample& smp : r->vector) {
           std::string_view ignored;
-          std::vector<prom::Label> labels = Views(s.labels, &ignored);
+          std::vector<prom::Label> labels = Views(smp.labels, &ignored);
           std::size_t entity = 0;
-          if (builder.Locate(name, labels, &entity) == nullptr) continue;
-          auto& slot = found[{entity, row->signal}];
-          slot.first = name;
-          if (fn.field == nullptr) {
-            slot.second.count = s.value >= 0 && s.value < 9e18 ? static_cast<std::uint64_t>(s.value) : 0;
+          int attribution = -1;
+          if (builder.Locate(name, labels, &entity, &attribution) == nullptr) continue;
+          auto [it, fresh] = index.emplace(std::make_tuple(entity, attribution, row->signal), out.series.size());
+          if (fresh) {
+            SeriesStat st;
+            st.entity = entity;
+            st.attribution = attribution;
+            st.signal = row->signal;
+            st.metric_name = name;
+            st.quantiles.assign(quantiles.size(), NAN);
+            out.series.push_back(std::move(st));
+          }
+          SeriesStat& st = out.series[it->second];
+          if (which == -1) {
+            st.count = smp.value >= 0 && smp.value < 9e18 ? static_cast<std::uint64_t>(smp.value) : 0;
             continue;
           }
           double v;
           // Every unit conversion is a positive scale, so it commutes with quantiles, max and mean.
-          slot.second.*fn.field = prom::NormalizeValue(*row, s.value, &v) ? v : NAN;
+          const double value = prom::NormalizeValue(*row, smp.value, &v) ? v : NAN;
+          if (which == -2) st.max = value;
+          else if (which == -3) st.mean = value;
+          else st.quantiles[static_cast<std::size_t>(which)] = value;
         }
       }
     }
   }
-  std::vector<EntityProfile> out(builder.entity_count());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i].entity = builder.entity(i);
+  out.quantile_levels = quantiles;
+  for (std::size_t i = 0; i < builder.entity_count(); ++i) out.entities.push_back(builder.entity(i));
+  return out;
+}
+
+base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(const RangeRequest& request) {
+  ASSIGN_OR_RETURN(SeriesWindowStats stats, SeriesStats(request, ProfileSignals(), {0.5, 0.95, 0.99}));
+  // (entity, signal) -> stats; an entity's series under several pod labels: the last one read stands for it.
+  std::map<std::pair<std::size_t, prom::Signal>, std::pair<std::string, MetricStats>> found;
+  for (const SeriesStat& st : stats.series) {
+    auto& slot = found[{st.entity, st.signal}];
+    slot.first = st.metric_name;
+    slot.second.count = st.count;
+    slot.second.p50 = st.quantiles[0];
+    slot.second.p95 = st.quantiles[1];
+    slot.second.p99 = st.quantiles[2];
+    slot.second.max = st.max;
+    slot.second.mean = st.mean;
+  }
+  std::vector<EntityProfile> out(stats.entities.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].entity = stats.entities[i];
   auto take = [&](std::size_t entity, prom::Signal s) -> const std::pair<std::string, MetricStats>* {
     auto it = found.find({entity, s});
     return it != found.end() && it->second.second.count > 0 ? &it->second : nullptr;
@@ -234,6 +275,85 @@ base::Result<std::vector<EntityProfile>> PrometheusSource::PushdownProfiles(cons
     if (auto* d = take(i, prom::Signal::kDramActive)) p.stats[static_cast<std::size_t>(ProfileMetric::kDram)] = d->second;
     if (auto* w = take(i, prom::Signal::kPower)) p.stats[static_cast<std::size_t>(ProfileMetric::kPower)] = w->second;
   }
+  return out;
+}
+
+base::Result<RangeTelemetry> PrometheusSource::AggregateRange(const RangeRequest& request,
+                                                              std::chrono::seconds interval,
+                                                              const std::vector<prom::Signal>& weighted) {
+  if (request.end_ms <= request.start_ms) return base::InvalidArgument("empty window: end is not after start");
+  if (interval.count() <= 0) return base::InvalidArgument("the aggregation interval must be positive");
+  const std::chrono::milliseconds iv = std::chrono::duration_cast<std::chrono::milliseconds>(interval);
+  const prom::DcgmCatalog& catalog = prom::DcgmCatalog::Default();
+  std::map<std::string, std::vector<std::string>> uuids_by_name;
+  std::map<std::string, std::int64_t> series_by_name;
+  RETURN_IF_ERROR(NamesInWindow(request, request.signals, &series_by_name, &uuids_by_name));
+  RangeTelemetry out;
+  prom::DcgmTelemetryBuilder builder;
+  // Evaluate at the end of each grid interval: avg_over_time(sel[iv]) covers (t - iv, t].
+  const std::int64_t first = (request.start_ms / iv.count() + 1) * iv.count();
+  const std::int64_t last = ((request.end_ms + iv.count() - 1) / iv.count()) * iv.count();
+  std::size_t done = 0;
+  for (const auto& [name, count] : series_by_name) {
+    if (request.progress) request.progress(name, done++, series_by_name.size());
+    const prom::CatalogRow* row = catalog.Find(name);
+    if (row == nullptr) continue;
+    const bool with_count = std::find(weighted.begin(), weighted.end(), row->signal) != weighted.end();
+    const std::string sel = prom::BuildSelector(name, request.matchers);
+    prom::RangeQuery q;
+    q.start_ms = first;
+    q.end_ms = last;
+    q.step = iv;
+    q.estimated_series = count;
+    q.promql = prom::AvgOverTime(sel, iv);
+    ASSIGN_OR_RETURN(prom::MatrixResult avg, client_.QueryRange(q));
+    prom::MatrixResult counts;
+    if (with_count) {
+      q.promql = prom::CountOverTime(sel, iv);
+      ASSIGN_OR_RETURN(counts, client_.QueryRange(q));
+    }
+    out.requests += avg.requests + counts.requests;
+    for (auto& w : avg.warnings) out.warnings.push_back(std::move(w));
+    // Counts by label set, matched to the averages' series.
+    std::map<prom::Labels, const prom::Series*> count_of;
+    for (const prom::Series& s : counts.matrix) count_of[s.labels] = &s;
+    for (const prom::Series& s : avg.matrix) {
+      std::string_view ignored;
+      std::vector<prom::Label> labels = Views(s.labels, &ignored);
+      std::size_t entity = 0;
+      int attribution = -1;
+      if (builder.Locate(name, labels, &entity, &attribution) == nullptr) continue;
+      SignalSeries ss;
+      ss.entity = entity;
+      ss.signal = row->signal;
+      ss.metric_name = name;
+      ss.attribution = attribution;
+      const prom::Series* c = with_count ? count_of[s.labels] : nullptr;
+      std::size_t ci = 0;
+      for (std::size_t i = 0; i < s.values.size(); ++i) {
+        double v;
+        if (!prom::NormalizeValue(*row, s.values[i], &v)) {
+          ++out.missing_values;
+          continue;
+        }
+        std::uint32_t weight = 1;
+        if (c != nullptr) {
+          while (ci < c->timestamps_ms.size() && c->timestamps_ms[ci] < s.timestamps_ms[i]) ++ci;
+          if (ci < c->timestamps_ms.size() && c->timestamps_ms[ci] == s.timestamps_ms[i] && c->values[ci] >= 1 &&
+              c->values[ci] < 4e9) {
+            weight = static_cast<std::uint32_t>(c->values[ci]);
+          }
+        }
+        // Stamped inside the interval it summarises: (t - iv, t] -> t - 1 ms.
+        ss.timestamps_ms.push_back(s.timestamps_ms[i] - 1);
+        ss.values.push_back(v);
+        ss.weights.push_back(weight);
+        out.points_read += weight;
+      }
+      out.series.push_back(std::move(ss));
+    }
+  }
+  for (std::size_t i = 0; i < builder.entity_count(); ++i) out.entities.push_back(builder.entity(i));
   return out;
 }
 

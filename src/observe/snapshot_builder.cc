@@ -309,15 +309,18 @@ class Builder {
         const auto& pods = entities[ss.entity].pods;
         if (static_cast<std::size_t>(ss.attribution) < pods.size()) pod = PodForLabel(pods[static_cast<std::size_t>(ss.attribution)]);
       }
+      const bool weighted = !ss.weights.empty();
       for (std::size_t j = 0; j < ss.values.size(); ++j) {
         const int iv = IntervalOf(ss.timestamps_ms[j]);
         if (iv < 0) continue;
         Acc& a = acc_[static_cast<std::size_t>(dev) * static_cast<std::size_t>(s_.intervals) + static_cast<std::size_t>(iv)];
         const double v = ss.values[j];
         if (std::isnan(v)) continue;
-        a.sum[static_cast<std::size_t>(k)] += v;
-        ++a.n[static_cast<std::size_t>(k)];
-        if (is_ref && pod >= 0) ++a.labelled[pod];
+        // An aggregated value is the mean of `w` samples: it counts as w samples of that mean.
+        const std::uint32_t w = weighted && j < ss.weights.size() ? ss.weights[j] : 1;
+        a.sum[static_cast<std::size_t>(k)] += v * w;
+        a.n[static_cast<std::size_t>(k)] += w;
+        if (is_ref && pod >= 0) a.labelled[pod] += w;
       }
     }
   }
@@ -658,12 +661,110 @@ class Builder {
     }
   }
 
+  // Devices of the window statistics' entities (matched by host/UUID/GI key to the telemetry's entities).
+  std::vector<int> StatsDevices(const SeriesWindowStats& stats, const std::vector<prom::GpuEntity>& entities,
+                                const std::vector<int>& entity_device, const std::vector<int>& remap) const {
+    std::map<std::string, int> by_key;
+    for (std::size_t e = 0; e < entities.size() && e < entity_device.size(); ++e) {
+      by_key[entities[e].Key()] = remap[static_cast<std::size_t>(entity_device[e])];
+    }
+    std::vector<int> out(stats.entities.size(), -1);
+    for (std::size_t e = 0; e < stats.entities.size(); ++e) {
+      auto it = by_key.find(stats.entities[e].Key());
+      if (it != by_key.end()) out[e] = it->second;
+    }
+    return out;
+  }
+
+  // The framebuffer of devices no interval measured, from the window means (aggregated reads skip FB_FREE hourly).
+  void MemoryFromStats(const SeriesWindowStats& stats, const std::vector<int>& device_of) {
+    std::map<int, std::pair<double, double>> used_free;
+    for (const SeriesStat& st : stats.series) {
+      const int d = device_of[st.entity];
+      if (d < 0 || std::isnan(st.mean)) continue;
+      if (st.signal == Signal::kFbUsed) used_free[d].first = st.mean;
+      if (st.signal == Signal::kFbFree) used_free[d].second = st.mean;
+    }
+    for (const auto& [d, uf] : used_free) {
+      Device& dev = s_.devices[static_cast<std::size_t>(d)];
+      if (uf.first + uf.second > 0) dev.memory_bytes = uf.first + uf.second;
+    }
+  }
+
+  // Per-series window statistics into each workload's WindowProfile: largest quantile over its series.
+  void FoldSeriesStats(const SeriesWindowStats& stats, const std::vector<int>& device_of) {
+    std::vector<int> targets;
+    for (const SeriesStat& st : stats.series) {
+      const int d = device_of[st.entity];
+      if (d < 0) continue;
+      const Device& dev = s_.devices[static_cast<std::size_t>(d)];
+      model::UsageSignal sig;
+      double scale = 1;
+      switch (st.signal) {
+        case Signal::kSmActive:
+        case Signal::kGrEngineActive:
+        case Signal::kGpuUtil:
+          if (prom::SignalName(st.signal) != dev.compute_source) continue;
+          sig = model::UsageSignal::kCompute;
+          break;
+        case Signal::kFbUsed:
+          if (!(dev.memory_bytes > 0)) continue;
+          sig = model::UsageSignal::kFbShare;
+          scale = 1.0 / dev.memory_bytes;
+          break;
+        case Signal::kDramActive: sig = model::UsageSignal::kDram; break;
+        case Signal::kTensorActive: sig = model::UsageSignal::kTensor; break;
+        case Signal::kPower: sig = model::UsageSignal::kPower; break;
+        default: continue;
+      }
+      targets.clear();
+      int labelled = -1;
+      if (st.attribution >= 0 && static_cast<std::size_t>(st.attribution) < stats.entities[st.entity].pods.size()) {
+        const prom::Attribution& a = stats.entities[st.entity].pods[static_cast<std::size_t>(st.attribution)];
+        auto it = pod_index_.find(std::make_pair(a.namespace_name, a.pod));
+        if (it != pod_index_.end()) labelled = s_.pod_workload[static_cast<std::size_t>(it->second)];
+      }
+      bool shared = false;
+      for (int i = 0; i < s_.intervals; ++i) {
+        for (const DeviceHold& h : Usage(static_cast<std::size_t>(d), i).holds) {
+          shared = shared || h.share < 1;
+          const int w = s_.pod_workload[static_cast<std::size_t>(h.pod)];
+          if (std::find(targets.begin(), targets.end(), w) == targets.end()) targets.push_back(w);
+        }
+      }
+      if (labelled >= 0 && !shared) targets = {labelled};
+      for (int w : targets) {
+        model::Workload& wl = s_.workloads[static_cast<std::size_t>(w)];
+        wl.window.set = true;
+        wl.window.idle_level = opt_.idle_level;
+        model::WindowStat& ws = wl.window.stats[static_cast<std::size_t>(sig)];
+        auto up = [scale](double* slot, double v) {
+          if (std::isnan(v)) return;
+          v *= scale;
+          *slot = std::isnan(*slot) ? v : std::max(*slot, v);
+        };
+        ws.count += st.count;
+        ++ws.series;
+        if (st.quantiles.size() >= 4) {
+          up(&ws.p50, st.quantiles[0]);
+          up(&ws.p_idle, st.quantiles[1]);
+          up(&ws.p95, st.quantiles[2]);
+          up(&ws.p99, st.quantiles[3]);
+        }
+        up(&ws.max, st.max);
+        if (sig == model::UsageSignal::kCompute && wl.compute_source.find(dev.compute_source) == std::string::npos) {
+          wl.compute_source += (wl.compute_source.empty() ? "" : ",") + dev.compute_source;
+        }
+      }
+    }
+  }
+
   // Every sample of a device goes to the workload its series names, else to the workloads holding the device then.
   void SketchWorkloads(const std::vector<SignalSeries>& series, const std::vector<prom::GpuEntity>& entities,
                        const std::vector<int>& entity_device, const std::vector<int>& remap) {
     std::vector<int> targets;
     for (const SignalSeries& ss : series) {
-      if (ss.entity >= entity_device.size()) continue;
+      if (ss.entity >= entity_device.size() || !ss.weights.empty()) continue;  // means are not samples
       const auto dev = static_cast<std::size_t>(remap[static_cast<std::size_t>(entity_device[ss.entity])]);
       const Device& d = s_.devices[dev];
       model::UsageSignal sig;
@@ -754,10 +855,16 @@ base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const st
   b.BuildMigParents();
   b.Accumulate(range.series, range.entities, entity_device, remap);
   b.FinishUsage();
+  std::vector<int> stats_device;
+  if (options.series_stats != nullptr) {
+    stats_device = b.StatsDevices(*options.series_stats, range.entities, entity_device, remap);
+    b.MemoryFromStats(*options.series_stats, stats_device);
+  }
   b.AssignHolds();
   b.MarkReservations();
   b.BuildWorkloads();
   b.SketchWorkloads(range.series, range.entities, entity_device, remap);
+  if (options.series_stats != nullptr) b.FoldSeriesStats(*options.series_stats, stats_device);
   b.FinalWarnings();
   for (const std::string& w : range.warnings) b.s_.warnings.push_back(w);
   return b.Take();

@@ -28,6 +28,7 @@
 #include "model/cluster.h"
 #include "model/snapshot.h"
 #include "observe/metrics_source.h"
+#include "observe/prometheus_source.h"
 #include "observe/serving_telemetry.h"
 
 namespace gpuwise::observe {
@@ -47,6 +48,10 @@ struct SnapshotOptions {
   NodePricer pricer;                         // unset: every node unpriced
   bool interval_sketches = false;            // also sketch each workload per interval (for --store rollups)
   const ServingByPod* serving = nullptr;     // serving-engine scrapes per pod (vLLM), when read
+  // Aggregated reads: per-series window statistics from Prometheus (quantiles at {0.5, idle_level, 0.95, 0.99}),
+  // folded into each workload's WindowProfile; series of weighted (aggregated) telemetry are not sketched.
+  const SeriesWindowStats* series_stats = nullptr;
+  double idle_level = 0.9;
   // Exporter scrape target ("10.0.0.5:9400") or exporter pod ("gpu-operator/nvidia-dcgm-exporter-x") -> node name,
   // from endpoint discovery; the second join step.
   std::map<std::string, std::string> target_node;

@@ -237,3 +237,91 @@ TEST(InferOwnerFromName, KubernetesNamingPatterns) {
 
 }  // namespace
 }  // namespace gpuwise::observe
+
+namespace gpuwise::observe {
+namespace {
+
+// An aggregated read (per series and hour: the mean and the sample count) gives the same ledger as every sample.
+TEST(BuildRangeSnapshot, HourlyMeansWeightedByCountsGiveTheSameLedgerAsRawSamples) {
+  model::ClusterState cluster;
+  cluster.nodes = {GpuNode("node-a", 2)};
+  model::Pod early = GpuPod("ml", "early", "node-a", 1);
+  early.start_unix_s = kNow;
+  early.end_unix_s = kNow + 5400;  // ends in the middle of the second hour
+  model::Pod late = GpuPod("ml", "late", "node-a", 1);
+  late.start_unix_s = kNow + 5400;
+  cluster.pods = {early, late};
+  prom::DcgmTelemetryBuilder b;
+  b.AddPage(Gpu("node-a", 0, PodLabels("ml", "early"), 0, 0) + Gpu("node-a", 0, PodLabels("ml", "late"), 0, 0) +
+                Gpu("node-a", 1, "", 0, 0),
+            prom::Format::kText, "http://10.0.0.9:9400/metrics");
+  prom::Telemetry t = b.Finish();
+  RangeTelemetry raw, agg;
+  raw.entities = agg.entities = t.entities;
+  // GPU 0: "early" labelled for 1.5 h, then "late"; GPU 1: no pod. 30 s samples over 3 h.
+  const std::int64_t start_ms = kNow * 1000;
+  for (std::size_t e = 0; e < t.entities.size(); ++e) {
+    const bool gpu0 = t.entities[e].gpu_index == "0";
+    for (int attribution : gpu0 ? std::vector<int>{0, 1} : std::vector<int>{-1}) {
+      for (prom::Signal sig : {prom::Signal::kSmActive, prom::Signal::kFbUsed}) {
+        SignalSeries r;
+        r.entity = e;
+        r.signal = sig;
+        r.attribution = attribution;
+        for (int k = 0; k < 360; ++k) {
+          const std::int64_t ts = start_ms + k * 30'000;
+          const bool mine = attribution < 0 || (attribution == 0) == (ts < start_ms + 5'400'000);
+          if (!mine) continue;
+          r.timestamps_ms.push_back(ts);
+          r.values.push_back(sig == prom::Signal::kSmActive ? 0.1 + 0.8 * ((k * 37) % 100) / 100.0 : 1e9 * (k % 50));
+        }
+        // The same series aggregated per hour.
+        SignalSeries a = r;
+        a.timestamps_ms.clear();
+        a.values.clear();
+        for (int h = 0; h < 3; ++h) {
+          double sum = 0;
+          std::uint32_t n = 0;
+          for (std::size_t j = 0; j < r.values.size(); ++j) {
+            if ((r.timestamps_ms[j] - start_ms) / 3'600'000 != h) continue;
+            sum += r.values[j];
+            ++n;
+          }
+          if (n == 0) continue;
+          a.timestamps_ms.push_back(start_ms + (h + 1) * 3'600'000 - 1);
+          a.values.push_back(sum / n);
+          a.weights.push_back(n);
+        }
+        raw.series.push_back(std::move(r));
+        agg.series.push_back(std::move(a));
+      }
+    }
+  }
+  SnapshotOptions o = Priced(3'600'000);
+  auto rs = BuildRangeSnapshot(cluster, {}, raw, kNow, kNow + 3 * 3600, o);
+  auto as = BuildRangeSnapshot(cluster, {}, agg, kNow, kNow + 3 * 3600, o);
+  ASSERT_TRUE(rs.ok() && as.ok());
+  const analyze::CostLedger rl = analyze::ComputeCosts(*rs), al = analyze::ComputeCosts(*as);
+  EXPECT_EQ(rl.gpu_cost, al.gpu_cost);
+  EXPECT_EQ(rl.unallocated, al.unallocated);
+  ASSERT_EQ(rl.workloads.size(), al.workloads.size());
+  for (std::size_t w = 0; w < rl.workloads.size(); ++w) {
+    // Means of means differ from means of samples only by floating point: at most a micro-dollar per interval.
+    EXPECT_NEAR(static_cast<double>(rl.workloads[w].money.used), static_cast<double>(al.workloads[w].money.used), 3.0) << w;
+    EXPECT_EQ(rl.workloads[w].money.allocated(), al.workloads[w].money.allocated()) << w;
+  }
+  // The same holders with the same weights in every interval.
+  for (std::size_t i = 0; i < rs->usage.size(); ++i) {
+    ASSERT_EQ(rs->usage[i].holds.size(), as->usage[i].holds.size()) << i;
+    EXPECT_EQ(rs->usage[i].samples, as->usage[i].samples) << i;
+    for (std::size_t h = 0; h < rs->usage[i].holds.size(); ++h) {
+      EXPECT_EQ(rs->usage[i].holds[h].pod, as->usage[i].holds[h].pod);
+      EXPECT_NEAR(rs->usage[i].holds[h].weight(), as->usage[i].holds[h].weight(), 1e-12);
+    }
+  }
+  // The aggregated snapshot keeps no per-sample sketch (means are not samples).
+  for (const auto& w : as->workloads) EXPECT_EQ(w.usage[0].count(), 0u);
+}
+
+}  // namespace
+}  // namespace gpuwise::observe

@@ -142,22 +142,40 @@ nlohmann::json ScalarToJson(const YAML::Node& n) {
   return s;
 }
 
-nlohmann::json YamlToJson(const YAML::Node& n) {
+// Limits on an extension as JSON: YAML aliases share nodes, so a few hundred bytes of anchors can expand to 10^8
+// values (or nest thousands deep); a plugin's cluster config is a handful of keys.
+constexpr std::size_t kMaxExtensionValues = 10'000;
+constexpr int kMaxExtensionDepth = 64;
+
+// False when the value exceeds the limits above; `budget` counts the values still allowed.
+bool YamlToJson(const YAML::Node& n, std::size_t* budget, int depth, nlohmann::json* out) {
+  if (*budget == 0 || depth > kMaxExtensionDepth) return false;
+  --*budget;
   switch (n.Type()) {
     case YAML::NodeType::Scalar:
-      return ScalarToJson(n);
+      *out = ScalarToJson(n);
+      return true;
     case YAML::NodeType::Sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& item : n) a.push_back(YamlToJson(item));
-      return a;
+      *out = nlohmann::json::array();
+      for (const auto& item : n) {
+        nlohmann::json v;
+        if (!YamlToJson(item, budget, depth + 1, &v)) return false;
+        out->push_back(std::move(v));
+      }
+      return true;
     }
     case YAML::NodeType::Map: {
-      nlohmann::json o = nlohmann::json::object();
-      for (auto it = n.begin(); it != n.end(); ++it) o[it->first.Scalar()] = YamlToJson(it->second);
-      return o;
+      *out = nlohmann::json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        nlohmann::json v;
+        if (!YamlToJson(it->second, budget, depth + 1, &v)) return false;
+        (*out)[it->first.Scalar()] = std::move(v);
+      }
+      return true;
     }
     default:
-      return nullptr;
+      *out = nullptr;
+      return true;
   }
 }
 
@@ -370,7 +388,19 @@ class FileParser {
     if (ext && ext.IsSequence()) {
       for (const auto& e : ext) {
         if (e.IsMap() && e["name"] && e["name"].IsScalar() && e["name"].Scalar() == kExecExtension && e["extension"]) {
-          c->exec_extension_json = YamlToJson(e["extension"]).dump();
+          std::size_t budget = kMaxExtensionValues;
+          nlohmann::json value;
+          if (!YamlToJson(e["extension"], &budget, 0, &value)) {
+            return Error(e["extension"], where + ": extension " + std::string(kExecExtension) + " has more than " +
+                                             std::to_string(kMaxExtensionValues) + " values or is nested deeper than " +
+                                             std::to_string(kMaxExtensionDepth) + " (after expanding YAML aliases)");
+          }
+          try {
+            c->exec_extension_json = value.dump();
+          } catch (const nlohmann::json::exception&) {  // JSON text must be UTF-8; YAML bytes need not be
+            return Error(e["extension"], where + ": extension " + std::string(kExecExtension) +
+                                             " is not valid UTF-8 (it is passed to the exec plugin as JSON)");
+          }
         }
       }
     }
