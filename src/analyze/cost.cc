@@ -91,8 +91,9 @@ struct Ledger {
     return s.usage[device * static_cast<std::size_t>(s.intervals) + static_cast<std::size_t>(interval)];
   }
 
-  // One device in one interval, costing `cost` micro-USD.
-  void Device(std::size_t d, int i, std::int64_t cost, double hours) {
+  // One device in one interval, costing `cost` micro-USD (of `gpu_cost` for its GPU; slices of total for MIG).
+  void Device(std::size_t d, int i, std::int64_t cost, double hours, std::int64_t secs, std::int64_t price,
+              std::int64_t gpu_cost, int slices, int total_slices) {
     const model::Device& dev = s.devices[d];
     const model::DeviceInterval& iv = Usage(d, i);
     std::vector<double> w;
@@ -132,6 +133,27 @@ struct Ledger {
       out.allocated.Add(m);
       if (dev.node >= 0) out.nodes[static_cast<std::size_t>(dev.node)].allocated.Add(m);
       AddRow(i, dev.node, wl, parts[k], m.used, m.idle, gh);
+      if (opt.on_hold) {
+        HoldCost hc;
+        hc.device = static_cast<int>(d);
+        hc.interval = i;
+        hc.hold = static_cast<int>(k);
+        hc.pod = h.pod;
+        hc.seconds = secs;
+        hc.price = price;
+        hc.gpu_cost = gpu_cost;
+        hc.device_cost = cost;
+        hc.slices = slices;
+        hc.total_slices = total_slices;
+        hc.weight = w[k];
+        hc.total_weight = total_w;
+        hc.held = held;
+        hc.usage = u;
+        hc.part = parts[k];
+        hc.money = m;
+        hc.gpu_hours = gh;
+        opt.on_hold(hc);
+      }
     }
   }
 
@@ -164,7 +186,7 @@ struct Ledger {
           if (priced) out.nodes[static_cast<std::size_t>(node)].gpu_hours += hours;
         }
         if (instances.empty()) {
-          Device(whole, i, cost, hours);
+          Device(whole, i, cost, hours, secs, price, cost, 0, 0);
           continue;
         }
         std::vector<double> w;
@@ -176,7 +198,10 @@ struct Ledger {
         }
         w.push_back(std::max(0, total_slices - covered));
         const std::vector<std::int64_t> parts = SplitExact(cost, w);
-        for (std::size_t k = 0; k < instances.size(); ++k) Device(static_cast<std::size_t>(instances[k]), i, parts[k], hours);
+        for (std::size_t k = 0; k < instances.size(); ++k) {
+          Device(static_cast<std::size_t>(instances[k]), i, parts[k], hours, secs, price, cost,
+                 s.devices[static_cast<std::size_t>(instances[k])].compute_slices, total_slices);
+        }
         const std::int64_t uncovered = parts.back();
         out.unallocated += uncovered;
         if (node >= 0) out.nodes[static_cast<std::size_t>(node)].unallocated += uncovered;

@@ -25,7 +25,9 @@
 // Pure: snapshot in, ledger out.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -93,8 +95,24 @@ struct CostLedger {
   std::string usage_definition = kUsageDefinition;
 };
 
+// One hold's money in one interval, with every figure of the arithmetic above (for `explain`'s worked line).
+struct HoldCost {
+  int device = -1, interval = -1, hold = -1, pod = -1;
+  std::int64_t seconds = 0;        // of the interval inside the window
+  std::int64_t price = 0;          // the node's micro-USD per GPU-hour (0: unpriced)
+  std::int64_t gpu_cost = 0;       // the physical GPU's cost in the interval
+  std::int64_t device_cost = 0;    // C: the device's (a MIG instance's part of gpu_cost)
+  int slices = 0, total_slices = 0;  // MIG instance: g of total; 0 for a whole GPU
+  double weight = 0, total_weight = 0, held = 0;  // w_p, W (unscaled), min(W, 1)
+  double usage = NAN;              // u
+  std::int64_t part = 0;           // allocated_p
+  Money money;
+  double gpu_hours = 0;
+};
+
 struct CostOptions {
   bool interval_rows = false;  // also fill CostLedger::interval_rows (day_start_unix_s then holds the interval start)
+  std::function<void(const HoldCost&)> on_hold;  // called for every hold of every interval, when set
 };
 CostLedger ComputeCosts(const model::Snapshot& snapshot, const CostOptions& options = {});
 

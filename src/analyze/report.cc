@@ -72,6 +72,9 @@ void AddServing(const model::ServingUsage& sv, double window_hours, bool live, W
   if (sv.kv_usage.count() > 0) {
     row->kv_p95 = sv.kv_usage.Quantile(0.95);
     row->kv_max = sv.kv_usage.max();
+  } else {
+    row->kv_p95 = sv.kv_p95;
+    row->kv_max = sv.kv_max;
   }
   row->kv_capacity_tokens = sv.kv_capacity_tokens;
   row->preemptions = sv.preemptions;

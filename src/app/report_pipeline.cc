@@ -209,6 +209,27 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
         past = std::move(ksm->pods);
       }
     }
+    // Serving engines' counters and KV use over the window (pods by pod/namespace labels, else by address).
+    observe::ServingTotals serving_totals;
+    {
+      std::map<std::string, std::pair<std::string, std::string>> by_address;
+      for (const model::Pod& p : run.cluster.pods) {
+        if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
+      }
+      for (const model::Pod& p : past) {
+        if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
+      }
+      prom::PromClient serving_client(config.prometheus, clock);
+      int unmatched = 0;
+      auto totals = observe::ReadServingHistory(serving_client, config.start_unix_s, config.end_unix_s, by_address, &unmatched);
+      if (totals.ok()) {
+        serving_totals = std::move(*totals);
+        snap.serving_totals = &serving_totals;
+        if (unmatched > 0) range->warnings.push_back(std::to_string(unmatched) + " serving-engine targets match no known pod");
+      } else {
+        range->warnings.push_back("serving-engine metrics unreadable: " + totals.status().message());
+      }
+    }
     ASSIGN_OR_RETURN(run.snapshot, observe::BuildRangeSnapshot(run.cluster, past, *range, config.start_unix_s,
                                                                config.end_unix_s, snap));
     run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url +

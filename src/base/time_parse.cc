@@ -79,6 +79,8 @@ Result<std::int64_t> ParseTime(std::string_view text) {
     if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(secs)) {
       return InvalidArgument("invalid time " + quoted + " (RFC 3339 such as 2026-11-24T10:00:00Z, or Unix seconds)");
     }
+    // Milliseconds must fit an int64 (llround of a larger value has no defined result): +-9e15 s is +-285 million years.
+    if (std::fabs(secs) > 9e15) return InvalidArgument("time " + quoted + " is out of range (Unix seconds up to 9e15)");
     return static_cast<std::int64_t>(std::llround(secs * 1000.0));
   }
   std::tm tm{};

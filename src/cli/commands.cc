@@ -22,6 +22,7 @@
 #include "analyze/focus.h"
 #include "app/report_pipeline.h"
 #include "store/rollup_store.h"
+#include "cli/explain_workload.h"
 #include "cli/focus_csv.h"
 #include "cli/report_html.h"
 #include "cli/report_view.h"
@@ -369,7 +370,19 @@ struct ExplainArgs {
   std::string gpu;
 } g_explain;
 
+int RunExplainWorkload(const GlobalFlags& g, const std::string& designator);
+
+// A designator without ':' ("ns/name", "ns/Kind/name", "name") is a workload; host:port and URLs are exporters.
+bool IsWorkloadDesignator(const std::string& arg) { return arg.find(':') == std::string::npos; }
+
 int RunExplain(const GlobalFlags& g) {
+  if (g_explain.urls.size() == 1 && IsWorkloadDesignator(g_explain.urls[0])) return RunExplainWorkload(g, g_explain.urls[0]);
+  for (const std::string& u : g_explain.urls) {
+    if (IsWorkloadDesignator(u)) {
+      return Fail(base::InvalidArgument("explain: '" + u + "' looks like a workload; explain one workload at a time, or "
+                                        "give dcgm-exporter endpoints (host:port or URLs)"), kExitUsage);
+    }
+  }
   CurrentRead read;
   if (int rc = ReadCurrent("explain", g_explain.urls, g_explain.prom, g_explain.scrape, &read); rc != kExitOk) return rc;
   const prom::Telemetry* telemetry = &read.telemetry;
@@ -433,7 +446,7 @@ struct ReportArgs {
   std::string billing_account = "kubernetes";
   std::string equivalence = "price";
   std::string read_mode = "auto";
-} g_report, g_demo_report;
+} g_report, g_demo_report, g_explain_report;
 
 // Progress on stderr, on a tty only, over one line.
 std::function<void(std::string_view)> ProgressLine(bool enabled) {
@@ -444,24 +457,30 @@ void EndProgress() {
   if (isatty(STDERR_FILENO) == 1) std::cerr << "\r\033[K" << std::flush;
 }
 
+// Where a report reads from: Prometheus (with_prom: the --prometheus flags; explain has its own) or a scrape, the
+// cluster, the price book, rollups.
+void AddReportSourceFlags(CLI::App* app, ReportArgs* a, bool with_prom) {
+  if (with_prom) AddPromFlags(app, &a->prom, false);
+  app->add_option("--window", a->window, "With --prometheus: how far back to read (e.g. 24h, 7d)")->capture_default_str();
+  app->add_option("--end", a->end, "With --prometheus: end of the window, RFC 3339 or Unix seconds (default: now)");
+  app->add_option("--step", a->step, "With --prometheus: the scrape interval of the data (each sample read once)")
+      ->capture_default_str();
+  app->add_option("--read", a->read_mode,
+                  "With --prometheus: raw (every sample: exact profiles), aggregated (hourly means and counts, and "
+                  "window quantiles per series computed by Prometheus: few bytes), or auto (raw up to 20M points)")
+      ->check(CLI::IsMember({"auto", "raw", "aggregated"}))
+      ->capture_default_str();
+  app->add_flag("--scrape", a->scrape, "Live view: scrape the dcgm-exporter endpoints now (found through the API)");
+  app->add_option("--endpoint", a->endpoints, "With --scrape: a dcgm-exporter endpoint to scrape, repeatable (default: discovered)");
+  app->add_option("--kubeconfig", a->kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)");
+  app->add_option("--context", a->context, "kubeconfig context (default: current-context)");
+  app->add_flag("--no-cluster", a->no_cluster, "Do not read the Kubernetes API (attribution from telemetry labels only; nothing priced)");
+  app->add_option("--price-book", a->price_book, "Price book YAML or CSV (docs/pricing.md); default: the built-in example book");
+}
+
 void AddReportFlags(CLI::App* app, ReportArgs* a, bool demo) {
   if (!demo) {
-    AddPromFlags(app, &a->prom, false);
-    app->add_option("--window", a->window, "With --prometheus: how far back to read (e.g. 24h, 7d)")->capture_default_str();
-    app->add_option("--end", a->end, "With --prometheus: end of the window, RFC 3339 or Unix seconds (default: now)");
-    app->add_option("--step", a->step, "With --prometheus: the scrape interval of the data (each sample read once)")
-        ->capture_default_str();
-    app->add_option("--read", a->read_mode,
-                    "With --prometheus: raw (every sample: exact profiles), aggregated (hourly means and counts, and "
-                    "window quantiles per series computed by Prometheus: few bytes), or auto (raw up to 20M points)")
-        ->check(CLI::IsMember({"auto", "raw", "aggregated"}))
-        ->capture_default_str();
-    app->add_flag("--scrape", a->scrape, "Live view: scrape the dcgm-exporter endpoints now (found through the API)");
-    app->add_option("--endpoint", a->endpoints, "With --scrape: a dcgm-exporter endpoint to scrape, repeatable (default: discovered)");
-    app->add_option("--kubeconfig", a->kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)");
-    app->add_option("--context", a->context, "kubeconfig context (default: current-context)");
-    app->add_flag("--no-cluster", a->no_cluster, "Do not read the Kubernetes API (attribution from telemetry labels only; nothing priced)");
-    app->add_option("--price-book", a->price_book, "Price book YAML or CSV (docs/pricing.md); default: the built-in example book");
+    AddReportSourceFlags(app, a, true);
     app->add_option("--store", a->store, "Write hourly cost and usage rollups to this SQLite file (docs/store.md)");
   }
   app->add_option("--samples", a->samples, "Live view: scrapes to take, --every apart (profiles need several)")->capture_default_str();
@@ -582,12 +601,12 @@ int EmitReport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& 
   return rc;
 }
 
-int RunReport(const GlobalFlags& g) {
-  ReportArgs& a = g_report;
+// Flags -> config -> the pipeline, for `report` and `explain WORKLOAD`. Usage errors come back as InvalidArgument.
+base::Result<app::ReportRun> RunReportFromFlags(const ReportArgs& a) {
   app::ReportConfig c;
-  if (base::Status s = FillReportConfig(a, &c); !s.ok()) return Fail(s, kExitUsage);
+  RETURN_IF_ERROR(FillReportConfig(a, &c));
   if (a.scrape == !a.prom.url.empty()) {
-    return Fail(base::InvalidArgument("choose one source: --prometheus URL (a window) or --scrape (a live view)"), kExitUsage);
+    return base::InvalidArgument("choose one source: --prometheus URL (a window) or --scrape (a live view)");
   }
   c.use_cluster = !a.no_cluster;
   c.kubeconfig.path = a.kubeconfig;
@@ -599,18 +618,16 @@ int RunReport(const GlobalFlags& g) {
     for (const auto& u : a.endpoints) c.scrape_urls.push_back(prom::NormalizeScrapeUrl(u));
   } else {
     c.source = app::TelemetrySource::kPrometheus;
-    auto options = ToPromOptions(a.prom);
-    if (!options.ok()) return Fail(options.status(), kExitUsage);
-    c.prometheus = *options;
+    ASSIGN_OR_RETURN(c.prometheus, ToPromOptions(a.prom));
     auto window = base::ParseDuration(a.window);
     auto step = base::ParseDuration(a.step);
     if (!window.ok() || !step.ok() || window->count() <= 0 || step->count() <= 0) {
-      return Fail(base::InvalidArgument("--window and --step must be positive durations"), kExitUsage);
+      return base::InvalidArgument("--window and --step must be positive durations");
     }
     std::int64_t end_ms = base::SystemClock::Get().NowUnixMillis();
     if (!a.end.empty()) {
       auto t = base::ParseTime(a.end);
-      if (!t.ok()) return Fail(t.status().Annotate("--end"), kExitUsage);
+      if (!t.ok()) return t.status().Annotate("--end");
       end_ms = *t;
     }
     c.read_mode = a.read_mode == "raw"          ? app::ReportConfig::ReadMode::kRaw
@@ -622,12 +639,33 @@ int RunReport(const GlobalFlags& g) {
   }
   auto run = app::RunReport(c, base::SystemClock::Get());
   EndProgress();
-  if (!run.ok()) return Fail(run.status());
-  if (!a.store.empty()) {
-    base::Status s = WriteStore(a.store, *run);
+  if (!run.ok()) return run.status().code() == base::Code::kInvalidArgument ? run.status().Annotate("report") : run.status();
+  return run;
+}
+
+int RunReport(const GlobalFlags& g) {
+  auto run = RunReportFromFlags(g_report);
+  if (!run.ok()) return Fail(run.status(), run.status().code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailure);
+  if (!g_report.store.empty()) {
+    base::Status s = WriteStore(g_report.store, *run);
     if (!s.ok()) return Fail(s);
   }
-  return EmitReport(g, a, *run);
+  return EmitReport(g, g_report, *run);
+}
+
+int RunExplainWorkload(const GlobalFlags& g, const std::string& designator) {
+  ReportArgs a = g_explain_report;
+  a.prom = g_explain.prom;
+  auto run = RunReportFromFlags(a);
+  if (!run.ok()) return Fail(run.status(), run.status().code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailure);
+  auto w = FindWorkload(run->snapshot, designator);
+  if (!w.ok()) return Fail(w.status(), kExitFailure);
+  if (g.format == OutputFormat::kTable) {
+    std::cout << ExplainWorkloadText(*run, *w);
+    return kExitOk;
+  }
+  Table none;
+  return EmitOrFail(g, "WorkloadExplanation", ExplainWorkloadJson(*run, *w), none);
 }
 
 // ---- rbac ----
@@ -1069,16 +1107,26 @@ const std::vector<Command>& Commands() {
          AddScrapeFlags(app, &g_doctor.scrape);
        },
        RunDoctor},
-      {"explain", "Explain, fact by fact, how gpuwise reads each GPU: sources, unknowns and why, the MIG assumption",
+      {"explain", "Explain a workload's numbers (evidence and rules), or how gpuwise reads each GPU",
        "For each GPU and MIG instance (or the ones --gpu selects): which exported metric each number came from and\n"
        "why (the compute fallback chain), every unknown signal and its reason (not exported, a DCGM blank,\n"
        "GPU-level only), the MIG assumption with its worked number, and the pods the GPU is attributed to.\n\n"
-       "Example:\n  gpuwise explain node-1:9400 --gpu GPU-58e8f5ea\n  gpuwise explain --prometheus http://prometheus:9090 --gpu gpu-node-3/0",
+       "With a workload (ns/name, ns/Kind/name or a unique name) instead of endpoints: runs the report's pipeline\n"
+       "(--prometheus with --window, or --scrape) and prints everything behind that workload's numbers: owners and\n"
+       "attribution, team and class rules, gpuwise.io/ policy, each device it held and how that was known, its\n"
+       "usage percentiles (of exporter samples) and their source, every diagnosis rule with the thresholds, and the\n"
+       "money with a worked line.\n\n"
+       "Example:\n  gpuwise explain node-1:9400 --gpu GPU-58e8f5ea\n  gpuwise explain --prometheus http://prometheus:9090 --gpu gpu-node-3/0\n"
+       "  gpuwise explain search/bge-reranker --prometheus http://prometheus:9090 --window 7d\n"
+       "  gpuwise explain ml/Deployment/chat --scrape --samples 10",
        [](CLI::App* app) {
-         app->add_option("urls", g_explain.urls, "dcgm-exporter endpoints (instead of --prometheus)");
+         app->add_option("urls", g_explain.urls, "dcgm-exporter endpoints (instead of --prometheus), or one workload");
          app->add_option("--gpu", g_explain.gpu, "A UUID (or its prefix), a node name, or node/index");
          AddPromFlags(app, &g_explain.prom, false);
          AddScrapeFlags(app, &g_explain.scrape);
+         AddReportSourceFlags(app, &g_explain_report, false);
+         app->add_option("--samples", g_explain_report.samples, "Workload, live view: scrapes to take")->capture_default_str();
+         app->add_option("--every", g_explain_report.every, "Workload, live view: time between scrapes")->capture_default_str();
        },
        RunExplain},
       {"rbac", "Print the least-privilege ClusterRole (and binding) for what gpuwise reads",

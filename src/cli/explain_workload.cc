@@ -266,122 +266,46 @@ struct Facts {
   std::vector<Rule> rules;
 };
 
-// The money of every (pod, device) the workload held, by the rule of analyze/cost.h applied to exactly the devices
-// it held (cost.cc's arithmetic, step for step: the GPU's interval cost with its carry, the MIG split, the holds'
-// largest-remainder parts, used = part x min(u, W) / W). The sum over devices is checked against the ledger.
+// The money of every (pod, device) the workload held, from the ledger's own arithmetic (analyze::ComputeCosts with
+// an on_hold observer), and the largest device's largest hold-interval for the worked line.
 void CostHolds(const model::Snapshot& s, int w, std::map<std::pair<int, int>, HoldFact>* holds, Worked* worked) {
-  auto mine = [&](int pod) { return s.pod_workload[static_cast<std::size_t>(pod)] == w; };
-  auto usage = [&](std::size_t d, int i) -> const model::DeviceInterval& {
-    return s.usage[d * static_cast<std::size_t>(s.intervals) + static_cast<std::size_t>(i)];
-  };
-  auto seconds = [&](int i) { return s.live ? s.interval_s : s.IntervalSeconds(i); };
-  std::set<int> relevant;
-  for (const model::DeviceInterval& iv : s.usage) {
-    for (const model::DeviceHold& h : iv.holds) {
-      if (mine(h.pod)) relevant.insert(iv.device);
-    }
-  }
-  std::vector<int> parent_of(s.devices.size(), -1);
-  for (std::size_t p = 0; p < s.mig_parents.size(); ++p) {
-    for (int d : s.mig_parents[p].instances) parent_of[static_cast<std::size_t>(d)] = static_cast<int>(p);
-  }
   std::map<int, std::int64_t> device_held;  // device -> the workload's held $ on it
   std::map<int, Worked> device_best;        // device -> its largest single hold-interval
-  auto step = [&](std::size_t d, int i, std::int64_t cost, double hours, std::int64_t price, std::int64_t gpu_cost,
-                  int slices, int total_slices) {
-    const model::Device& dev = s.devices[d];
-    const model::DeviceInterval& iv = usage(d, i);
-    std::vector<double> weights;
-    double total_w = 0;
-    for (const model::DeviceHold& h : iv.holds) {
-      weights.push_back(std::max(0.0, h.weight()));
-      total_w += weights.back();
-    }
-    const double held = std::min(total_w, 1.0);
-    const double scale = total_w > 1.0 ? 1.0 / total_w : 1.0;
-    const std::int64_t allocated = std::llround(static_cast<long double>(cost) * held);
-    const std::vector<std::int64_t> parts = analyze::SplitExact(allocated, weights);
-    const double u = analyze::DeviceUsage(dev, iv);
-    const double ratio = std::isnan(u) || held <= 0 ? 0.0 : std::min(u, held) / held;
-    for (std::size_t k = 0; k < iv.holds.size(); ++k) {
-      const model::DeviceHold& h = iv.holds[k];
-      if (!mine(h.pod)) continue;
-      analyze::Money m;
-      m.used = std::llround(static_cast<long double>(parts[k]) * ratio);
-      m.idle = parts[k] - m.used;
-      if (std::isnan(u)) m.unmeasured = m.idle;
-      HoldFact& f = (*holds)[{h.pod, static_cast<int>(d)}];
-      f.money.Add(m);
-      f.gpu_hours += weights[k] * scale * dev.gpu_share * hours;
-      device_held[static_cast<int>(d)] += parts[k];
-      Worked& best = device_best[static_cast<int>(d)];
-      if (!best.present || parts[k] > best.c) {
-        best.present = true;
-        best.device = static_cast<int>(d);
-        best.pod = h.pod;
-        best.interval = i;
-        best.seconds = seconds(i);
-        best.price = price;
-        best.gpu_cost = gpu_cost;
-        best.device_cost = cost;
-        best.slices = slices;
-        best.total_slices = total_slices;
-        best.w = weights[k];
-        best.big_w = total_w;
-        best.held = held;
-        best.compute = iv.compute;
-        best.fb_reserved = iv.fb_reserved;
-        const double fb_bytes = iv.fb_reserved ? iv.fb_demand_bytes : iv.fb_used_bytes;
-        best.fb = !std::isnan(fb_bytes) && dev.memory_bytes > 0 ? std::clamp(fb_bytes / dev.memory_bytes, 0.0, 1.0) : NAN;
-        best.u = u;
-        best.c = parts[k];
-        best.used = m.used;
-        best.idle = m.idle;
-      }
-    }
+  analyze::CostOptions options;
+  options.on_hold = [&](const analyze::HoldCost& hc) {
+    if (s.pod_workload[static_cast<std::size_t>(hc.pod)] != w) return;
+    const model::Device& dev = s.devices[static_cast<std::size_t>(hc.device)];
+    const model::DeviceInterval& iv =
+        s.usage[static_cast<std::size_t>(hc.device) * static_cast<std::size_t>(s.intervals) + static_cast<std::size_t>(hc.interval)];
+    HoldFact& f = (*holds)[{hc.pod, hc.device}];
+    f.money.Add(hc.money);
+    f.gpu_hours += hc.gpu_hours;
+    device_held[hc.device] += hc.part;
+    Worked& best = device_best[hc.device];
+    if (best.present && hc.part <= best.c) return;
+    best.present = true;
+    best.device = hc.device;
+    best.pod = hc.pod;
+    best.interval = hc.interval;
+    best.seconds = hc.seconds;
+    best.price = hc.price;
+    best.gpu_cost = hc.gpu_cost;
+    best.device_cost = hc.device_cost;
+    best.slices = hc.slices;
+    best.total_slices = hc.total_slices;
+    best.w = hc.weight;
+    best.big_w = hc.total_weight;
+    best.held = hc.held;
+    best.compute = iv.compute;
+    best.fb_reserved = iv.fb_reserved;
+    const double fb_bytes = iv.fb_reserved ? iv.fb_demand_bytes : iv.fb_used_bytes;
+    best.fb = !std::isnan(fb_bytes) && dev.memory_bytes > 0 ? std::clamp(fb_bytes / dev.memory_bytes, 0.0, 1.0) : NAN;
+    best.u = hc.usage;
+    best.c = hc.part;
+    best.used = hc.money.used;
+    best.idle = hc.money.idle;
   };
-  // The priced unit of each relevant device: the whole GPU, or the MIG parent whose cost its instances split.
-  std::set<int> whole, parents;
-  for (int d : relevant) {
-    if (!s.devices[static_cast<std::size_t>(d)].is_mig()) whole.insert(d);
-    else if (parent_of[static_cast<std::size_t>(d)] >= 0) parents.insert(parent_of[static_cast<std::size_t>(d)]);
-  }
-  auto unit = [&](int node, const std::vector<int>& instances, int total_slices, std::size_t whole_device) {
-    const bool priced = node >= 0 && s.nodes[static_cast<std::size_t>(node)].unpriced_reason.empty() &&
-                        s.nodes[static_cast<std::size_t>(node)].price_micro_per_gpu_hour > 0;
-    const std::int64_t price = priced ? s.nodes[static_cast<std::size_t>(node)].price_micro_per_gpu_hour : 0;
-    std::int64_t carry = 0;
-    for (int i = 0; i < s.intervals; ++i) {
-      const std::int64_t secs = seconds(i);
-      const double hours = static_cast<double>(secs) / 3600.0;
-      const std::int64_t num = price * secs + carry;
-      const auto cost = static_cast<std::int64_t>(num / 3600);
-      carry = num % 3600;
-      if (instances.empty()) {
-        step(whole_device, i, cost, hours, price, cost, 0, 0);
-        continue;
-      }
-      std::vector<double> weights;
-      int covered = 0;
-      for (int d : instances) {
-        const int g = s.devices[static_cast<std::size_t>(d)].compute_slices;
-        weights.push_back(g);
-        covered += g;
-      }
-      weights.push_back(std::max(0, total_slices - covered));
-      const std::vector<std::int64_t> parts = analyze::SplitExact(cost, weights);
-      for (std::size_t k = 0; k < instances.size(); ++k) {
-        if (!relevant.count(instances[k])) continue;
-        step(static_cast<std::size_t>(instances[k]), i, parts[k], hours, price, cost,
-             s.devices[static_cast<std::size_t>(instances[k])].compute_slices, total_slices);
-      }
-    }
-  };
-  for (int d : whole) unit(s.devices[static_cast<std::size_t>(d)].node, {}, 7, static_cast<std::size_t>(d));
-  for (int p : parents) {
-    const model::MigParent& mp = s.mig_parents[static_cast<std::size_t>(p)];
-    unit(mp.node, mp.instances, mp.total_slices, 0);
-  }
+  (void)analyze::ComputeCosts(s, options);
   // The largest device (most held $; ties: the first device), and its largest hold-interval.
   int best_device = -1;
   std::int64_t best_held = -1;

@@ -104,6 +104,7 @@ std::string_view UsageSignalName(UsageSignal s);  // "compute", "fb_share", "dra
 struct ServingUsage {
   std::string engine;                // "vllm"
   UsageSketch kv_usage;              // KV-cache use, 0..1, per scrape
+  double kv_p95 = NAN, kv_max = NAN; // from Prometheus (window reads), when the sketch is empty
   double kv_capacity_tokens = NAN;   // per replica (num_gpu_blocks x block_size)
   double gpu_memory_utilization = NAN;
   double requests = 0, prompt_tokens = 0, generation_tokens = 0, preemptions = 0;

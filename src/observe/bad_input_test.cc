@@ -13,11 +13,12 @@
 // lines (observe/prom/dcgm_telemetry_test.cc), and the libFuzzer targets in tests/fuzz/.
 //
 // Tests that assert behaviour the builder does not have yet start with GTEST_SKIP() << "lead: <finding>": the
-// assertions below the skip are the behaviour asked for.
+// assertions below the skip are the behaviour asked for (GPUWISE_RUN_FINDINGS=1 runs them).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -98,6 +99,9 @@ SnapshotOptions Priced() {
   };
   return o;
 }
+
+// The tests of findings run only with GPUWISE_RUN_FINDINGS set (to see them fail today, or pass once fixed).
+bool RunFindings() { return std::getenv("GPUWISE_RUN_FINDINGS") != nullptr; }
 
 bool HasWarning(const model::Snapshot& s, const std::string& exact) {
   for (const auto& w : s.warnings) {
@@ -191,7 +195,7 @@ TEST(BadInputPodOnUnknownNode, ALabelledPodIsStillAttributedThroughItsDevice) {
 }
 
 TEST(BadInputPodOnUnknownNode, AnUnlabelledPodIsWarnedAboutNotDroppedSilently) {
-  GTEST_SKIP() << "lead: a Running pod requesting nvidia.com/gpu: 1 whose spec.nodeName ('node-gone') is not a GPU "
+  if (!RunFindings()) GTEST_SKIP() << "lead: a Running pod requesting nvidia.com/gpu: 1 whose spec.nodeName ('node-gone') is not a GPU "
                   "node of the snapshot, and that no exporter labels, is kept in Snapshot::pods but holds nothing and "
                   "no warning says so (AssignHolds only places pods of known nodes; unplaced_ is filled per known "
                   "node). Expected: a warning naming the pod and the node, e.g. \"pod ml/orphan runs on node "
@@ -253,7 +257,7 @@ TEST(BadInputUnknownNodeGpu, CountedWarnedNotPricedAndItsLabelStillAttributes) {
 }
 
 TEST(BadInputUnknownNodeGpu, MoreGpusThanTheNodeReportsAreWarnedAbout) {
-  GTEST_SKIP() << "lead: node-a reports nvidia.com/gpu.count 2 (and capacity nvidia.com/gpu 2) but its exporter "
+  if (!RunFindings()) GTEST_SKIP() << "lead: node-a reports nvidia.com/gpu.count 2 (and capacity nvidia.com/gpu 2) but its exporter "
                   "(Hostname=node-a) shows 4 GPUs. AddUnseenDevices sets SnapshotNode::gpus = max(2, 4) = 4 and "
                   "prices all 4 with no warning. Expected: a warning naming the node and both counts (the node's "
                   "price covers 2 GPUs; 2 more are billed at the per-GPU rate). Actual: no warning.";
@@ -314,7 +318,7 @@ TEST(BadInputValues, NanNegativeInfAndBlanksAreUnknownNeverZero) {
 }
 
 TEST(BadInputValues, ADeviceWhoseEveryValueIsBlankKeepsItsPodLabel) {
-  GTEST_SKIP() << "lead: a GPU whose every sample is a DCGM blank loses its pod label. ScrapeWindow::Add skips NaN "
+  if (!RunFindings()) GTEST_SKIP() << "lead: a GPU whose every sample is a DCGM blank loses its pod label. ScrapeWindow::Add skips NaN "
                   "values, so the entity has no series and Accumulate never counts the label: an API pod is then "
                   "placed by assumption (HoldHow::kAssumed) although the exporter named it, and a pod only the "
                   "telemetry names (ml/gone-x) disappears without the \"not in the Kubernetes API\" warning. "
@@ -338,7 +342,7 @@ TEST(BadInputValues, ADeviceWhoseEveryValueIsBlankKeepsItsPodLabel) {
 }
 
 TEST(BadInputValues, TheSnapshotSaysHowManyValuesWereUnknown) {
-  GTEST_SKIP() << "lead: the count of blank / NaN / negative DCGM values stops at the telemetry. "
+  if (!RunFindings()) GTEST_SKIP() << "lead: the count of blank / NaN / negative DCGM values stops at the telemetry. "
                   "TelemetryStats::missing_values and RangeTelemetry::missing_values are filled (ScrapeWindow, "
                   "PrometheusSource), but Build() reads only range.warnings, so the snapshot (and the report) never "
                   "says that N values were unknown. Expected: a snapshot warning with the count, e.g. \"5 DCGM "
@@ -443,7 +447,7 @@ TEST(BadInputMig, AnInstanceWithAnUnknownProfileIsCountedAndTheGpuStaysPriced) {
 }
 
 TEST(BadInputMig, AnUnknownProfileIsWarnedAbout) {
-  GTEST_SKIP() << "lead: a MIG instance whose GPU_I_PROFILE has no \"<n>g.\" prefix (\"weird-profile\", or empty) "
+  if (!RunFindings()) GTEST_SKIP() << "lead: a MIG instance whose GPU_I_PROFILE has no \"<n>g.\" prefix (\"weird-profile\", or empty) "
                   "gets compute_slices 0 and gpu_share 0: its labelled pod (a/mystery) pays $0 while holding it, the "
                   "instance's cost lands in the GPU's unallocated slices, and no warning says why. Expected: a "
                   "warning naming the GPU, the instance and the profile (e.g. \"MIG instance GPU-m/gi3 has an "
@@ -492,7 +496,7 @@ TEST(BadInputNodes, NoGpuCountLabelFallsBackToTheAdvertisedResource) {
 }
 
 TEST(BadInputNodes, AllocatableGpusWithoutCapacityStillMakeAGpuNode) {
-  GTEST_SKIP() << "lead: a node with gpu_count 0 whose only GPU resource is allocatable nvidia.com/gpu: 4 (capacity "
+  if (!RunFindings()) GTEST_SKIP() << "lead: a node with gpu_count 0 whose only GPU resource is allocatable nvidia.com/gpu: 4 (capacity "
                   "empty) is not a GPU node: Node::HasGpus and AddUnseenDevices read capacity only, so the node, its "
                   "GPUs and its pod's request vanish without a warning. The API server always sets capacity >= "
                   "allocatable, so this needs a hand-built or filtered ClusterState; low priority. Expected: 4 "
@@ -542,7 +546,7 @@ TEST(BadInputDuplicates, TheSameGpuThroughTwoJoinsToOneNodeIsOneDevice) {
 }
 
 TEST(BadInputDuplicates, OneUuidUnderAHostnameNoNodeHasIsNotASecondGpu) {
-  GTEST_SKIP() << "lead: one GPU (UUID GPU-dup) reported under Hostname=node-a and, by a second scrape job, under "
+  if (!RunFindings()) GTEST_SKIP() << "lead: one GPU (UUID GPU-dup) reported under Hostname=node-a and, by a second scrape job, under "
                   "Hostname=node-a.ec2.internal (no node has that name, no target mapping) becomes two devices: "
                   "node-a/GPU-dup and ?node-a.ec2.internal/GPU-dup. The snapshot then counts 2 GPUs, warns \"1 GPU "
                   "device(s) on unknown nodes\" and reports an unpriced GPU-hour that does not exist. GPU UUIDs are "
@@ -565,47 +569,81 @@ TEST(BadInputDuplicates, OneUuidUnderAHostnameNoNodeHasIsNotASecondGpu) {
 // ---------------------------------------------------------------------------------------------------------------
 // 10,000 pods on one node.
 
-TEST(BadInputScale, TenThousandPodsSharingOneNodesGpusAreAllAttributed) {
-  constexpr int kGpus = 8, kReplicas = 1250, kPods = kGpus * kReplicas;
+constexpr int kScaleGpus = 8, kScaleReplicas = 1250, kScalePods = kScaleGpus * kScaleReplicas;
+
+// 10,000 pods time-slicing the 8 GPUs of one node (gpu.replicas 1250: 10,000 nvidia.com/gpu advertised).
+model::ClusterState ScaleCluster() {
   model::ClusterState cluster;
-  cluster.nodes = {GpuNode("node-big", kGpus, kReplicas)};  // time-slicing: 10,000 nvidia.com/gpu
-  std::string page;
-  for (int i = 0; i < kPods; ++i) {
-    cluster.pods.push_back(GpuPod("load", "w-" + std::to_string(i), "node-big", 1));
-    // dcgm-exporter labels a time-sliced GPU with each pod sharing it: one series per (GPU, pod).
-    const int gpu = i % kGpus;
-    page += "DCGM_FI_PROF_SM_ACTIVE{" + Labels("node-big", gpu, "GPU-b" + std::to_string(gpu),
-                                              PodLabel("load", "w-" + std::to_string(i))) + "} 0.5\n";
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  const prom::Telemetry t = Parse(page);
-  auto snap = BuildLiveSnapshot(cluster, t, kNow, Priced());
-  const analyze::CostLedger l = analyze::ComputeCosts(*snap);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(snap.ok());
-  const model::Snapshot& s = *snap;
-  EXPECT_LT(seconds, 10.0) << "10,000 pods on one node must not be quadratic in pods x series";
-  ASSERT_EQ(s.devices.size(), static_cast<std::size_t>(kGpus));
+  cluster.nodes = {GpuNode("node-big", kScaleGpus, kScaleReplicas)};
+  cluster.pods.reserve(kScalePods);
+  for (int i = 0; i < kScalePods; ++i) cluster.pods.push_back(GpuPod("load", "w-" + std::to_string(i), "node-big", 1));
+  return cluster;
+}
+std::string ScaleSeries(int gpu, const std::string& pod_labels) {
+  return "DCGM_FI_PROF_SM_ACTIVE{" + Labels("node-big", gpu, "GPU-b" + std::to_string(gpu), pod_labels) + "} 0.5\n";
+}
+
+// Every pod holds its share, the shares fill the GPUs exactly, nothing is oversubscribed or unplaced.
+void ExpectEverySharerHolds(const model::Snapshot& s, const analyze::CostLedger& l) {
+  ASSERT_EQ(s.devices.size(), static_cast<std::size_t>(kScaleGpus));
   std::size_t holds = 0;
   double weight = 0;
   for (const auto& d : s.devices) {
     for (const auto& h : UsageOf(s, &d).holds) {
       ++holds;
       weight += h.weight();
-      EXPECT_DOUBLE_EQ(h.share, 1.0 / kReplicas);
+      EXPECT_DOUBLE_EQ(h.share, 1.0 / kScaleReplicas);
     }
   }
-  EXPECT_EQ(holds, static_cast<std::size_t>(kPods)) << "every pod holds its share, none dropped";
-  EXPECT_NEAR(weight, kGpus, 1e-6);
+  EXPECT_EQ(holds, static_cast<std::size_t>(kScalePods)) << "every pod holds its share, none dropped";
+  EXPECT_NEAR(weight, kScaleGpus, 1e-6);
   EXPECT_EQ(WarningsContaining(s, "held more than once"), 0) << "1250 shares of 1/1250 are not oversubscription";
   EXPECT_EQ(WarningsContaining(s, "requests more GPU"), 0);
-  EXPECT_EQ(l.gpu_cost, kGpus * kPrice);
-  EXPECT_LE(l.unallocated, kGpus) << "at most rounding: every share is held";
-  for (int p = 0; p < kPods; p += 997) {
-    // Each pod pays 1/1250 of a $4 GPU-hour = 3200 micro-USD, used at 50%.
-    EXPECT_NEAR(static_cast<double>(CostOfPod(s, l, p).money.allocated()), kPrice / kReplicas, 1.0);
+  EXPECT_EQ(l.gpu_cost, kScaleGpus * kPrice);
+  EXPECT_LE(l.unallocated, kScaleGpus) << "at most rounding: every share is held";
+  for (int p = 0; p < kScalePods; p += 997) {
+    // Each pod pays 1/1250 of a $4 GPU-hour = 3200 micro-USD, used at 50%, and its profile has the scrape's sample.
+    EXPECT_NEAR(static_cast<double>(CostOfPod(s, l, p).money.allocated()), static_cast<double>(kPrice) / kScaleReplicas,
+                1.0);
+    EXPECT_NEAR(static_cast<double>(CostOfPod(s, l, p).money.used), static_cast<double>(kPrice) / kScaleReplicas / 2,
+                1.0);
+    const model::Workload& w = s.workloads[static_cast<std::size_t>(s.pod_workload[static_cast<std::size_t>(p)])];
+    EXPECT_EQ(w.usage[static_cast<std::size_t>(model::UsageSignal::kCompute)].count(), 1u) << "one scrape, one sample";
   }
   ExpectCostIdentities(s, l);
+}
+
+TEST(BadInputScale, TenThousandPodsOnOneNodeAreAllAttributed) {
+  const model::ClusterState cluster = ScaleCluster();
+  // dcgm-exporter's default: a time-sliced GPU carries the label of one of its pods.
+  std::string page;
+  for (int g = 0; g < kScaleGpus; ++g) page += ScaleSeries(g, PodLabel("load", "w-" + std::to_string(g)));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto snap = BuildLiveSnapshot(cluster, Parse(page), kNow, Priced());
+  ASSERT_TRUE(snap.ok());
+  const analyze::CostLedger l = analyze::ComputeCosts(*snap);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 5.0);
+  ExpectEverySharerHolds(*snap, l);
+}
+
+TEST(BadInputScale, TenThousandPodLabelsOnOneNodeAreAllAttributedQuickly) {
+  if (!RunFindings()) GTEST_SKIP() << "lead: with one series per sharing pod (dcgm-exporter --kubernetes-virtual-gpus: "
+                  "10,000 pods labelled on the 8 GPUs of one node, 1250 per GPU), BuildLiveSnapshot takes 25 s in a "
+                  "Debug build, 90% of it in SketchWorkloads' std::find over `targets` (rebuilt for every series: "
+                  "series x holders^2 = 10,000 x 1250^2 / 2). And each of a GPU's 1250 series carries the same "
+                  "device sample, which SketchWorkloads gives to all 1250 holders: every workload's profile gets 1250 "
+                  "copies of one scrape's sample (count 1250, expected 1). Attribution and costs are right.";
+  const model::ClusterState cluster = ScaleCluster();
+  std::string page;
+  for (int i = 0; i < kScalePods; ++i) page += ScaleSeries(i % kScaleGpus, PodLabel("load", "w-" + std::to_string(i)));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto snap = BuildLiveSnapshot(cluster, Parse(page), kNow, Priced());
+  ASSERT_TRUE(snap.ok());
+  const analyze::CostLedger l = analyze::ComputeCosts(*snap);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 5.0) << "not quadratic in pods x series";
+  ExpectEverySharerHolds(*snap, l);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

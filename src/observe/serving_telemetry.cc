@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <map>
+#include <set>
 
 #include "observe/prom/exposition_parser.h"
 
@@ -122,6 +126,100 @@ void AccumulateServing(const std::vector<ServingSample>& samples, model::Serving
     if (!std::isnan(s.kv_capacity_tokens)) out->kv_capacity_tokens = s.kv_capacity_tokens;
     if (!std::isnan(s.gpu_memory_utilization)) out->gpu_memory_utilization = s.gpu_memory_utilization;
   }
+}
+
+void MergeServing(const model::ServingUsage& pod, model::ServingUsage* w) {
+  w->engine = pod.engine;
+  w->pods += std::max(1, pod.pods);
+  w->requests += pod.requests;
+  w->prompt_tokens += pod.prompt_tokens;
+  w->generation_tokens += pod.generation_tokens;
+  w->preemptions += pod.preemptions;
+  w->seconds = std::max(w->seconds, pod.seconds);
+  auto up = [](double* slot, double v) {
+    if (!std::isnan(v)) *slot = std::isnan(*slot) ? v : std::max(*slot, v);
+  };
+  up(&w->kv_p95, pod.kv_p95);
+  up(&w->kv_max, pod.kv_max);
+  up(&w->kv_capacity_tokens, pod.kv_capacity_tokens);
+  up(&w->gpu_memory_utilization, pod.gpu_memory_utilization);
+  if (pod.kv_usage.count() > 0) (void)w->kv_usage.Merge(pod.kv_usage);
+}
+
+base::Result<ServingTotals> ReadServingHistory(prom::PromClient& client, std::int64_t start, std::int64_t end,
+                                               const std::map<std::string, std::pair<std::string, std::string>>& pod_by_address,
+                                               int* unmatched) {
+  ServingTotals out;
+  if (end <= start) return base::InvalidArgument("serving history: the window is empty");
+  const std::string w = prom::FormatPromDuration(std::chrono::milliseconds((end - start) * 1000));
+  const std::int64_t at = end * 1000;
+  std::set<std::string> missed;
+  auto pod_of = [&](const prom::Labels& labels) -> const std::pair<std::string, std::string>* {
+    std::string pod, ns, instance;
+    for (const auto& [k, v] : labels) {
+      if (k == "pod") pod = v;
+      else if (k == "namespace") ns = v;
+      else if (k == "instance") instance = v;
+    }
+    static thread_local std::pair<std::string, std::string> key;
+    if (!pod.empty() && !ns.empty()) {
+      key = {ns, pod};
+      return &key;
+    }
+    auto it = pod_by_address.find(instance);
+    if (it == pod_by_address.end()) it = pod_by_address.find(instance.substr(0, instance.rfind(':')));
+    if (it == pod_by_address.end()) {
+      missed.insert(instance);
+      return nullptr;
+    }
+    return &it->second;
+  };
+  auto each = [&](const std::string& promql, const std::function<void(model::ServingUsage&, const prom::Sample&)>& f) -> base::Status {
+    ASSIGN_OR_RETURN(prom::QueryResponse r, client.Query(promql, at));
+    for (const prom::Sample& s : r.vector) {
+      if (!std::isfinite(s.value)) continue;
+      const auto* key = pod_of(s.labels);
+      if (key == nullptr) continue;
+      model::ServingUsage& u = out[*key];
+      u.engine = "vllm";
+      f(u, s);
+    }
+    return base::Status::Ok();
+  };
+  auto counter = [&](const char* metric, double model::ServingUsage::*field) {
+    return each(std::string("sum by (namespace, pod, instance) (increase(") + metric + "[" + w + "]))",
+                [field](model::ServingUsage& u, const prom::Sample& s) { u.*field += std::max(0.0, s.value); });
+  };
+  RETURN_IF_ERROR(counter("vllm:request_success_total", &model::ServingUsage::requests));
+  RETURN_IF_ERROR(counter("vllm:prompt_tokens_total", &model::ServingUsage::prompt_tokens));
+  RETURN_IF_ERROR(counter("vllm:generation_tokens_total", &model::ServingUsage::generation_tokens));
+  RETURN_IF_ERROR(counter("vllm:num_preemptions_total", &model::ServingUsage::preemptions));
+  for (const char* metric : {"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"}) {
+    RETURN_IF_ERROR(each(std::string("quantile_over_time(0.95, ") + metric + "[" + w + "])",
+                         [](model::ServingUsage& u, const prom::Sample& s) {
+                           u.kv_p95 = std::isnan(u.kv_p95) ? s.value : std::max(u.kv_p95, s.value);
+                         }));
+    RETURN_IF_ERROR(each(std::string("max_over_time(") + metric + "[" + w + "])", [](model::ServingUsage& u, const prom::Sample& s) {
+      u.kv_max = std::isnan(u.kv_max) ? s.value : std::max(u.kv_max, s.value);
+    }));
+  }
+  RETURN_IF_ERROR(each("last_over_time(vllm:cache_config_info[" + w + "])", [](model::ServingUsage& u, const prom::Sample& s) {
+    double blocks = NAN, block_size = NAN, util = NAN;
+    for (const auto& [k, v] : s.labels) {
+      const double x = std::atof(v.c_str());
+      if (k == "num_gpu_blocks") blocks = x;
+      else if (k == "block_size") block_size = x;
+      else if (k == "gpu_memory_utilization") util = x;
+    }
+    if (blocks > 0 && block_size > 0) u.kv_capacity_tokens = (std::isnan(u.kv_capacity_tokens) ? 0 : u.kv_capacity_tokens) + blocks * block_size;
+    if (util > 0 && util <= 1) u.gpu_memory_utilization = util;
+  }));
+  for (auto& [key, u] : out) {
+    u.pods = 1;
+    u.seconds = static_cast<double>(end - start);
+  }
+  if (unmatched != nullptr) *unmatched = static_cast<int>(missed.size());
+  return out;
 }
 
 }  // namespace gpuwise::observe

@@ -14,7 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "model/snapshot.h"
+#include "observe/prom/prom_client.h"
 
 namespace gpuwise::observe {
 
@@ -38,5 +40,20 @@ ServingSample ParseVllmPage(std::string_view page, std::int64_t t_ms);
 // increases with resets handled (a counter that drops restarted: its new value is the increase), capacity and
 // configured utilisation from the last sample that has them.
 void AccumulateServing(const std::vector<ServingSample>& samples, model::ServingUsage* out);
+
+// Adds one pod's window figures to its workload's.
+void MergeServing(const model::ServingUsage& pod, model::ServingUsage* workload);
+
+using ServingTotals = std::map<std::pair<std::string, std::string>, model::ServingUsage>;
+
+// A window's serving figures per pod from Prometheus: counter increases over [start, end) (increase(), summed over
+// finished_reason and engines), KV-cache use p95 and max (quantile_over_time, max_over_time; the largest engine),
+// and the cache config. A series names its pod by pod/namespace labels (Kubernetes service discovery), else by its
+// `instance` address through `pod_by_address` ("10.0.0.7:8000" or "10.0.0.7" -> (namespace, pod)). Series of no
+// known pod are counted in *unmatched.
+base::Result<ServingTotals> ReadServingHistory(prom::PromClient& client, std::int64_t start_unix_s,
+                                               std::int64_t end_unix_s,
+                                               const std::map<std::string, std::pair<std::string, std::string>>& pod_by_address,
+                                               int* unmatched);
 
 }  // namespace gpuwise::observe

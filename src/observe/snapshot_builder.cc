@@ -625,6 +625,10 @@ class Builder {
         auto sv = opt_.serving->find({pod.namespace_name, pod.name});
         if (sv != opt_.serving->end()) AccumulateServing(sv->second, &w.serving);
       }
+      if (opt_.serving_totals != nullptr) {
+        auto sv = opt_.serving_totals->find({pod.namespace_name, pod.name});
+        if (sv != opt_.serving_totals->end()) MergeServing(sv->second, &w.serving);
+      }
       if (static_cast<int>(pod.source) > static_cast<int>(w.source)) w.source = pod.source;
       s_.pod_workload[p] = it->second;
     }

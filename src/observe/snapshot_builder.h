@@ -48,6 +48,7 @@ struct SnapshotOptions {
   NodePricer pricer;                         // unset: every node unpriced
   bool interval_sketches = false;            // also sketch each workload per interval (for --store rollups)
   const ServingByPod* serving = nullptr;     // serving-engine scrapes per pod (vLLM), when read
+  const ServingTotals* serving_totals = nullptr;  // or the window's figures per pod from Prometheus
   // Aggregated reads: per-series window statistics from Prometheus (quantiles at {0.5, idle_level, 0.95, 0.99}),
   // folded into each workload's WindowProfile; series of weighted (aggregated) telemetry are not sketched.
   const SeriesWindowStats* series_stats = nullptr;

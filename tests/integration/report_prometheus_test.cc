@@ -307,6 +307,7 @@ class ReportPrometheusTest : public ::testing::Test {
     c.start_unix_s = UnixS(*world_, start_s);
     c.end_unix_s = UnixS(*world_, end_s);
     c.step = std::chrono::milliseconds(static_cast<std::int64_t>(kScrapeS * 1000));
+    c.read_mode = app::ReportConfig::ReadMode::kRaw;  // every sample, as a scrape sees them
     return c;
   }
 
@@ -560,6 +561,61 @@ TEST_F(ReportPrometheusTest, WorkloadQuantilesAgreeWithPrometheusQuantileOverTim
   }
 }
 
+TEST_F(ReportPrometheusTest, AnAggregatedReadGivesTheSameLedgerAndBoundsTheQuantiles) {
+  // Hourly means and sample counts per series instead of every sample: the same holds, counts and micro-dollars;
+  // workload profiles from Prometheus's per-series window quantiles, the largest over a workload's series, which
+  // bounds the pooled quantile from above (each series has at most 1 - q of its samples above its own q-quantile).
+  app::ReportConfig c = Config(prometheus_->url(), kStartS, kEndS);
+  c.read_mode = app::ReportConfig::ReadMode::kAggregated;
+  auto run = app::RunReport(c, base::SystemClock::Get());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_TRUE(run->aggregated);
+  const model::Snapshot& a = run_->snapshot;  // raw
+  const model::Snapshot& g = run->snapshot;   // aggregated
+  ASSERT_EQ(g.devices.size(), a.devices.size());
+  ASSERT_EQ(g.intervals, a.intervals);
+  for (std::size_t d = 0; d < a.devices.size(); ++d) {
+    ASSERT_EQ(g.devices[d].key, a.devices[d].key);
+    for (int i = 0; i < a.intervals; ++i) {
+      const std::size_t k = d * static_cast<std::size_t>(a.intervals) + static_cast<std::size_t>(i);
+      SCOPED_TRACE(a.devices[d].key + " interval " + std::to_string(i));
+      EXPECT_EQ(g.usage[k].samples, a.usage[k].samples);
+      if (!std::isnan(a.usage[k].compute)) EXPECT_NEAR(g.usage[k].compute, a.usage[k].compute, 1e-9);
+      const std::vector<Holder> ha = HoldersOf(a, a.usage[k]), hg = HoldersOf(g, g.usage[k]);
+      ASSERT_EQ(hg.size(), ha.size());
+      for (std::size_t h = 0; h < ha.size(); ++h) {
+        EXPECT_EQ(hg[h].pod, ha[h].pod);
+        EXPECT_NEAR(hg[h].share * hg[h].fraction, ha[h].share * ha[h].fraction, 1e-9);
+      }
+    }
+  }
+  ASSERT_EQ(g.workloads.size(), a.workloads.size());
+  int bounded = 0;
+  for (std::size_t w = 0; w < a.workloads.size(); ++w) {
+    const int wg = WorkloadByKey(g, a.workloads[w].key);
+    ASSERT_GE(wg, 0) << a.workloads[w].key.str();
+    SCOPED_TRACE(a.workloads[w].key.str());
+    const analyze::WorkloadCost& ca = run_->ledger.workloads[w];
+    const analyze::WorkloadCost& cg = run->ledger.workloads[static_cast<std::size_t>(wg)];
+    EXPECT_EQ(cg.money.used, ca.money.used);
+    EXPECT_EQ(cg.money.idle, ca.money.idle);
+    const model::UsageSketch& sketch = a.workloads[w].usage[static_cast<std::size_t>(model::UsageSignal::kCompute)];
+    const model::WindowProfile& wp = g.workloads[static_cast<std::size_t>(wg)].window;
+    if (sketch.count() == 0 || !wp.set) continue;
+    const model::WindowStat& st = wp.stats[static_cast<std::size_t>(model::UsageSignal::kCompute)];
+    EXPECT_EQ(st.count, sketch.count());
+    // The sketch is within 1% (plus its 1e-9 floor) of the pooled sample at rank floor(q(n-1)), which is at most
+    // the largest per-series quantile.
+    for (const auto& [q, bound] : {std::pair{0.5, st.p50}, std::pair{0.95, st.p95}, std::pair{0.99, st.p99}}) {
+      EXPECT_LE(sketch.Quantile(q), bound * 1.01 + 1e-9) << "p" << q * 100;
+    }
+    EXPECT_NEAR(st.max, sketch.max(), 1e-12);
+    ++bounded;
+  }
+  EXPECT_GT(bounded, 10);
+  ExpectMoneyIdentities(run->ledger, ScenarioGpuCost(*world_, (kEndS - kStartS) / kHour), "aggregated");
+}
+
 TEST_F(ReportPrometheusTest, MoneyIdentitiesHoldAgainstTheScenarioPrices) {
   const std::int64_t expected = ScenarioGpuCost(*world_, (kEndS - kStartS) / kHour);
   ExpectMoneyIdentities(run_->ledger, expected, "prometheus");
@@ -582,7 +638,7 @@ TEST_F(ReportPrometheusTest, ARolloutHandsEachGpuFromTheOldPodToTheNewOne) {
     bool whole = true;
     for (const sim::GpuBinding& b : a.gpus) {
       whole = whole && b.mig < 0 && b.replica < 0 &&
-              world_->nodes[static_cast<std::size_t>(b.node)].sharing.mode == sim::SharingMode::kNone;
+              world_->nodes[static_cast<std::size_t>(b.node)].sharing.mode != sim::SharingMode::kHami;
     }
     if (!whole) continue;
     for (const sim::SimPod& b : world_->pods) {
