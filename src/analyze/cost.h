@@ -112,7 +112,7 @@ struct HoldCost {
 
 struct CostOptions {
   bool interval_rows = false;  // also fill CostLedger::interval_rows (day_start_unix_s then holds the interval start)
-  std::function<void(const HoldCost&)> on_hold;  // called for every hold of every interval, when set
+  std::function<void(const HoldCost&)> on_hold = nullptr;  // called for every hold of every interval, when set
 };
 CostLedger ComputeCosts(const model::Snapshot& snapshot, const CostOptions& options = {});
 

@@ -28,27 +28,7 @@ using nlohmann::json;
 
 // ---- formatting
 
-std::string Pct(double r) {
-  if (std::isnan(r)) return "unknown";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", r * 100.0);
-  return buf;
-}
-std::string Fixed(double v, int digits) {
-  if (std::isnan(v)) return "unknown";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 std::string Exact(std::int64_t micro) { return base::FormatUsd({micro}); }  // "$1.234567"
-std::string Utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 json Num(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 
 // "1", "1/4" (a share that is 1/n), else four decimals.

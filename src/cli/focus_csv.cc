@@ -15,7 +15,7 @@ namespace {
 
 using L = FocusFeatureLevel;
 
-std::string Utc(std::int64_t unix_s) { return base::FormatTime(unix_s * 1000); }
+std::string IsoTime(std::int64_t unix_s) { return base::FormatTime(unix_s * 1000); }
 
 std::string Cell(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 
@@ -105,13 +105,13 @@ Table FocusTable(const std::vector<analyze::FocusRow>& rows) {
         {"BillingAccountId", r.billing_account_id},
         {"BillingAccountName", Cell(r.billing_account_name)},
         {"BillingCurrency", r.billing_currency},
-        {"BillingPeriodEnd", Utc(r.billing_period_end_unix_s)},
-        {"BillingPeriodStart", Utc(r.billing_period_start_unix_s)},
+        {"BillingPeriodEnd", IsoTime(r.billing_period_end_unix_s)},
+        {"BillingPeriodStart", IsoTime(r.billing_period_start_unix_s)},
         {"ChargeCategory", r.charge_category},
         {"ChargeDescription", r.charge_description},
         {"ChargeFrequency", r.charge_frequency},
-        {"ChargePeriodEnd", Utc(r.charge_period_end_unix_s)},
-        {"ChargePeriodStart", Utc(r.charge_period_start_unix_s)},
+        {"ChargePeriodEnd", IsoTime(r.charge_period_end_unix_s)},
+        {"ChargePeriodStart", IsoTime(r.charge_period_start_unix_s)},
         {"ConsumedQuantity", FormatMicro(r.consumed_quantity)},
         {"ConsumedUnit", r.consumed_unit},
         {"ContractedCost", FormatMicro(r.contracted_cost)},
@@ -152,8 +152,8 @@ nlohmann::json ChargebackJson(const std::vector<analyze::ChargebackRow>& rows) {
   for (const analyze::ChargebackRow& r : rows) {
     a.push_back({{"key", r.key},
                  {"unallocated", r.unallocated_row},
-                 {"periodStart", Utc(r.period_start_unix_s)},
-                 {"periodEnd", Utc(r.period_end_unix_s)},
+                 {"periodStart", IsoTime(r.period_start_unix_s)},
+                 {"periodEnd", IsoTime(r.period_end_unix_s)},
                  {"costMicroUsd", r.cost},
                  {"usedMicroUsd", r.used},
                  {"idleMicroUsd", r.idle},
@@ -171,7 +171,7 @@ Table ChargebackTable(const std::vector<analyze::ChargebackRow>& rows, std::stri
                "gpu_hours", "workloads"};
   using analyze::FormatMicro;
   for (const analyze::ChargebackRow& r : rows) {
-    t.rows.push_back({Utc(r.period_start_unix_s), Utc(r.period_end_unix_s), r.key, FormatMicro(r.cost),
+    t.rows.push_back({IsoTime(r.period_start_unix_s), IsoTime(r.period_end_unix_s), r.key, FormatMicro(r.cost),
                       FormatMicro(r.used), FormatMicro(r.idle), FormatMicro(r.unallocated), Hours(r.gpu_hours),
                       std::to_string(r.workloads)});
   }

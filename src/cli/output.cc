@@ -1,5 +1,11 @@
 #include "cli/output.h"
 
+#include <ctime>
+
+#include <cstdio>
+
+#include <cmath>
+
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -135,6 +141,29 @@ base::Status Emit(OutputFormat format, std::string_view kind, const nlohmann::js
     case OutputFormat::kTable: out << RenderTable(table, color); break;
   }
   return base::Status::Ok();
+}
+
+std::string Pct(double r) {
+  if (std::isnan(r)) return "unknown";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", r * 100.0);
+  return buf;
+}
+
+std::string Fixed(double v, int digits) {
+  if (std::isnan(v)) return "unknown";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string Utc(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
 }
 
 }  // namespace gpuwise::cli

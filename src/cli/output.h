@@ -3,6 +3,7 @@
 // Data goes to stdout; diagnostics to stderr.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -33,6 +34,11 @@ bool UseColor(bool no_color_flag);
 // A table-less document asked for as csv is a usage error.
 base::Status Emit(OutputFormat format, std::string_view kind, const nlohmann::json& doc, const Table& table,
                   bool color, std::ostream& out);
+
+// Numbers for reading (tables, reports): "12.3%" and "0.25" with "unknown" for NaN; "2026-11-24 10:00 UTC".
+std::string Pct(double ratio);
+std::string Fixed(double value, int digits);
+std::string Utc(std::int64_t unix_s);
 
 std::string RenderTable(const Table& table, bool color);
 std::string RenderCsv(const Table& table);

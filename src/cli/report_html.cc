@@ -23,7 +23,7 @@ using analyze::WorkloadRow;
 
 // ---- formatting: locale-free, so the same report gives the same bytes -------------------------------------------
 
-std::string Fixed(double v, int digits) {
+std::string HtmlFixed(double v, int digits) {
   if (!std::isfinite(v)) return "unknown";
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, digits);
@@ -35,14 +35,14 @@ std::string Fixed(double v, int digits) {
 }
 // SVG coordinates: one decimal, "12" rather than "12.0".
 std::string Coord(double v) {
-  std::string s = Fixed(v, 1);
+  std::string s = HtmlFixed(v, 1);
   if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
   return s;
 }
 std::string Int(std::int64_t v) { return std::to_string(v); }
-std::string Pct(double ratio) { return std::isfinite(ratio) ? Fixed(ratio * 100.0, 1) + "%" : "unknown"; }
+std::string HtmlPct(double ratio) { return std::isfinite(ratio) ? HtmlFixed(ratio * 100.0, 1) + "%" : "unknown"; }
 std::string Share(std::int64_t part, std::int64_t whole) {
-  return whole > 0 ? Pct(static_cast<double>(part) / static_cast<double>(whole)) : "-";
+  return whole > 0 ? HtmlPct(static_cast<double>(part) / static_cast<double>(whole)) : "-";
 }
 // 10000 -> "10,000".
 std::string Count(std::size_t n) {
@@ -50,7 +50,7 @@ std::string Count(std::size_t n) {
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
   return s;
 }
-std::string Utc(std::int64_t t, const char* format = "%Y-%m-%d %H:%M UTC") {
+std::string HtmlUtc(std::int64_t t, const char* format = "%Y-%m-%d %H:%M UTC") {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
@@ -162,9 +162,9 @@ svg.sc circle{fill-opacity:.72;stroke:#1d1d1f;stroke-width:.4}
 void Header(std::string& o, const Report& r) {
   Put(o, "<header><h1>gpuwise report</h1><p class=\"meta\">");
   if (r.live) {
-    Put(o, "live view at ", Utc(r.start_unix_s), " (costs per hour at the current state)");
+    Put(o, "live view at ", HtmlUtc(r.start_unix_s), " (costs per hour at the current state)");
   } else {
-    Put(o, Utc(r.start_unix_s), " to ", Utc(r.end_unix_s), " (", Fixed(r.fleet.window_hours, 1), " h)");
+    Put(o, HtmlUtc(r.start_unix_s), " to ", HtmlUtc(r.end_unix_s), " (", HtmlFixed(r.fleet.window_hours, 1), " h)");
   }
   Put(o, "<br>telemetry: ", E(r.telemetry_source), " &middot; cluster: ", E(r.cluster_source), "</p>");
   Put(o,
@@ -221,9 +221,9 @@ void Fleet(std::string& o, const Report& r) {
       Int(f.mig_instances), " MIG instances)");
   if (f.unknown_node_gpus > 0) Put(o, ", ", Int(f.unknown_node_gpus), " on unknown nodes (not priced)");
   if (f.unpriced_gpus > 0) Put(o, ", ", Int(f.unpriced_gpus), " unpriced");
-  Put(o, "; ", Fixed(f.gpu_hours, 1), " priced GPU-hours, ", Fixed(f.used_gpu_hours, 1), " of them used.</p>");
+  Put(o, "; ", HtmlFixed(f.gpu_hours, 1), " priced GPU-hours, ", HtmlFixed(f.used_gpu_hours, 1), " of them used.</p>");
   Put(o, "<div class=\"kpi\"><div>spend", per, "<b>", Dollars(f.cost), "</b>all priced GPUs</div>",
-      "<div>utilization<b>", Pct(f.utilization), "</b>used / spend</div>", "<div>unused waste<b>",
+      "<div>utilization<b>", HtmlPct(f.utilization), "</b>used / spend</div>", "<div>unused waste<b>",
       Dollars(f.unused_annualized), " a year</b>allocated-idle + unallocated, annualised</div>",
       "<div>recoverable waste<b>needs plans</b>not computed yet: <code>gpuwise recommend</code></div></div>");
   FleetBar(o, f, per);
@@ -299,11 +299,11 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
   const double tx = kX + std::clamp(r.thresholds.compute_high, 0.0, 1.0) * kW;
   const double ty = kY + (1 - std::clamp(r.thresholds.fb_high, 0.0, 1.0)) * kH;
   Put(o, "<line class=\"thr\" data-threshold=\"compute_high\" x1=\"", Coord(tx), "\" y1=\"", Coord(kY), "\" x2=\"",
-      Coord(tx), "\" y2=\"", Coord(kY + kH), "\"><title>compute_high ", Pct(r.thresholds.compute_high),
+      Coord(tx), "\" y2=\"", Coord(kY + kH), "\"><title>compute_high ", HtmlPct(r.thresholds.compute_high),
       "</title></line>");
   Put(o, "<line class=\"thr\" data-threshold=\"fb_high\" x1=\"", Coord(kX), "\" y1=\"", Coord(ty), "\" x2=\"",
-      Coord(kX + kW), "\" y2=\"", Coord(ty), "\"><title>fb_high ", Pct(r.thresholds.fb_high), "</title></line>");
-  Put(o, "<text x=\"", Coord(tx + 4), "\" y=\"", Coord(kY - 6), "\">compute_high ", Pct(r.thresholds.compute_high),
+      Coord(kX + kW), "\" y2=\"", Coord(ty), "\"><title>fb_high ", HtmlPct(r.thresholds.fb_high), "</title></line>");
+  Put(o, "<text x=\"", Coord(tx + 4), "\" y=\"", Coord(kY - 6), "\">compute_high ", HtmlPct(r.thresholds.compute_high),
       "</text>");
   Put(o, "<text x=\"", Coord(kX + kW + 4), "\" y=\"", Coord(ty + 4), "\">fb_high</text>");
   // Points are clipped to the frame: a big circle at 100% stays inside the chart.
@@ -317,8 +317,8 @@ void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
     Put(o, "<circle cx=\"", Coord(kX + std::clamp(c, 0.0, 1.0) * kW), "\" cy=\"",
         Coord(kY + (1 - std::clamp(fb, 0.0, 1.0)) * kH), "\" r=\"", Coord(rad), "\" fill=\"",
         StateColor(w->diagnosis.state), "\"><title>", E(WorkloadKey(*w)), ": ", StateName(w->diagnosis.state),
-        "; cost ", Dollars(w->money.allocated()), ", idle ", Dollars(w->money.idle), "; p95 compute ", Pct(c),
-        ", p95 framebuffer ", Pct(fb), "</title></circle>");
+        "; cost ", Dollars(w->money.allocated()), ", idle ", Dollars(w->money.idle), "; p95 compute ", HtmlPct(c),
+        ", p95 framebuffer ", HtmlPct(fb), "</title></circle>");
   }
   Put(o, "</g>");
   // Quadrant names at the plot's corners, over the points (with a halo): each corner lies in one quadrant whatever the
@@ -384,11 +384,11 @@ void Workloads(std::string& o, const Report& r, const HtmlOptions& opt) {
       Put(o, " &middot; <span title=\"", E(w.class_reason), "\">class ", E(w.workload_class), "</span>");
     }
     Put(o, " &middot; attribution ", E(w.source));
-    if (w.assumed_share > 0) Put(o, " &middot; ", Pct(w.assumed_share), " held by assumption");
-    Put(o, "</span></td><td>", E(w.team), "</td><td class=\"n\">", Fixed(w.gpus, 2), "</td><td class=\"n\">",
-        Dollars(w.money.allocated()), "</td><td class=\"n\">", Pct(w.usage), "</td><td class=\"n\">",
+    if (w.assumed_share > 0) Put(o, " &middot; ", HtmlPct(w.assumed_share), " held by assumption");
+    Put(o, "</span></td><td>", E(w.team), "</td><td class=\"n\">", HtmlFixed(w.gpus, 2), "</td><td class=\"n\">",
+        Dollars(w.money.allocated()), "</td><td class=\"n\">", HtmlPct(w.usage), "</td><td class=\"n\">",
         Dollars(w.money.idle), "</td><td class=\"n\">", Dollars(w.idle_annualized), "</td><td class=\"n\">",
-        Pct(P95(w, model::UsageSignal::kCompute)), "</td><td class=\"n\">", Pct(P95(w, model::UsageSignal::kFbShare)),
+        HtmlPct(P95(w, model::UsageSignal::kCompute)), "</td><td class=\"n\">", HtmlPct(P95(w, model::UsageSignal::kFbShare)),
         "</td><td>", Chip(w.diagnosis.state), "</td><td>",
         E(w.diagnosis.action.empty() ? analyze::GpuStateAction(w.diagnosis.state) : w.diagnosis.action), "</td><td>");
     if (!w.diagnosis.evidence.empty()) {
@@ -487,7 +487,7 @@ void ShowbackTable(std::string& o, const std::vector<analyze::ShowbackRow>& rows
     const analyze::ShowbackRow& s = rows[i];
     Put(o, "<tr><td>", E(s.key), "</td><td class=\"n\">", Dollars(s.cost), "</td><td class=\"n\">", Dollars(s.used),
         "</td><td class=\"n\">", Dollars(s.idle), "</td><td class=\"n\">", Share(s.idle, s.cost),
-        "</td><td class=\"n\">", Fixed(s.gpu_hours, 1), "</td><td class=\"n\">",
+        "</td><td class=\"n\">", HtmlFixed(s.gpu_hours, 1), "</td><td class=\"n\">",
         Count(static_cast<std::size_t>(std::max(0, s.workloads))), "</td></tr>");
   }
   if (shown < rows.size()) {
@@ -501,7 +501,7 @@ void ShowbackTable(std::string& o, const std::vector<analyze::ShowbackRow>& rows
     }
     Put(o, "<tr><td><i>", Count(rows.size() - shown), " more</i></td><td class=\"n\">", Dollars(rest.cost),
         "</td><td class=\"n\">", Dollars(rest.used), "</td><td class=\"n\">", Dollars(rest.idle),
-        "</td><td class=\"n\">", Share(rest.idle, rest.cost), "</td><td class=\"n\">", Fixed(rest.gpu_hours, 1),
+        "</td><td class=\"n\">", Share(rest.idle, rest.cost), "</td><td class=\"n\">", HtmlFixed(rest.gpu_hours, 1),
         "</td><td class=\"n\">", Count(static_cast<std::size_t>(std::max(0, rest.workloads))), "</td></tr>");
   }
   if (unallocated != nullptr) {
@@ -539,7 +539,7 @@ void Attribution(std::string& o, const Report& r) {
       "class=\"n\">workloads</th></tr></thead><tbody>");
   for (const analyze::ClassRow& c : r.classes) {
     Put(o, "<tr><td>", E(c.source), "</td><td>", E(SourceMeaning(c.source)), "</td><td class=\"n\">", Dollars(c.cost),
-        "</td><td class=\"n\">", Pct(c.share), "</td><td class=\"n\">",
+        "</td><td class=\"n\">", HtmlPct(c.share), "</td><td class=\"n\">",
         Count(static_cast<std::size_t>(std::max(0, c.workloads))), "</td></tr>");
   }
   Put(o,
@@ -773,8 +773,8 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
     const double bw = std::clamp(mean_h, 0.0, 1.0) * held_w;
     if (bw > 0) Put(held_d, "M", Int(held_x), " ", Coord(y + cell_h / 2.0), "h", Coord(bw));
     Put(o, "<rect x=\"0\" y=\"", Int(y), "\" width=\"", Int(held_x + held_w), "\" height=\"", Int(cell_h),
-        "\" fill=\"#000\" fill-opacity=\"0\"><title>", E(name), ": mean usage ", Pct(mean_u), " over ", Count(nu),
-        " of ", Count(cols), " columns with samples; GPUs held ", Pct(mean_h), " of the time; cost ",
+        "\" fill=\"#000\" fill-opacity=\"0\"><title>", E(name), ": mean usage ", HtmlPct(mean_u), " over ", Count(nu),
+        " of ", Count(cols), " columns with samples; GPUs held ", HtmlPct(mean_h), " of the time; cost ",
         Dollars(node_cost(rows[ri])), "</title></rect>");
   }
   Put(o, "</g>");
@@ -816,11 +816,11 @@ void Heatmap(std::string& o, const Report& r, const HtmlOptions& opt) {
       const std::string x = Coord(x_of(t));
       const char* format = step < 86400 && t % 86400 != 0 ? "%H:%M" : "%m-%d";
       Put(o, "<line class=\"ax\" x1=\"", x, "\" y1=\"", Int(axis_y), "\" x2=\"", x, "\" y2=\"", Int(axis_y + 4),
-          "\"/><text x=\"", x, "\" y=\"", Int(axis_y + 16), "\" text-anchor=\"middle\">", Utc(t, format), "</text>");
+          "\"/><text x=\"", x, "\" y=\"", Int(axis_y + 16), "\" text-anchor=\"middle\">", HtmlUtc(t, format), "</text>");
     }
   }
-  Put(o, "<text x=\"", Int(x0), "\" y=\"", Int(axis_y + 32), "\">time (UTC): ", Utc(first, "%Y-%m-%d %H:%M"), " to ",
-      Utc(last, "%Y-%m-%d %H:%M"), "</text>");
+  Put(o, "<text x=\"", Int(x0), "\" y=\"", Int(axis_y + 32), "\">time (UTC): ", HtmlUtc(first, "%Y-%m-%d %H:%M"), " to ",
+      HtmlUtc(last, "%Y-%m-%d %H:%M"), "</text>");
 
   // Legend: the ten steps, then no sample and nothing held.
   for (std::size_t k = 0; k < kHeat.size(); ++k) {
@@ -906,14 +906,14 @@ void Method(std::string& o, const Report& r) {
   Put(o, "<section id=\"method\"><h2>Method and thresholds</h2><p><b>Shared GPUs.</b> ", E(Sentence(r.policy)),
       "</p><p><b>Usage.</b> ", E(Sentence(r.usage_definition)), "</p>");
   Put(o, "<table><thead><tr><th>threshold</th><th class=\"n\">value</th><th>meaning</th></tr></thead><tbody>",
-      "<tr><td>compute_high</td><td class=\"n\">", Pct(t.compute_high),
+      "<tr><td>compute_high</td><td class=\"n\">", HtmlPct(t.compute_high),
       "</td><td>p95 compute activity at or above: compute high</td></tr>", "<tr><td>fb_high</td><td class=\"n\">",
-      Pct(t.fb_high), "</td><td>p95 framebuffer used / held at or above: framebuffer high</td></tr>",
-      "<tr><td>dram_high</td><td class=\"n\">", Pct(t.dram_high),
+      HtmlPct(t.fb_high), "</td><td>p95 framebuffer used / held at or above: framebuffer high</td></tr>",
+      "<tr><td>dram_high</td><td class=\"n\">", HtmlPct(t.dram_high),
       "</td><td>p95 DRAM activity at or above, with low compute: memory-bound</td></tr>",
-      "<tr><td>idle_compute</td><td class=\"n\">", Pct(t.idle_compute),
+      "<tr><td>idle_compute</td><td class=\"n\">", HtmlPct(t.idle_compute),
       "</td><td>a sample below this compute activity is idle</td></tr>", "<tr><td>idle_share</td><td class=\"n\">",
-      Pct(t.idle_share), "</td><td>a workload idle in at least this share of its samples is idle</td></tr>",
+      HtmlPct(t.idle_share), "</td><td>a workload idle in at least this share of its samples is idle</td></tr>",
       "<tr><td>min_samples</td><td class=\"n\">", std::to_string(t.min_samples),
       "</td><td>fewer compute samples than this: unknown</td></tr></tbody></table>");
   Put(o,
@@ -962,9 +962,9 @@ std::string ReportHtml(const Report& r, const HtmlOptions& opt) {
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gpuwise report ");
   if (r.live)
-    Put(o, "(live, ", Utc(r.start_unix_s), ")");
+    Put(o, "(live, ", HtmlUtc(r.start_unix_s), ")");
   else
-    Put(o, Utc(r.start_unix_s, "%Y-%m-%d"), " to ", Utc(r.end_unix_s, "%Y-%m-%d"));
+    Put(o, HtmlUtc(r.start_unix_s, "%Y-%m-%d"), " to ", HtmlUtc(r.end_unix_s, "%Y-%m-%d"));
   Put(o, "</title><style>", kStyle, "</style></head><body>\n");
   Header(o, r);
   Fleet(o, r);

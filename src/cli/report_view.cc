@@ -13,26 +13,6 @@ namespace {
 
 using analyze::Report;
 
-std::string Pct(double r) {
-  if (std::isnan(r)) return "unknown";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", r * 100.0);
-  return buf;
-}
-std::string Fixed(double v, int digits) {
-  if (std::isnan(v)) return "unknown";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-std::string Utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 std::string Share(std::int64_t part, std::int64_t whole) {
   return whole > 0 ? Pct(static_cast<double>(part) / static_cast<double>(whole)) : "-";
 }

@@ -8,10 +8,16 @@
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <numbers>
+#include <optional>
 #include <regex>
+#include <shared_mutex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace gpuwise::fakes {
 namespace {
@@ -24,29 +30,60 @@ struct FakeSeries {
 
 enum class MatchOp { kEq, kNe, kRe, kNre };
 
+// A regex that is only literals joined by '|' ("A|B|C", metacharacters escaped, as sharding by UUID and selecting
+// by several metric names write them): its alternatives, so that matching is a set lookup instead of std::regex
+// (which is far too slow for a 1,000-way alternation over 100,000 series).
+bool LiteralAlternatives(std::string_view re, std::vector<std::string>* out) {
+  constexpr std::string_view kMeta = ".+*?()|[]{}^$";
+  std::string cur;
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {
+      if (i + 1 >= re.size()) return false;
+      const char n = re[i + 1];
+      if (kMeta.find(n) == std::string_view::npos && n != '\\' && n != '-' && n != '/') return false;
+      cur.push_back(n);
+      ++i;
+    } else if (c == '|') {
+      out->push_back(std::move(cur));
+      cur.clear();
+    } else if (kMeta.find(c) != std::string_view::npos) {
+      return false;
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out->push_back(std::move(cur));
+  return true;
+}
+
 struct Matcher {
   std::string label;
   MatchOp op = MatchOp::kEq;
   std::string value;
   std::regex re;
+  std::optional<std::unordered_set<std::string>> alternatives;  // set when the regex is a literal alternation
   bool Matches(const FakeLabels& labels) const {
-    std::string v;
+    static const std::string kEmpty;
+    const std::string* v = &kEmpty;
     for (const auto& [k, val] : labels) {
-      if (k == label) v = val;
+      if (k == label) v = &val;
     }
     switch (op) {
-      case MatchOp::kEq: return v == value;
-      case MatchOp::kNe: return v != value;
-      case MatchOp::kRe: return std::regex_match(v, re);
-      case MatchOp::kNre: return !std::regex_match(v, re);
+      case MatchOp::kEq: return *v == value;
+      case MatchOp::kNe: return *v != value;
+      case MatchOp::kRe: return alternatives ? alternatives->count(*v) > 0 : std::regex_match(*v, re);
+      case MatchOp::kNre: return alternatives ? alternatives->count(*v) == 0 : !std::regex_match(*v, re);
     }
     return false;
   }
 };
 
-enum class Func { kNone, kMax, kAvg, kCount, kQuantile };
+enum class Func { kNone, kMax, kMin, kAvg, kSum, kCount, kLast, kQuantile };
+enum class Agg { kNone, kCount, kSum, kMin, kMax, kAvg };
 
 struct Expr {
+  Agg agg = Agg::kNone;
   Func func = Func::kNone;
   double q = 0;
   std::int64_t window_ms = 0;
@@ -61,10 +98,32 @@ class ExprParser {
     SkipWs();
     std::string ident = Ident();
     SkipWs();
-    static const std::map<std::string, Func> kFuncs = {{"max_over_time", Func::kMax},
-                                                       {"avg_over_time", Func::kAvg},
-                                                       {"count_over_time", Func::kCount},
-                                                       {"quantile_over_time", Func::kQuantile}};
+    static const std::map<std::string, Agg> kAggs = {
+        {"count", Agg::kCount}, {"sum", Agg::kSum}, {"min", Agg::kMin}, {"max", Agg::kMax}, {"avg", Agg::kAvg}};
+    if (auto a = kAggs.find(ident); a != kAggs.end() && (Peek() == '(' || Peek() == 'b' || Peek() == 'w')) {
+      if (Peek() != '(') return Fail(err, "grouping (by/without) is not supported by the fake");
+      e->agg = a->second;
+      ++i_;
+      SkipWs();
+      std::string inner = Ident();
+      SkipWs();
+      if (!Inner(inner, e, err)) return false;
+      SkipWs();
+      if (!Eat(')')) return Fail(err, "expected ')' closing the aggregation");
+    } else if (!Inner(ident, e, err)) {
+      return false;
+    }
+    SkipWs();
+    if (i_ != s_.size()) return Fail(err, "unexpected trailing characters (the fake evaluates selectors only)");
+    return true;
+  }
+
+  // A selector or a function of a range selector, starting after its first identifier.
+  bool Inner(const std::string& ident, Expr* e, std::string* err) {
+    static const std::map<std::string, Func> kFuncs = {
+        {"max_over_time", Func::kMax},     {"min_over_time", Func::kMin},   {"avg_over_time", Func::kAvg},
+        {"sum_over_time", Func::kSum},     {"count_over_time", Func::kCount}, {"last_over_time", Func::kLast},
+        {"quantile_over_time", Func::kQuantile}};
     auto f = kFuncs.find(ident);
     if (f != kFuncs.end() && Peek() == '(') {
       e->func = f->second;
@@ -92,8 +151,6 @@ class ExprParser {
     } else {
       if (!Selector(ident, e, err)) return false;
     }
-    SkipWs();
-    if (i_ != s_.size()) return Fail(err, "unexpected trailing characters (the fake evaluates selectors only)");
     return true;
   }
 
@@ -182,10 +239,15 @@ class ExprParser {
         SkipWs();
         if (!String(&m.value, err)) return false;
         if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
-          try {
-            m.re = std::regex(m.value, std::regex::ECMAScript);
-          } catch (const std::regex_error&) {
-            return Fail(err, "bad regex");
+          std::vector<std::string> alts;
+          if (LiteralAlternatives(m.value, &alts)) {
+            m.alternatives.emplace(alts.begin(), alts.end());
+          } else {
+            try {
+              m.re = std::regex(m.value, std::regex::ECMAScript);
+            } catch (const std::regex_error&) {
+              return Fail(err, "bad regex");
+            }
           }
         }
         e->matchers.push_back(std::move(m));
@@ -313,12 +375,171 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// One evaluated output series.
-struct OutSeries {
-  const FakeLabels* labels;
-  bool drop_name;
-  std::vector<std::pair<std::int64_t, double>> points;
+// ---- procedural series ----
+
+constexpr std::int64_t kPeriod = FakePrometheus::kWavePeriod;
+constexpr int kMaxLevel = 1000;
+
+// The wave's tables: levels, prefix sums, and for each level L the number of positions before i whose level is
+// <= L (so a cyclic range's count of levels <= L is two lookups). 1,001 x 2,881 x 2 bytes = 5.8 MB, built once.
+struct WaveTables {
+  std::vector<std::int16_t> level;
+  std::vector<std::int64_t> prefix;
+  std::vector<std::uint16_t> count_le;  // [L * (kPeriod + 1) + i]
+
+  WaveTables() : level(kPeriod), prefix(kPeriod + 1, 0), count_le(static_cast<std::size_t>(kMaxLevel + 1) * (kPeriod + 1), 0) {
+    for (std::int64_t i = 0; i < kPeriod; ++i) {
+      // splitmix64 of i: deterministic noise in [0, 1).
+      std::uint64_t z = static_cast<std::uint64_t>(i) + 0x9e3779b97f4a7c15ULL;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      z ^= z >> 31;
+      const double u = static_cast<double>(z >> 11) * 0x1.0p-53;
+      const double x = 0.5 + 0.35 * std::sin(2 * std::numbers::pi * static_cast<double>(i) / kPeriod) + 0.15 * (2 * u - 1);
+      level[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(std::clamp<long long>(std::llround(kMaxLevel * x), 0, kMaxLevel));
+      prefix[static_cast<std::size_t>(i) + 1] = prefix[static_cast<std::size_t>(i)] + level[static_cast<std::size_t>(i)];
+    }
+    for (int l = 0; l <= kMaxLevel; ++l) {
+      std::uint16_t* row = &count_le[static_cast<std::size_t>(l) * (kPeriod + 1)];
+      for (std::int64_t i = 0; i < kPeriod; ++i) row[i + 1] = static_cast<std::uint16_t>(row[i] + (level[static_cast<std::size_t>(i)] <= l ? 1 : 0));
+    }
+  }
+  // Levels <= l in the cyclic range of r positions from s (0 <= s < kPeriod, 0 <= r <= kPeriod).
+  std::int64_t RangeCount(int l, std::int64_t s, std::int64_t r) const {
+    if (r == 0) return 0;
+    const std::uint16_t* row = &count_le[static_cast<std::size_t>(l) * (kPeriod + 1)];
+    if (s + r <= kPeriod) return row[s + r] - row[s];
+    return (row[kPeriod] - row[s]) + row[s + r - kPeriod];
+  }
+  std::int64_t RangeSum(std::int64_t s, std::int64_t r) const {
+    if (r == 0) return 0;
+    if (s + r <= kPeriod) return prefix[static_cast<std::size_t>(s + r)] - prefix[static_cast<std::size_t>(s)];
+    return (prefix[kPeriod] - prefix[static_cast<std::size_t>(s)]) + prefix[static_cast<std::size_t>(s + r - kPeriod)];
+  }
 };
+
+const WaveTables& Wave() {
+  static const WaveTables tables;
+  return tables;
+}
+
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+std::int64_t CeilDiv(std::int64_t a, std::int64_t b) { return -FloorDiv(-a, b); }
+std::int64_t Mod(std::int64_t a, std::int64_t b) { return a - FloorDiv(a, b) * b; }
+
+struct ProcSeries {
+  FakeLabels labels;  // sorted by name
+  std::int64_t interval_ms = 30'000;
+  std::vector<std::pair<std::int64_t, std::int64_t>> present;  // sorted, merged
+  double offset = 0, scale = 1;
+  std::int64_t phase = 0;
+  std::function<double(std::int64_t)> value;
+};
+
+// A run of consecutive samples k_first .. k_first + n - 1 (sample k is at k * interval_ms).
+struct Piece {
+  std::int64_t k_first = 0, n = 0;
+};
+
+// The samples of s in the window (lo_ms, hi_ms], in time order.
+void WindowPieces(const ProcSeries& s, std::int64_t lo_ms, std::int64_t hi_ms, std::vector<Piece>* out) {
+  out->clear();
+  const std::int64_t iv = s.interval_ms;
+  for (const auto& [from, to] : s.present) {
+    if (to <= lo_ms || from > hi_ms) continue;
+    const std::int64_t a = std::max(FloorDiv(lo_ms, iv) + 1, CeilDiv(from, iv));
+    const std::int64_t b = std::min(FloorDiv(hi_ms, iv), CeilDiv(to, iv) - 1);
+    if (a <= b) out->push_back({a, b - a + 1});
+  }
+}
+
+// Window statistics of a wave series over its pieces, exact, without visiting the samples.
+class WaveWindow {
+ public:
+  WaveWindow(const ProcSeries& s, const std::vector<Piece>& pieces) : s_(s), tables_(Wave()) {
+    for (const Piece& p : pieces) {
+      n_ += p.n;
+      cycles_ += p.n / kPeriod;
+      if (p.n % kPeriod != 0) partial_.push_back({Mod(p.k_first + s.phase, kPeriod), p.n % kPeriod});
+    }
+    if (!pieces.empty()) last_k_ = pieces.back().k_first + pieces.back().n - 1;
+  }
+  std::int64_t n() const { return n_; }
+  double Value(int level) const { return s_.offset + s_.scale * level; }
+  double Last() const { return Value(tables_.level[static_cast<std::size_t>(Mod(last_k_ + s_.phase, kPeriod))]); }
+  double Sum() const {
+    std::int64_t levels = cycles_ * tables_.prefix[kPeriod];
+    for (const auto& [s, r] : partial_) levels += tables_.RangeSum(s, r);
+    return s_.offset * static_cast<double>(n_) + s_.scale * static_cast<double>(levels);
+  }
+  // The k-th smallest value (0-based) of the window's samples.
+  double Kth(std::int64_t k) const {
+    if (s_.scale < 0) k = n_ - 1 - k;  // a decreasing map: the k-th smallest value has the (n-1-k)-th level
+    int lo = 0, hi = kMaxLevel;
+    while (lo < hi) {
+      const int mid = (lo + hi) / 2;
+      std::int64_t c = cycles_ * tables_.RangeCount(mid, 0, kPeriod);
+      for (const auto& [s, r] : partial_) c += tables_.RangeCount(mid, s, r);
+      if (c >= k + 1) hi = mid;
+      else lo = mid + 1;
+    }
+    return Value(lo);
+  }
+
+ private:
+  const ProcSeries& s_;
+  const WaveTables& tables_;
+  std::int64_t n_ = 0, cycles_ = 0, last_k_ = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> partial_;
+};
+
+// Prometheus's quantile over sorted-or-not values: rank q * (n - 1), linear between the neighbouring ranks.
+template <typename KthFn>
+double Quantile(double q, std::int64_t n, const KthFn& kth) {
+  if (std::isnan(q)) return NAN;
+  if (q < 0) return -std::numeric_limits<double>::infinity();
+  if (q > 1) return std::numeric_limits<double>::infinity();
+  const double rank = q * static_cast<double>(n - 1);
+  const auto lo = static_cast<std::int64_t>(std::floor(rank));
+  const std::int64_t hi = std::min(n - 1, lo + 1);
+  const double w = rank - std::floor(rank);
+  return kth(lo) * (1 - w) + kth(hi) * w;
+}
+
+// A window function over stored values in time order (non-empty).
+double Reduce(Func f, double q, std::vector<double>& w) {
+  switch (f) {
+    case Func::kNone:
+    case Func::kLast: return w.back();
+    case Func::kMax: return *std::max_element(w.begin(), w.end());
+    case Func::kMin: return *std::min_element(w.begin(), w.end());
+    case Func::kCount: return static_cast<double>(w.size());
+    case Func::kSum:
+    case Func::kAvg: {
+      double sum = 0;
+      for (double x : w) sum += x;
+      return f == Func::kSum ? sum : sum / static_cast<double>(w.size());
+    }
+    case Func::kQuantile: {
+      std::sort(w.begin(), w.end());
+      return Quantile(q, static_cast<std::int64_t>(w.size()), [&](std::int64_t k) { return w[static_cast<std::size_t>(k)]; });
+    }
+  }
+  return NAN;
+}
+
+void AppendPoint(std::string* out, std::int64_t t, double v) {
+  out->push_back('[');
+  AppendTime(out, t);
+  out->push_back(',');
+  AppendValue(out, v);
+  out->push_back(']');
+}
+
+// Served-bytes accounting: the handler's start, per server thread (a request is handled and written on one
+// thread), read by the logger that httplib calls after writing the response.
+thread_local std::chrono::steady_clock::time_point t_request_start;
+thread_local bool t_request_started = false;
 
 }  // namespace
 
@@ -346,7 +567,6 @@ struct FakePrometheus::Impl {
   mutable std::mutex mu;
   std::condition_variable stop_cv;
   bool stopping = false;
-  std::vector<FakeSeries> series;
   std::vector<RecordedRequest> requests;
   int failures_left = 0;
   int failure_status = 503;
@@ -356,18 +576,64 @@ struct FakePrometheus::Impl {
   int in_flight = 0;
   int max_in_flight = 0;
 
+  // The series, read concurrently by queries.
+  mutable std::shared_mutex data_mu;
+  std::vector<FakeSeries> series;
+  std::vector<ProcSeries> procs;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> procs_by_name;
+
+  std::atomic<std::int64_t> served_requests{0}, served_body{0}, served_wire{0}, served_busy_ns{0};
+
   // Sleeps d unless the server is stopping. True when the full time passed.
   bool Sleep(std::chrono::milliseconds d) {
     std::unique_lock<std::mutex> lock(mu);
     return !stop_cv.wait_for(lock, d, [&] { return stopping; });
   }
 
-  std::vector<const FakeSeries*> Select(const Expr& e) {
+  static bool MatchesAll(const Expr& e, const FakeLabels& labels) {
+    for (const Matcher& m : e.matchers) {
+      if (!m.Matches(labels)) return false;
+    }
+    return true;
+  }
+
+  // Callers hold data_mu (shared).
+  std::vector<const FakeSeries*> Select(const Expr& e) const {
     std::vector<const FakeSeries*> out;
     for (const FakeSeries& s : series) {
-      bool ok = true;
-      for (const Matcher& m : e.matchers) ok = ok && m.Matches(s.labels);
-      if (ok) out.push_back(&s);
+      if (MatchesAll(e, s.labels)) out.push_back(&s);
+    }
+    return out;
+  }
+
+  // Procedural series matching e, in the order they were added; candidates come from the name index when a
+  // __name__ matcher is an equality or a literal alternation.
+  std::vector<const ProcSeries*> SelectProc(const Expr& e) const {
+    std::vector<const ProcSeries*> out;
+    if (procs.empty()) return out;
+    const Matcher* by_name = nullptr;
+    for (const Matcher& m : e.matchers) {
+      if (m.label == "__name__" && (m.op == MatchOp::kEq || (m.op == MatchOp::kRe && m.alternatives))) by_name = &m;
+    }
+    if (by_name == nullptr) {
+      for (const ProcSeries& s : procs) {
+        if (MatchesAll(e, s.labels)) out.push_back(&s);
+      }
+      return out;
+    }
+    std::vector<std::uint32_t> ids;
+    auto add = [&](const std::string& name) {
+      auto it = procs_by_name.find(name);
+      if (it != procs_by_name.end()) ids.insert(ids.end(), it->second.begin(), it->second.end());
+    };
+    if (by_name->op == MatchOp::kEq) {
+      add(by_name->value);
+    } else {
+      for (const std::string& name : *by_name->alternatives) add(name);
+    }
+    std::sort(ids.begin(), ids.end());
+    for (std::uint32_t id : ids) {
+      if (MatchesAll(e, procs[id].labels)) out.push_back(&procs[id]);
     }
     return out;
   }
@@ -386,31 +652,45 @@ struct FakePrometheus::Impl {
     if (lo >= hi) return false;
     std::size_t a = static_cast<std::size_t>(lo - s.ts.begin()), b = static_cast<std::size_t>(hi - s.ts.begin());
     std::vector<double> w(s.values.begin() + static_cast<std::ptrdiff_t>(a), s.values.begin() + static_cast<std::ptrdiff_t>(b));
-    switch (e.func) {
-      case Func::kMax: *out = *std::max_element(w.begin(), w.end()); break;
-      case Func::kAvg: {
-        double sum = 0;
-        for (double x : w) sum += x;
-        *out = sum / static_cast<double>(w.size());
-        break;
+    *out = Reduce(e.func, e.q, w);
+    return true;
+  }
+
+  // A plain selector is the last sample within the lookback, like last_over_time(sel[lookback]).
+  static bool EvalAt(const Expr& e, const ProcSeries& s, std::int64_t t, std::int64_t lookback, double* out,
+                     std::vector<Piece>* scratch) {
+    const Func f = e.func == Func::kNone ? Func::kLast : e.func;
+    WindowPieces(s, t - (e.func == Func::kNone ? lookback : e.window_ms), t, scratch);
+    if (scratch->empty()) return false;
+    if (s.value) {
+      std::vector<double> w;
+      for (const Piece& p : *scratch) {
+        for (std::int64_t k = p.k_first; k < p.k_first + p.n; ++k) {
+          const double v = s.value(k * s.interval_ms);
+          if (!std::isnan(v)) w.push_back(v);
+        }
       }
-      case Func::kCount: *out = static_cast<double>(w.size()); break;
-      case Func::kQuantile: {
-        std::sort(w.begin(), w.end());
-        double rank = e.q * static_cast<double>(w.size() - 1);
-        std::size_t lo_i = static_cast<std::size_t>(std::floor(rank));
-        std::size_t hi_i = std::min(w.size() - 1, lo_i + 1);
-        double frac = rank - static_cast<double>(lo_i);
-        *out = w[lo_i] * (1 - frac) + w[hi_i] * frac;
-        break;
-      }
-      case Func::kNone: break;
+      if (w.empty()) return false;
+      *out = Reduce(f, e.q, w);
+      return true;
+    }
+    const WaveWindow w(s, *scratch);
+    switch (f) {
+      case Func::kNone:
+      case Func::kLast: *out = w.Last(); break;
+      case Func::kMax: *out = w.Kth(w.n() - 1); break;
+      case Func::kMin: *out = w.Kth(0); break;
+      case Func::kCount: *out = static_cast<double>(w.n()); break;
+      case Func::kSum: *out = w.Sum(); break;
+      case Func::kAvg: *out = w.Sum() / static_cast<double>(w.n()); break;
+      case Func::kQuantile: *out = Quantile(e.q, w.n(), [&](std::int64_t k) { return w.Kth(k); }); break;
     }
     return true;
   }
 
   void Reply(httplib::Response& res, int status, const std::string& body) {
     res.status = status;
+    served_body += static_cast<std::int64_t>(body.size());
     res.set_content(body, "application/json");
   }
 
@@ -440,41 +720,86 @@ struct FakePrometheus::Impl {
     }
     std::string body;
     {
-      std::lock_guard<std::mutex> lock(mu);
-      std::vector<const FakeSeries*> sel = Select(e);
-      if (static_cast<std::int64_t>(sel.size()) * static_cast<std::int64_t>(times.size()) > options.max_samples) {
+      std::shared_lock<std::shared_mutex> lock(data_mu);
+      const std::vector<const FakeSeries*> sel = Select(e);
+      const std::vector<const ProcSeries*> psel = SelectProc(e);
+      const auto matched = static_cast<std::int64_t>(sel.size() + psel.size());
+      if (matched * static_cast<std::int64_t>(times.size()) > options.max_samples) {
         return Reply(res, 422, ErrorBody("execution", "query processing would load too many samples into memory in query execution"));
       }
       body = range ? "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
                    : "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[";
+      // Functions drop the metric name, except last_over_time (Prometheus keeps it there, as for an offset).
+      const bool drop_name = e.func != Func::kNone && e.func != Func::kLast;
       bool first_series = true;
-      for (const FakeSeries* s : sel) {
-        FakeLabels labels = s->labels;
-        if (e.func != Func::kNone) {
-          labels.erase(std::remove_if(labels.begin(), labels.end(), [](const auto& kv) { return kv.first == "__name__"; }),
-                       labels.end());
-        }
-        std::string points;
-        std::size_t n = 0;
-        for (std::int64_t t : times) {
-          double v = 0;
-          if (!EvalAt(e, *s, t, options.lookback_ms, &v)) continue;
-          if (n++ > 0) points.push_back(',');
-          points.push_back('[');
-          AppendTime(&points, t);
-          points.push_back(',');
-          AppendValue(&points, v);
-          points.push_back(']');
-        }
-        if (n == 0) continue;
+      std::string points;
+      auto emit = [&](const FakeLabels& labels) {
         if (!first_series) body.push_back(',');
         first_series = false;
         body += "{\"metric\":";
-        AppendLabels(&body, labels);
+        if (drop_name) {
+          FakeLabels l = labels;
+          l.erase(std::remove_if(l.begin(), l.end(), [](const auto& kv) { return kv.first == "__name__"; }), l.end());
+          AppendLabels(&body, l);
+        } else {
+          AppendLabels(&body, labels);
+        }
         body += range ? ",\"values\":[" : ",\"value\":";
         body += points;
         if (range) body.push_back(']');
         body.push_back('}');
+      };
+      // One aggregation over every series: per time, how many had a point and their sum / min / max.
+      struct Acc {
+        std::int64_t n = 0;
+        double sum = 0, min = 0, max = 0;
+      };
+      std::vector<Acc> acc(e.agg == Agg::kNone ? 0 : times.size());
+      std::vector<Piece> scratch;
+      auto visit = [&](const FakeLabels& labels, auto eval) {
+        points.clear();
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < times.size(); ++i) {
+          double v = 0;
+          if (!eval(times[i], &v)) continue;
+          if (e.agg != Agg::kNone) {
+            Acc& a = acc[i];
+            a.min = a.n == 0 ? v : std::min(a.min, v);
+            a.max = a.n == 0 ? v : std::max(a.max, v);
+            a.sum += v;
+            ++a.n;
+            continue;
+          }
+          if (n++ > 0) points.push_back(',');
+          AppendPoint(&points, times[i], v);
+        }
+        if (n > 0) emit(labels);
+      };
+      for (const FakeSeries* s : sel) {
+        visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v); });
+      }
+      for (const ProcSeries* s : psel) {
+        visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v, &scratch); });
+      }
+      if (e.agg != Agg::kNone) {
+        points.clear();
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < times.size(); ++i) {
+          const Acc& a = acc[i];
+          if (a.n == 0) continue;
+          double v = 0;
+          switch (e.agg) {
+            case Agg::kCount: v = static_cast<double>(a.n); break;
+            case Agg::kSum: v = a.sum; break;
+            case Agg::kMin: v = a.min; break;
+            case Agg::kMax: v = a.max; break;
+            case Agg::kAvg: v = a.sum / static_cast<double>(a.n); break;
+            case Agg::kNone: break;
+          }
+          if (n++ > 0) points.push_back(',');
+          AppendPoint(&points, times[i], v);
+        }
+        if (n > 0) emit(FakeLabels{});
       }
       body += "]}}";
     }
@@ -487,7 +812,7 @@ struct FakePrometheus::Impl {
       if (k != "match[]") continue;
       Expr e;
       std::string err;
-      if (!ExprParser(v).Parse(&e, &err) || e.func != Func::kNone) {
+      if (!ExprParser(v).Parse(&e, &err) || e.func != Func::kNone || e.agg != Agg::kNone) {
         return Reply(res, 400, ErrorBody("bad_data", "invalid parameter \"match[]\": " + err));
       }
       exprs.push_back(std::move(e));
@@ -497,20 +822,33 @@ struct FakePrometheus::Impl {
     if (!rq.Param("start").empty()) ParseTime(rq.Param("start"), &start);
     if (!rq.Param("end").empty()) ParseTime(rq.Param("end"), &end);
     std::string body = "{\"status\":\"success\",\"data\":[";
-    std::lock_guard<std::mutex> lock(mu);
-    bool first = true;
-    for (const FakeSeries& s : series) {
-      bool any = false;
-      for (const Expr& e : exprs) {
-        bool ok = true;
-        for (const Matcher& m : e.matchers) ok = ok && m.Matches(s.labels);
-        any = any || ok;
+    {
+      std::shared_lock<std::shared_mutex> lock(data_mu);
+      bool first = true;
+      for (const FakeSeries& s : series) {
+        bool any = false;
+        for (const Expr& e : exprs) any = any || MatchesAll(e, s.labels);
+        auto it = std::lower_bound(s.ts.begin(), s.ts.end(), start);
+        if (!any || it == s.ts.end() || *it > end) continue;
+        if (!first) body.push_back(',');
+        first = false;
+        AppendLabels(&body, s.labels);
       }
-      auto it = std::lower_bound(s.ts.begin(), s.ts.end(), start);
-      if (!any || it == s.ts.end() || *it > end) continue;
-      if (!first) body.push_back(',');
-      first = false;
-      AppendLabels(&body, s.labels);
+      std::vector<const ProcSeries*> matched;
+      for (const Expr& e : exprs) {
+        std::vector<const ProcSeries*> m = SelectProc(e);
+        matched.insert(matched.end(), m.begin(), m.end());
+      }
+      std::sort(matched.begin(), matched.end());
+      matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
+      std::vector<Piece> pieces;
+      for (const ProcSeries* s : matched) {
+        WindowPieces(*s, start == INT64_MIN ? start : start - 1, end, &pieces);
+        if (pieces.empty()) continue;
+        if (!first) body.push_back(',');
+        first = false;
+        AppendLabels(&body, s->labels);
+      }
     }
     body += "]}";
     Reply(res, 200, body);
@@ -519,9 +857,15 @@ struct FakePrometheus::Impl {
   void HandleLabels(httplib::Response& res) {
     std::vector<std::string> names;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      std::shared_lock<std::shared_mutex> lock(data_mu);
       for (const FakeSeries& s : series) {
         for (const auto& kv : s.labels) names.push_back(kv.first);
+      }
+      std::unordered_set<std::string> seen;
+      for (const ProcSeries& s : procs) {
+        for (const auto& kv : s.labels) {
+          if (seen.insert(kv.first).second) names.push_back(kv.first);
+        }
       }
     }
     std::sort(names.begin(), names.end());
@@ -536,6 +880,8 @@ struct FakePrometheus::Impl {
   }
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
+    t_request_start = std::chrono::steady_clock::now();
+    t_request_started = true;
     RecordedRequest rq;
     rq.method = req.method;
     rq.path = req.path;
@@ -636,6 +982,17 @@ base::Result<std::unique_ptr<FakePrometheus>> FakePrometheus::Start(Options opti
   impl->latency = options.latency;
   impl->server.new_task_queue = [] { return new httplib::ThreadPool(24); };
   impl->server.set_keep_alive_timeout(1);
+  // Called once the response is written (its body then as sent: compressed when the client accepted gzip).
+  impl->server.set_logger([impl](const httplib::Request&, const httplib::Response& res) {
+    std::int64_t wire = 17 + static_cast<std::int64_t>(res.body.size()) + 2;  // "HTTP/1.1 200 OK\r\n", body, blank line
+    for (const auto& [k, v] : res.headers) wire += static_cast<std::int64_t>(k.size() + v.size() + 4);
+    ++impl->served_requests;
+    impl->served_wire += wire;
+    if (t_request_started) {
+      t_request_started = false;
+      impl->served_busy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t_request_start).count();
+    }
+  });
   auto handler = [impl](const httplib::Request& req, httplib::Response& res) { impl->Handle(req, res); };
   for (const char* path : {"/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels"}) {
     impl->server.Get(path, handler);
@@ -662,8 +1019,64 @@ void FakePrometheus::AddSeries(FakeLabels labels, std::vector<std::int64_t> time
     s.ts.push_back(timestamps_ms[i]);
     s.values.push_back(values[i]);
   }
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::unique_lock<std::shared_mutex> lock(impl_->data_mu);
   impl_->series.push_back(std::move(s));
+}
+
+void FakePrometheus::AddProceduralSeries(ProceduralSeries series) {
+  std::vector<ProceduralSeries> one;
+  one.push_back(std::move(series));
+  AddProceduralSeries(std::move(one));
+}
+
+void FakePrometheus::AddProceduralSeries(std::vector<ProceduralSeries> many) {
+  std::vector<ProcSeries> converted;
+  converted.reserve(many.size());
+  for (ProceduralSeries& in : many) {
+    ProcSeries s;
+    s.labels = std::move(in.labels);
+    std::sort(s.labels.begin(), s.labels.end());
+    s.interval_ms = std::max<std::int64_t>(1, in.interval_ms);
+    std::sort(in.present.begin(), in.present.end());
+    for (const auto& [from, to] : in.present) {
+      if (to <= from) continue;
+      if (!s.present.empty() && from <= s.present.back().second) {
+        s.present.back().second = std::max(s.present.back().second, to);
+      } else {
+        s.present.emplace_back(from, to);
+      }
+    }
+    s.offset = in.offset;
+    s.scale = in.scale;
+    s.phase = in.phase;
+    s.value = std::move(in.value);
+    converted.push_back(std::move(s));
+  }
+  if (!converted.empty()) (void)Wave();  // build the tables before the first query needs them
+  std::unique_lock<std::shared_mutex> lock(impl_->data_mu);
+  for (ProcSeries& s : converted) {
+    const auto id = static_cast<std::uint32_t>(impl_->procs.size());
+    for (const auto& [k, v] : s.labels) {
+      if (k == "__name__") impl_->procs_by_name[v].push_back(id);
+    }
+    impl_->procs.push_back(std::move(s));
+  }
+}
+
+std::size_t FakePrometheus::ProceduralSeriesCount() const {
+  std::shared_lock<std::shared_mutex> lock(impl_->data_mu);
+  return impl_->procs.size();
+}
+
+int FakePrometheus::WaveLevel(std::int64_t k) { return Wave().level[static_cast<std::size_t>(Mod(k, kWavePeriod))]; }
+
+FakePrometheus::ServedStats FakePrometheus::Served() const {
+  ServedStats out;
+  out.requests = impl_->served_requests.load();
+  out.body_bytes = impl_->served_body.load();
+  out.wire_bytes = impl_->served_wire.load();
+  out.busy_seconds = static_cast<double>(impl_->served_busy_ns.load()) / 1e9;
+  return out;
 }
 
 void FakePrometheus::InjectFailures(int n, int http_status, std::optional<int> retry_after_seconds) {
@@ -692,6 +1105,10 @@ void FakePrometheus::ClearRequests() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->requests.clear();
   impl_->max_in_flight = 0;
+  impl_->served_requests = 0;
+  impl_->served_body = 0;
+  impl_->served_wire = 0;
+  impl_->served_busy_ns = 0;
 }
 
 int FakePrometheus::MaxInFlight() const {
