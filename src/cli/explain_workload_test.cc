@@ -21,6 +21,7 @@
 #include "analyze/diagnosis.h"
 #include "analyze/report.h"
 #include "app/report_pipeline.h"
+#include "demo_report.h"
 #include "schema_check.h"
 #include "sim/cluster_server.h"
 #include "sim/scenario.h"
@@ -31,43 +32,18 @@ namespace {
 class ExplainWorkloadTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto scenario = sim::BuiltinScenario("demo");
-    ASSERT_TRUE(scenario.ok());
-    sim::WorldOptions wo;
-    wo.address_block = 40 + static_cast<int>(::getpid() % 40) * 4;
-    auto world = sim::BuildWorld(*scenario, wo);
-    ASSERT_TRUE(world.ok());
-    sim::ClusterServerOptions co;
-    co.speed = 1e-6;  // time stands still: the truth at t is the truth at every read
-    co.kube_api = true;
-    server_ = new sim::ClusterServer(std::move(*world), co);
-    ASSERT_TRUE(server_->Start().ok());
-    auto text = server_->KubeApi()->Kubeconfig("explain-test", {"system:masters"}, "");
-    ASSERT_TRUE(text.ok());
-    kubeconfig_ = new std::string(std::filesystem::temp_directory_path() /
-                                  ("explain-workload-" + std::to_string(::getpid()) + ".kubeconfig"));
-    std::ofstream(*kubeconfig_) << *text;
-    app::ReportConfig c;
-    c.source = app::TelemetrySource::kScrape;
-    c.kubeconfig.path = *kubeconfig_;
-    c.scrape_samples = 3;
-    const double epoch = server_->world().options.epoch_unix_s;
-    c.scrape_time = [epoch] { return static_cast<std::int64_t>((epoch + server_->SimulatedNow()) * 1000.0); };
-    c.scrape_sleep = [](std::chrono::milliseconds) {};
-    auto run = app::RunReport(c, base::SystemClock::Get());
-    ASSERT_TRUE(run.ok()) << run.status().message();
-    run_ = new app::ReportRun(std::move(*run));
+    auto demo = testing::DemoReport::Run(3);
+    ASSERT_TRUE(demo.ok()) << demo.status().message();
+    demo_ = demo->release();
+    run_ = &demo_->run();
   }
   static void TearDownTestSuite() {
-    if (server_ != nullptr) server_->Stop();
-    delete server_;
-    delete run_;
-    if (kubeconfig_ != nullptr) std::remove(kubeconfig_->c_str());
-    delete kubeconfig_;
+    delete demo_;
+    demo_ = nullptr;
   }
-  void SetUp() override { ASSERT_NE(run_, nullptr); }
+  void SetUp() override { ASSERT_NE(demo_, nullptr); }
 
-  static const sim::World& World() { return server_->world(); }
+  static const sim::World& World() { return demo_->world(); }
   static int Find(std::string_view designator) {
     base::Result<int> w = FindWorkload(run_->snapshot, designator);
     EXPECT_TRUE(w.ok()) << designator << ": " << w.status().message();
@@ -77,19 +53,17 @@ class ExplainWorkloadTest : public ::testing::Test {
   static std::vector<const sim::SimPod*> WorldPods(std::string_view name) {
     std::vector<const sim::SimPod*> out;
     for (const sim::SimPod& p : World().pods) {
-      if (p.workload < 0 || !p.alive(server_->SimulatedNow()) || p.gpus.empty()) continue;
+      if (p.workload < 0 || !p.alive(demo_->Now()) || p.gpus.empty()) continue;
       if (World().scenario.workloads[static_cast<std::size_t>(p.workload)].name == name) out.push_back(&p);
     }
     return out;
   }
 
-  static sim::ClusterServer* server_;
-  static app::ReportRun* run_;
-  static std::string* kubeconfig_;
+  static testing::DemoReport* demo_;
+  static const app::ReportRun* run_;
 };
-sim::ClusterServer* ExplainWorkloadTest::server_ = nullptr;
-app::ReportRun* ExplainWorkloadTest::run_ = nullptr;
-std::string* ExplainWorkloadTest::kubeconfig_ = nullptr;
+testing::DemoReport* ExplainWorkloadTest::demo_ = nullptr;
+const app::ReportRun* ExplainWorkloadTest::run_ = nullptr;
 
 // "$1,234.56" at the start of `s` -> cents; -1 when it is not there.
 std::int64_t ParseCents(std::string_view s) {

@@ -4,19 +4,13 @@
 // micro-dollar, with the GPU cost computed independently from the scenario's prices; the planted states found.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "analyze/cost.h"
 #include "app/report_pipeline.h"
+#include "demo_report.h"
 #include "sim/behavior.h"
-#include "sim/cluster_server.h"
-#include "sim/scenario.h"
 
 namespace gpuwise {
 namespace {
@@ -24,43 +18,19 @@ namespace {
 class ReportDemoTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto scenario = sim::BuiltinScenario("demo");
-    ASSERT_TRUE(scenario.ok());
-    sim::WorldOptions wo;
-    wo.address_block = 40 + static_cast<int>(::getpid() % 40) * 4;
-    auto world = sim::BuildWorld(*scenario, wo);
-    ASSERT_TRUE(world.ok());
-    sim::ClusterServerOptions co;
-    co.speed = 1e-6;  // time stands still: the truth at t is the truth at every read
-    co.kube_api = true;
-    server_ = new sim::ClusterServer(std::move(*world), co);
-    ASSERT_TRUE(server_->Start().ok());
-    auto text = server_->KubeApi()->Kubeconfig("report-test", {"system:masters"}, "");
-    ASSERT_TRUE(text.ok());
-    kubeconfig_ = new std::string(std::filesystem::temp_directory_path() / ("report-demo-" + std::to_string(::getpid()) + ".kubeconfig"));
-    std::ofstream(*kubeconfig_) << *text;
-    app::ReportConfig c;
-    c.source = app::TelemetrySource::kScrape;
-    c.kubeconfig.path = *kubeconfig_;
-    c.scrape_samples = 3;
-    const double epoch = server_->world().options.epoch_unix_s;
-    c.scrape_time = [epoch] { return static_cast<std::int64_t>((epoch + server_->SimulatedNow()) * 1000.0); };
-    c.scrape_sleep = [](std::chrono::milliseconds) {};
-    auto run = app::RunReport(c, base::SystemClock::Get());
-    ASSERT_TRUE(run.ok()) << run.status().message();
-    run_ = new app::ReportRun(std::move(*run));
+    auto demo = testing::DemoReport::Run(3);
+    ASSERT_TRUE(demo.ok()) << demo.status().message();
+    demo_ = demo->release();
+    run_ = &demo_->run();
   }
   static void TearDownTestSuite() {
-    if (server_ != nullptr) server_->Stop();
-    delete server_;
-    delete run_;
-    if (kubeconfig_ != nullptr) std::remove(kubeconfig_->c_str());
-    delete kubeconfig_;
+    delete demo_;
+    demo_ = nullptr;
   }
-  void SetUp() override { ASSERT_NE(run_, nullptr); }
+  void SetUp() override { ASSERT_NE(demo_, nullptr); }
 
-  static const sim::World& World() { return server_->world(); }
-  static double Now() { return server_->SimulatedNow(); }
+  static const sim::World& World() { return demo_->world(); }
+  static double Now() { return demo_->Now(); }
   // The snapshot pod for a world pod, or -1.
   static int SnapshotPod(const sim::SimPod& p) {
     const auto& pods = run_->snapshot.pods;
@@ -70,13 +40,11 @@ class ReportDemoTest : public ::testing::Test {
     return -1;
   }
 
-  static sim::ClusterServer* server_;
-  static app::ReportRun* run_;
-  static std::string* kubeconfig_;
+  static testing::DemoReport* demo_;
+  static const app::ReportRun* run_;
 };
-sim::ClusterServer* ReportDemoTest::server_ = nullptr;
-app::ReportRun* ReportDemoTest::run_ = nullptr;
-std::string* ReportDemoTest::kubeconfig_ = nullptr;
+testing::DemoReport* ReportDemoTest::demo_ = nullptr;
+const app::ReportRun* ReportDemoTest::run_ = nullptr;
 
 TEST_F(ReportDemoTest, EveryExclusiveGpuAndMigSliceIsAttributedToItsPodByLabel) {
   const model::Snapshot& s = run_->snapshot;

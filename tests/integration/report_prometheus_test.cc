@@ -58,6 +58,8 @@ constexpr double kStartS = 7 * kDay + 1 * kHour;
 constexpr double kEndS = 7 * kDay + 4 * kHour;
 // The simulator's step, and the scrape interval of the history: every Prometheus step then lands on a sample.
 constexpr double kScrapeS = 15;
+// The rollout's two hours are kept at 30 s (half the backfill): a raw read at a 30 s step reads each sample once.
+constexpr double kRolloutScrapeS = 30;
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -66,12 +68,13 @@ std::string ReadFile(const fs::path& path) {
   return ss.str();
 }
 
-// History of [start_s, end_s) -> OpenMetrics files -> promtool blocks in dir/tsdb. "" on success, else why.
-std::string Backfill(const sim::World& world, double start_s, double end_s, const fs::path& dir) {
+// History of [start_s, end_s) scraped every interval_s -> OpenMetrics files -> promtool blocks in dir/tsdb (added to
+// what is there). "" on success, else why.
+std::string Backfill(const sim::World& world, double start_s, double end_s, double interval_s, const fs::path& dir) {
   sim::HistoryOptions options;
   options.start_s = start_s;
   options.end_s = end_s;
-  options.scrape_interval_s = kScrapeS;
+  options.scrape_interval_s = interval_s;
   auto stats = sim::WriteHistoryToDir(world, options, (dir / "om").string());
   if (!stats.ok()) return "history: " + stats.status().ToString();
   std::vector<fs::path> files;
@@ -87,6 +90,31 @@ std::string Backfill(const sim::World& world, double start_s, double end_s, cons
   }
   fs::remove_all(dir / "om");
   return "";
+}
+
+// The first rollout of a Deployment on whole, unshared GPUs: the old pod and the new one in its slot, which takes
+// the same GPUs when the old one is deleted. {nullptr, nullptr} when the world has none.
+std::pair<const sim::SimPod*, const sim::SimPod*> FirstRollout(const sim::World& world) {
+  const sim::SimPod *old_pod = nullptr, *new_pod = nullptr;
+  for (const sim::SimPod& a : world.pods) {
+    if (a.workload < 0 || a.gpus.empty() || a.end_s == sim::kForever || a.succeeds || a.owner.kind != "ReplicaSet") continue;
+    const sim::WorkloadSpec& spec = world.scenario.workloads[static_cast<std::size_t>(a.workload)];
+    if (spec.owner != sim::OwnerKind::kDeployment) continue;
+    bool whole = true;
+    for (const sim::GpuBinding& b : a.gpus) {
+      whole = whole && b.mig < 0 && b.replica < 0 &&
+              world.nodes[static_cast<std::size_t>(b.node)].sharing.mode != sim::SharingMode::kHami;
+    }
+    if (!whole) continue;
+    for (const sim::SimPod& b : world.pods) {
+      if (b.workload == a.workload && b.replica == a.replica && b.start_s == a.end_s &&
+          (old_pod == nullptr || a.end_s < old_pod->end_s)) {
+        old_pod = &a;
+        new_pod = &b;
+      }
+    }
+  }
+  return {old_pod, new_pod};
 }
 
 std::int64_t UnixS(const sim::World& world, double t) {
@@ -319,8 +347,13 @@ class ReportPrometheusTest : public ::testing::Test {
     fs::create_directories(*dir_);
 
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string backfill = Backfill(*world_, kStartS, kEndS, *dir_ / "full");
-    ASSERT_EQ(backfill, "");
+    ASSERT_EQ(Backfill(*world_, kStartS, kEndS, kScrapeS, *dir_ / "full"), "");
+    // Days earlier, in the same TSDB: the hour of the first rollout and the next (ARolloutHandsEachGpu...).
+    const auto [old_pod, new_pod] = FirstRollout(*world_);
+    if (old_pod != nullptr) {
+      const double from = std::floor(old_pod->end_s / kHour) * kHour;
+      ASSERT_EQ(Backfill(*world_, from, from + 2 * kHour, kRolloutScrapeS, *dir_ / "full"), "");
+    }
     const auto t1 = std::chrono::steady_clock::now();
     prometheus_ = new testing::PrometheusProcess();
     ASSERT_EQ(prometheus_->Start(*dir_ / "full", "global:\n  scrape_interval: 15s\nscrape_configs: []\n"), "");
@@ -410,14 +443,14 @@ class ReportPrometheusTest : public ::testing::Test {
     ASSERT_NE(scraped_, nullptr);
   }
 
-  static app::ReportConfig Config(const std::string& url, double start_s, double end_s) {
+  static app::ReportConfig Config(const std::string& url, double start_s, double end_s, double step_s = kScrapeS) {
     app::ReportConfig c;
     c.source = app::TelemetrySource::kPrometheus;
     c.kubeconfig.path = *kubeconfig_;
     c.prometheus.base_url = url;
     c.start_unix_s = UnixS(*world_, start_s);
     c.end_unix_s = UnixS(*world_, end_s);
-    c.step = std::chrono::milliseconds(static_cast<std::int64_t>(kScrapeS * 1000));
+    c.step = std::chrono::milliseconds(static_cast<std::int64_t>(step_s * 1000));
     c.read_mode = app::ReportConfig::ReadMode::kRaw;  // every sample, as a scrape sees them
     return c;
   }
@@ -693,32 +726,11 @@ TEST_F(ReportPrometheusTest, ARolloutHandsEachGpuFromTheOldPodToTheNewOne) {
   // The first rollout of a Deployment on whole, unshared GPUs: the old pod (gone: known from kube-state-metrics)
   // and the new one (in the API) hold the same GPUs one after the other within one hour. Window: that hour and the
   // next, so kube-state-metrics last lists the old pod at the first of its two hourly evaluations.
-  const sim::SimPod *old_pod = nullptr, *new_pod = nullptr;
-  for (const sim::SimPod& a : world_->pods) {
-    if (a.workload < 0 || a.gpus.empty() || a.end_s == sim::kForever || a.succeeds || a.owner.kind != "ReplicaSet") continue;
-    const sim::WorkloadSpec& spec = world_->scenario.workloads[static_cast<std::size_t>(a.workload)];
-    if (spec.owner != sim::OwnerKind::kDeployment) continue;
-    bool whole = true;
-    for (const sim::GpuBinding& b : a.gpus) {
-      whole = whole && b.mig < 0 && b.replica < 0 &&
-              world_->nodes[static_cast<std::size_t>(b.node)].sharing.mode != sim::SharingMode::kHami;
-    }
-    if (!whole) continue;
-    for (const sim::SimPod& b : world_->pods) {
-      if (b.workload == a.workload && b.replica == a.replica && b.start_s == a.end_s &&
-          (old_pod == nullptr || a.end_s < old_pod->end_s)) {
-        old_pod = &a;
-        new_pod = &b;
-      }
-    }
-  }
+  const auto [old_pod, new_pod] = FirstRollout(*world_);
   ASSERT_NE(old_pod, nullptr) << "the demo has no rollout on whole GPUs";
   const double from = std::floor(old_pod->end_s / kHour) * kHour, to = from + 2 * kHour;
   ASSERT_LT(to, kStartS);  // the API server (at kEndS) has the new pod and not the old one
-  ASSERT_EQ(Backfill(*world_, from, to, *dir_ / "rollout"), "");
-  testing::PrometheusProcess prometheus;
-  ASSERT_EQ(prometheus.Start(*dir_ / "rollout", "global:\n  scrape_interval: 15s\nscrape_configs: []\n"), "");
-  auto run = app::RunReport(Config(prometheus.url(), from, to), base::SystemClock::Get());
+  auto run = app::RunReport(Config(prometheus_->url(), from, to, kRolloutScrapeS), base::SystemClock::Get());
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   const model::Snapshot& s = run->snapshot;
   ASSERT_EQ(s.intervals, 2);
@@ -738,7 +750,7 @@ TEST_F(ReportPrometheusTest, ARolloutHandsEachGpuFromTheOldPodToTheNewOne) {
   // Each of its GPUs, in the rollout hour: the old pod by label until the rollout, the new one by label after its
   // cold start, nobody else; the next hour: the new pod alone.
   const double alive_old = (old_pod->end_s - from) / kHour;
-  const double lag = (sim::ColdStartSeconds(world_->scenario, world_->scenario.workloads[static_cast<std::size_t>(new_pod->workload)]) + kScrapeS) / kHour;
+  const double lag = (sim::ColdStartSeconds(world_->scenario, world_->scenario.workloads[static_cast<std::size_t>(new_pod->workload)]) + kRolloutScrapeS) / kHour;
   std::set<std::string> their_devices;
   for (const sim::GpuBinding& g : old_pod->gpus) {
     const sim::SimGpu& gpu = world_->nodes[static_cast<std::size_t>(g.node)].gpus[static_cast<std::size_t>(g.gpu)];
@@ -756,7 +768,7 @@ TEST_F(ReportPrometheusTest, ARolloutHandsEachGpuFromTheOldPodToTheNewOne) {
       (h.pod == a ? wa : h.pod == b ? wb : other) += h.weight();
       if (h.pod == a || h.pod == b) EXPECT_EQ(h.how, model::HoldHow::kLabel);
     }
-    EXPECT_NEAR(wa, alive_old, 2 * kScrapeS / kHour);
+    EXPECT_NEAR(wa, alive_old, 2 * kRolloutScrapeS / kHour);
     EXPECT_GE(wb, 1 - alive_old - lag);
     EXPECT_EQ(other, 0);
     EXPECT_LE(wa + wb, 1 + 1e-9);
@@ -803,7 +815,7 @@ TEST_F(ReportPrometheusTest, WithoutKubeStateMetricsGonePodsAreInferredFromTheir
     }
   }
   ASSERT_GT(removed, 0);
-  ASSERT_EQ(Backfill(world, kFrom, kEndS, *dir_ / "no-ksm"), "");
+  ASSERT_EQ(Backfill(world, kFrom, kEndS, kScrapeS, *dir_ / "no-ksm"), "");
   testing::PrometheusProcess prometheus;
   ASSERT_EQ(prometheus.Start(*dir_ / "no-ksm", "global:\n  scrape_interval: 15s\nscrape_configs: []\n"), "");
   auto run = app::RunReport(Config(prometheus.url(), kFrom, kEndS), base::SystemClock::Get());

@@ -1,0 +1,44 @@
+#include "demo_report.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "sim/scenario.h"
+
+namespace gpuwise::testing {
+
+base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples) {
+  ASSIGN_OR_RETURN(sim::Scenario scenario, sim::BuiltinScenario("demo"));
+  sim::WorldOptions wo;
+  wo.address_block = 40 + static_cast<int>(::getpid() % 40) * 4;
+  ASSIGN_OR_RETURN(sim::World world, sim::BuildWorld(scenario, wo));
+  sim::ClusterServerOptions co;
+  co.speed = 1e-6;
+  co.kube_api = true;
+  std::unique_ptr<DemoReport> d(new DemoReport());
+  d->server_ = std::make_unique<sim::ClusterServer>(std::move(world), co);
+  RETURN_IF_ERROR(d->server_->Start());
+  ASSIGN_OR_RETURN(std::string text, d->server_->KubeApi()->Kubeconfig("report-test", {"system:masters"}, ""));
+  d->kubeconfig_ = std::filesystem::temp_directory_path() / ("demo-report-" + std::to_string(::getpid()) + ".kubeconfig");
+  std::ofstream(d->kubeconfig_) << text;
+  app::ReportConfig c;
+  c.source = app::TelemetrySource::kScrape;
+  c.kubeconfig.path = d->kubeconfig_;
+  c.scrape_samples = samples;
+  sim::ClusterServer* server = d->server_.get();
+  const double epoch = server->world().options.epoch_unix_s;
+  c.scrape_time = [server, epoch] { return static_cast<std::int64_t>((epoch + server->SimulatedNow()) * 1000.0); };
+  c.scrape_sleep = [](std::chrono::milliseconds) {};
+  ASSIGN_OR_RETURN(d->run_, app::RunReport(c, base::SystemClock::Get()));
+  return d;
+}
+
+DemoReport::~DemoReport() {
+  if (server_) server_->Stop();
+  if (!kubeconfig_.empty()) std::remove(kubeconfig_.c_str());
+}
+
+}  // namespace gpuwise::testing

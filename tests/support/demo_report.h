@@ -1,0 +1,35 @@
+// The simulated demo cluster served with its Kubernetes API, and one run of the report pipeline on it through the
+// real clients (kubeconfig file, API, dcgm-exporter and vLLM endpoints): the fixture of the tests that check the
+// report against the simulator's truth. Time stands still (speed 1e-6), so the truth at Now() is the truth of
+// every read.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/report_pipeline.h"
+#include "base/status.h"
+#include "sim/cluster_server.h"
+
+namespace gpuwise::testing {
+
+class DemoReport {
+ public:
+  // Starts the demo cluster on a loopback block picked from the pid, writes a kubeconfig, and runs the pipeline with
+  // `samples` scrapes (no wait between them).
+  static base::Result<std::unique_ptr<DemoReport>> Run(int samples);
+  ~DemoReport();
+
+  sim::ClusterServer& server() { return *server_; }
+  const sim::World& world() const { return server_->world(); }
+  double Now() const { return server_->SimulatedNow(); }
+  const app::ReportRun& run() const { return run_; }
+
+ private:
+  DemoReport() = default;
+  std::unique_ptr<sim::ClusterServer> server_;
+  std::string kubeconfig_;
+  app::ReportRun run_;
+};
+
+}  // namespace gpuwise::testing
