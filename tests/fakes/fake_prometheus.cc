@@ -79,11 +79,13 @@ struct Matcher {
   }
 };
 
-enum class Func { kNone, kMax, kMin, kAvg, kSum, kCount, kLast, kQuantile };
+enum class Func { kNone, kMax, kMin, kAvg, kSum, kCount, kLast, kQuantile, kIncrease, kRate };
 enum class Agg { kNone, kCount, kSum, kMin, kMax, kAvg };
 
 struct Expr {
   Agg agg = Agg::kNone;
+  std::vector<std::string> group;  // by (...) labels, or without (...) labels when `without`
+  bool without = false;
   Func func = Func::kNone;
   double q = 0;
   std::int64_t window_ms = 0;
@@ -101,15 +103,18 @@ class ExprParser {
     static const std::map<std::string, Agg> kAggs = {
         {"count", Agg::kCount}, {"sum", Agg::kSum}, {"min", Agg::kMin}, {"max", Agg::kMax}, {"avg", Agg::kAvg}};
     if (auto a = kAggs.find(ident); a != kAggs.end() && (Peek() == '(' || Peek() == 'b' || Peek() == 'w')) {
-      if (Peek() != '(') return Fail(err, "grouping (by/without) is not supported by the fake");
       e->agg = a->second;
-      ++i_;
+      if (Peek() != '(' && !Grouping(e, err)) return false;  // sum by (a, b) (...)
+      SkipWs();
+      if (!Eat('(')) return Fail(err, "expected '(' after the aggregation");
       SkipWs();
       std::string inner = Ident();
       SkipWs();
       if (!Inner(inner, e, err)) return false;
       SkipWs();
       if (!Eat(')')) return Fail(err, "expected ')' closing the aggregation");
+      SkipWs();
+      if ((Peek() == 'b' || Peek() == 'w') && !Grouping(e, err)) return false;  // sum (...) by (a, b)
     } else if (!Inner(ident, e, err)) {
       return false;
     }
@@ -118,12 +123,33 @@ class ExprParser {
     return true;
   }
 
+  // `by (a, b)` or `without (a, b)`.
+  bool Grouping(Expr* e, std::string* err) {
+    const std::string word = Ident();
+    if (word != "by" && word != "without") return Fail(err, "expected by or without");
+    e->without = word == "without";
+    SkipWs();
+    if (!Eat('(')) return Fail(err, "expected '(' after " + word);
+    for (;;) {
+      SkipWs();
+      if (Eat(')')) break;
+      std::string label = Ident();
+      if (label.empty()) return Fail(err, "expected a label name in " + word + " (...)");
+      e->group.push_back(std::move(label));
+      SkipWs();
+      if (Eat(',')) continue;
+      if (!Eat(')')) return Fail(err, "expected ',' or ')'");
+      break;
+    }
+    return true;
+  }
+
   // A selector or a function of a range selector, starting after its first identifier.
   bool Inner(const std::string& ident, Expr* e, std::string* err) {
     static const std::map<std::string, Func> kFuncs = {
         {"max_over_time", Func::kMax},     {"min_over_time", Func::kMin},   {"avg_over_time", Func::kAvg},
         {"sum_over_time", Func::kSum},     {"count_over_time", Func::kCount}, {"last_over_time", Func::kLast},
-        {"quantile_over_time", Func::kQuantile}};
+        {"quantile_over_time", Func::kQuantile}, {"increase", Func::kIncrease}, {"rate", Func::kRate}};
     auto f = kFuncs.find(ident);
     if (f != kFuncs.end() && Peek() == '(') {
       e->func = f->second;
@@ -506,8 +532,36 @@ double Quantile(double q, std::int64_t n, const KthFn& kth) {
   return kth(lo) * (1 - w) + kth(hi) * w;
 }
 
-// A window function over stored values in time order (non-empty).
-double Reduce(Func f, double q, std::vector<double>& w) {
+// Prometheus's extrapolated increase (and rate) over the samples of a window (lo_ms, hi_ms]: the change between
+// the first and last sample, counter resets added back, extrapolated towards the window's edges by at most half
+// a sample interval (further only when the samples reach within 1.1 intervals of the edge), and for a counter
+// not below zero. Worked number: 0, 10, 20 at 0 s, 30 s, 60 s in a 90 s window ending at 75 s -> 20 over 60 s,
+// extended by 15 s at each end -> 30. NaN when fewer than two samples.
+double ExtrapolatedIncrease(const std::vector<std::int64_t>& ts, const std::vector<double>& v, std::int64_t lo_ms,
+                            std::int64_t hi_ms, bool rate) {
+  if (v.size() < 2) return NAN;
+  double result = v.back() - v.front();
+  double last = 0;
+  for (double x : v) {
+    if (x < last) result += last;  // a counter reset
+    last = x;
+  }
+  double to_start = static_cast<double>(ts.front() - lo_ms) / 1000;
+  const double to_end = static_cast<double>(hi_ms - ts.back()) / 1000;
+  const double sampled = static_cast<double>(ts.back() - ts.front()) / 1000;
+  const double average = sampled / static_cast<double>(v.size() - 1);
+  if (result > 0 && v.front() >= 0) to_start = std::min(to_start, sampled * (v.front() / result));
+  const double threshold = average * 1.1;
+  double interval = sampled;
+  interval += to_start < threshold ? to_start : average / 2;
+  interval += to_end < threshold ? to_end : average / 2;
+  result *= interval / sampled;
+  return rate ? result / (static_cast<double>(hi_ms - lo_ms) / 1000) : result;
+}
+
+// A window function over the samples of (lo_ms, hi_ms] in time order (non-empty). NaN: no result.
+double Reduce(Func f, double q, const std::vector<std::int64_t>& ts, std::vector<double>& w, std::int64_t lo_ms,
+              std::int64_t hi_ms) {
   switch (f) {
     case Func::kNone:
     case Func::kLast: return w.back();
@@ -524,6 +578,8 @@ double Reduce(Func f, double q, std::vector<double>& w) {
       std::sort(w.begin(), w.end());
       return Quantile(q, static_cast<std::int64_t>(w.size()), [&](std::int64_t k) { return w[static_cast<std::size_t>(k)]; });
     }
+    case Func::kIncrease:
+    case Func::kRate: return ExtrapolatedIncrease(ts, w, lo_ms, hi_ms, f == Func::kRate);
   }
   return NAN;
 }
@@ -650,10 +706,10 @@ struct FakePrometheus::Impl {
     auto lo = std::upper_bound(s.ts.begin(), s.ts.end(), t - e.window_ms);
     auto hi = std::upper_bound(s.ts.begin(), s.ts.end(), t);
     if (lo >= hi) return false;
-    std::size_t a = static_cast<std::size_t>(lo - s.ts.begin()), b = static_cast<std::size_t>(hi - s.ts.begin());
-    std::vector<double> w(s.values.begin() + static_cast<std::ptrdiff_t>(a), s.values.begin() + static_cast<std::ptrdiff_t>(b));
-    *out = Reduce(e.func, e.q, w);
-    return true;
+    const std::vector<std::int64_t> ts(lo, hi);
+    std::vector<double> w(s.values.begin() + (lo - s.ts.begin()), s.values.begin() + (hi - s.ts.begin()));
+    *out = Reduce(e.func, e.q, ts, w, t - e.window_ms, t);
+    return !std::isnan(*out) || (e.func != Func::kIncrease && e.func != Func::kRate);
   }
 
   // A plain selector is the last sample within the lookback, like last_over_time(sel[lookback]).
@@ -662,17 +718,23 @@ struct FakePrometheus::Impl {
     const Func f = e.func == Func::kNone ? Func::kLast : e.func;
     WindowPieces(s, t - (e.func == Func::kNone ? lookback : e.window_ms), t, scratch);
     if (scratch->empty()) return false;
-    if (s.value) {
+    const std::int64_t lo = t - (e.func == Func::kNone ? lookback : e.window_ms);
+    if (s.value || f == Func::kIncrease || f == Func::kRate) {
+      // Sample by sample: a generic function, or a counter function over the wave (which needs every reset).
+      std::vector<std::int64_t> ts;
       std::vector<double> w;
       for (const Piece& p : *scratch) {
         for (std::int64_t k = p.k_first; k < p.k_first + p.n; ++k) {
-          const double v = s.value(k * s.interval_ms);
-          if (!std::isnan(v)) w.push_back(v);
+          const std::int64_t at = k * s.interval_ms;
+          const double v = s.value ? s.value(at) : s.offset + s.scale * FakePrometheus::WaveLevel(k + s.phase);
+          if (std::isnan(v)) continue;
+          ts.push_back(at);
+          w.push_back(v);
         }
       }
       if (w.empty()) return false;
-      *out = Reduce(f, e.q, w);
-      return true;
+      *out = Reduce(f, e.q, ts, w, lo, t);
+      return !std::isnan(*out) || (f != Func::kIncrease && f != Func::kRate);
     }
     const WaveWindow w(s, *scratch);
     switch (f) {
@@ -684,6 +746,8 @@ struct FakePrometheus::Impl {
       case Func::kSum: *out = w.Sum(); break;
       case Func::kAvg: *out = w.Sum() / static_cast<double>(w.n()); break;
       case Func::kQuantile: *out = Quantile(e.q, w.n(), [&](std::int64_t k) { return w.Kth(k); }); break;
+      case Func::kIncrease:
+      case Func::kRate: break;  // handled sample by sample above
     }
     return true;
   }
@@ -731,13 +795,14 @@ struct FakePrometheus::Impl {
                    : "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[";
       // Functions drop the metric name, except last_over_time (Prometheus keeps it there, as for an offset).
       const bool drop_name = e.func != Func::kNone && e.func != Func::kLast;
+      // A series a function gives no value (increase of a single sample) is left out, as Prometheus does.
       bool first_series = true;
       std::string points;
-      auto emit = [&](const FakeLabels& labels) {
+      auto emit = [&](const FakeLabels& labels, bool drop) {
         if (!first_series) body.push_back(',');
         first_series = false;
         body += "{\"metric\":";
-        if (drop_name) {
+        if (drop) {
           FakeLabels l = labels;
           l.erase(std::remove_if(l.begin(), l.end(), [](const auto& kv) { return kv.first == "__name__"; }), l.end());
           AppendLabels(&body, l);
@@ -749,21 +814,34 @@ struct FakePrometheus::Impl {
         if (range) body.push_back(']');
         body.push_back('}');
       };
-      // One aggregation over every series: per time, how many had a point and their sum / min / max.
+      // Aggregation: per group and time, how many series had a point and their sum / min / max.
       struct Acc {
         std::int64_t n = 0;
         double sum = 0, min = 0, max = 0;
       };
-      std::vector<Acc> acc(e.agg == Agg::kNone ? 0 : times.size());
+      std::map<FakeLabels, std::vector<Acc>> groups;
+      auto group_of = [&](const FakeLabels& labels) {
+        FakeLabels g;
+        for (const auto& kv : labels) {
+          const bool listed = std::find(e.group.begin(), e.group.end(), kv.first) != e.group.end();
+          if (e.without ? (!listed && kv.first != "__name__") : listed) g.push_back(kv);
+        }
+        return g;
+      };
       std::vector<Piece> scratch;
       auto visit = [&](const FakeLabels& labels, auto eval) {
         points.clear();
         std::size_t n = 0;
+        std::vector<Acc>* acc = nullptr;
+        if (e.agg != Agg::kNone) {
+          acc = &groups[group_of(labels)];
+          if (acc->empty()) acc->resize(times.size());
+        }
         for (std::size_t i = 0; i < times.size(); ++i) {
           double v = 0;
           if (!eval(times[i], &v)) continue;
-          if (e.agg != Agg::kNone) {
-            Acc& a = acc[i];
+          if (acc != nullptr) {
+            Acc& a = (*acc)[i];
             a.min = a.n == 0 ? v : std::min(a.min, v);
             a.max = a.n == 0 ? v : std::max(a.max, v);
             a.sum += v;
@@ -773,7 +851,7 @@ struct FakePrometheus::Impl {
           if (n++ > 0) points.push_back(',');
           AppendPoint(&points, times[i], v);
         }
-        if (n > 0) emit(labels);
+        if (n > 0) emit(labels, drop_name);
       };
       for (const FakeSeries* s : sel) {
         visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v); });
@@ -781,7 +859,7 @@ struct FakePrometheus::Impl {
       for (const ProcSeries* s : psel) {
         visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v, &scratch); });
       }
-      if (e.agg != Agg::kNone) {
+      for (const auto& [group, acc] : groups) {
         points.clear();
         std::size_t n = 0;
         for (std::size_t i = 0; i < times.size(); ++i) {
@@ -799,7 +877,7 @@ struct FakePrometheus::Impl {
           if (n++ > 0) points.push_back(',');
           AppendPoint(&points, times[i], v);
         }
-        if (n > 0) emit(FakeLabels{});
+        if (n > 0) emit(group, false);
       }
       body += "]}}";
     }

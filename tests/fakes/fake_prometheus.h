@@ -3,10 +3,12 @@
 // knobs for latency, timeouts, a concurrency limit (429), injected failures and HTML error pages.
 //
 // It evaluates only plain selectors `metric{a="v",b=~"re",c!="x",d!~"re"}`,
-// max/min/avg/sum/count/last_over_time(sel[window]) and quantile_over_time(q, sel[window]), optionally
-// inside one aggregation without grouping: count(...), sum(...), min(...), max(...), avg(...).
+// max/min/avg/sum/count/last_over_time(sel[window]), quantile_over_time(q, sel[window]) and
+// increase/rate(sel[window]) (Prometheus's extrapolation), optionally inside one aggregation
+// count/sum/min/max/avg, with or without `by (...)` / `without (...)`.
 // Lookback for plain selectors is 5 minutes; windows are left-open (t - window, t] like Prometheus 3.
-// Functions drop __name__ except last_over_time (as Prometheus does); an aggregation has no labels.
+// Functions drop __name__ except last_over_time (as Prometheus does); an aggregation keeps its group's labels.
+// Regex matchers that are literal alternations ("A|B|C", as sharding writes them) are matched by set lookup.
 // Series are stored (AddSeries) or procedural (AddProceduralSeries: computed on demand, for benchmarks
 // whose history would not fit in memory).
 // Listens on 127.0.0.1 with a port picked by the kernel. Every request is recorded (method, path,

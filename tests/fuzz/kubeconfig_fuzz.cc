@@ -9,8 +9,10 @@
 // file (or the context) and says why; a loaded config has an http(s) server without a trailing slash, a context,
 // a DNS-label namespace, never both insecure-skip-tls-verify and a CA, and an exec plugin only with a command, a
 // supported apiVersion and an interactiveMode of Never, IfAvailable or Always.
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -36,9 +38,24 @@ void Write(const fs::path& path, std::string_view text) {
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
+constexpr std::string_view kDirPrefix = "gpuwise-kubeconfig-fuzz-";
+
+// libFuzzer ends a timed run with _Exit (no atexit handlers): directories of earlier runs whose process is gone are
+// removed here.
+void RemoveStaleDirs() {
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator("/dev/shm", ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with(kDirPrefix)) continue;
+    const long pid = std::strtol(name.c_str() + kDirPrefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  }
+}
+
 const fs::path& Dir() {
   static const fs::path dir = [] {
-    fs::path d = fs::path("/dev/shm") / ("gpuwise-kubeconfig-fuzz-" + std::to_string(::getpid()));
+    RemoveStaleDirs();
+    fs::path d = fs::path("/dev/shm") / (std::string(kDirPrefix) + std::to_string(::getpid()));
     fs::create_directories(d);
     Write(d / "ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
     Write(d / "client.crt", "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n");
