@@ -104,7 +104,7 @@ std::string Sig(double v) {
 // One bench/run line. ratio is computed by the caller (its direction differs by figure); NaN prints null.
 void Emit(const std::string& name, double value, const std::string& unit, const std::string& anchor,
           double anchor_value, double ratio) {
-  json j;
+  nlohmann::ordered_json j;  // bench/run's key order
   j["name"] = name;
   j["value"] = std::isfinite(value) ? json(std::stod(Sig(value))) : json(nullptr);
   j["unit"] = unit;
@@ -141,6 +141,8 @@ int ChildMain(const std::map<std::string, std::string>& args) {
   config.end_unix_s = std::atoll(get("end").c_str());
   config.step = std::chrono::milliseconds(std::atoll(get("step_ms").c_str()));
   config.use_cluster = !get("kubeconfig").empty();
+  if (get("read") == "raw") config.read_mode = app::ReportConfig::ReadMode::kRaw;
+  else if (get("read") == "aggregated") config.read_mode = app::ReportConfig::ReadMode::kAggregated;
   config.kubeconfig.path = get("kubeconfig");
   std::vector<std::pair<std::string, double>> phases;  // key, seconds
   std::string current = "start (price book, clients)";
@@ -180,6 +182,7 @@ int ChildMain(const std::map<std::string, std::string>& args) {
     const analyze::Report report = analyze::BuildReport(run->snapshot, ledger, ro);
     (void)report;
     out["ledger_report_s"] = Since(t1);
+    out["aggregated"] = run->aggregated;
     out["telemetry_points"] = run->telemetry_points;
     out["telemetry_requests"] = run->telemetry_requests;
     out["nodes"] = run->cluster.nodes.size();
@@ -262,9 +265,10 @@ ChildResult RunChild(const std::map<std::string, std::string>& args, const fs::p
 void PrintChild(const ChildResult& r) {
   if (r.result.is_object()) {
     const json& j = r.result;
-    Note("report: %s in %.2f s (cpu %.2f s), peak RSS %.0f MiB; %s points in %s requests; %s nodes, %s pods, %s devices, "
-         "%s workloads, %s warnings",
+    Note("report: %s in %.2f s (cpu %.2f s), peak RSS %.0f MiB; read %s; %s points in %s requests; %s nodes, %s pods, "
+         "%s devices, %s workloads, %s warnings",
          r.ok ? "ok" : "FAILED", j.value("wall_s", 0.0), j.value("cpu_s", 0.0), j.value("max_rss_kib", 0.0) / 1024,
+         j.contains("aggregated") ? (j["aggregated"].get<bool>() ? "aggregated" : "raw") : "?",
          j.contains("telemetry_points") ? j["telemetry_points"].dump().c_str() : "?",
          j.contains("telemetry_requests") ? j["telemetry_requests"].dump().c_str() : "?",
          j.contains("nodes") ? j["nodes"].dump().c_str() : "?", j.contains("pods") ? j["pods"].dump().c_str() : "?",
@@ -631,6 +635,7 @@ struct Args {
   double timeout_s = 0;
   std::string perf;
   std::string keep;
+  std::string read = "auto";  // ReportConfig::read_mode: auto (the product's default), raw, aggregated
   bool verbose = false;
 };
 
@@ -657,9 +662,11 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (f == "--timeout") a->timeout_s = std::atof(v);
     else if (f == "--perf") a->perf = v;
     else if (f == "--keep") a->keep = v;
+    else if (f == "--read") a->read = v;
     else return false;
   }
-  return a->gpus > 0 && a->days > 0 && a->interval_s >= 1 && a->timeout_s > 0;
+  return a->gpus > 0 && a->days > 0 && a->interval_s >= 1 && a->timeout_s > 0 &&
+         (a->read == "auto" || a->read == "raw" || a->read == "aggregated");
 }
 
 // A scratch directory, removed at exit unless --keep named it.
@@ -740,6 +747,7 @@ int FakeMain(const Args& a) {
                                                 {"step_ms", std::to_string(interval_ms)}};
     if (with_cluster) child["kubeconfig"] = api->kubeconfig();
     if (a.verbose) child["verbose"] = "1";
+    child["read"] = a.read;
     (*fake)->ClearRequests();
     Note("running the report (%s the cluster)...", with_cluster ? "with" : "without");
     const ChildResult r = RunChild(child, dir.path, a.timeout_s, a.perf);
@@ -752,7 +760,8 @@ int FakeMain(const Args& a) {
     Note("fake Prometheus served %lld requests (%s), %.1f MB on the wire (%.1f MB of JSON before gzip), busy %.1f s summed",
          static_cast<long long>(served.requests), paths.c_str(), static_cast<double>(served.wire_bytes) / 1e6,
          static_cast<double>(served.body_bytes) / 1e6, served.busy_seconds);
-    const std::string name = "report_" + FleetName(a) + "_fake_prometheus" + (with_cluster ? "" : "_no_cluster");
+    const std::string name = "report_" + FleetName(a) + "_fake_prometheus" + (with_cluster ? "" : "_no_cluster") +
+                             (a.read == "auto" ? "" : "_" + a.read);
     if (!r.ok) {
       all_ok = false;
       if (!r.timed_out) continue;
@@ -960,6 +969,7 @@ int PrometheusMain(const Args& a) {
                                               {"step_ms", std::to_string(std::llround(a.interval_s * 1000))}};
   if (api) child["kubeconfig"] = api->kubeconfig();
   if (a.verbose) child["verbose"] = "1";
+  child["read"] = a.read;
   // Two runs: the first reads the blocks from disk into the page cache, the second is measured.
   ChildResult r;
   QueryLogSum qs;
@@ -976,11 +986,13 @@ int PrometheusMain(const Args& a) {
   if (!r.ok) return 1;
   const double wall = r.result.value("wall_s", NAN);
   const double anchor = qs.queries > 0 ? qs.exec_total_s : NAN;
-  Emit("report_" + FleetName(a) + "_prometheus_wall", wall, "s",
+  const std::string name = "report_" + FleetName(a) + "_prometheus" + (a.cluster ? "" : "_no_cluster") +
+                           (a.read == "auto" ? "" : "_" + a.read);
+  Emit(name + "_wall", wall, "s",
        "sum of Prometheus's own execTotalTime over the report's queries (query log, prometheus " +
            std::string("2.42") + "); goal: wall <= 1.5x that",
        anchor, 1.5 * anchor / wall);
-  Emit("report_" + FleetName(a) + "_prometheus_peak_rss", r.result.value("max_rss_kib", 0.0) / 1024, "MiB",
+  Emit(name + "_peak_rss", r.result.value("max_rss_kib", 0.0) / 1024, "MiB",
        "goal (issue 5, 10,000 GPUs): < 1 GiB", 1024, 1024 / (r.result.value("max_rss_kib", 0.0) / 1024));
   return 0;
 }
@@ -1002,9 +1014,9 @@ int main(int argc, char** argv) {
   if (!gpuwise::ParseArgs(argc, argv, &args)) {
     std::fprintf(stderr,
                  "usage: report_bench fake [--gpus N] [--days D] [--interval S] [--seed K] [--no-cluster|--both] "
-                 "[--timeout S] [--perf FILE] [--keep DIR] [--verbose]\n"
+                 "[--read auto|raw|aggregated] [--timeout S] [--perf FILE] [--keep DIR] [--verbose]\n"
                  "       report_bench prometheus [--gpus N] [--days D] [--interval S] [--seed K] [--no-cluster] "
-                 "[--timeout S] [--keep DIR] [--verbose]\n");
+                 "[--read auto|raw|aggregated] [--timeout S] [--perf FILE] [--keep DIR] [--verbose]\n");
     return 2;
   }
   return args.mode == "fake" ? gpuwise::FakeMain(args) : gpuwise::PrometheusMain(args);

@@ -35,8 +35,10 @@ std::string_view AttributionSourceName(AttributionSource s) {
 
 bool Node::HasGpus() const {
   if (gpu_count > 0) return true;
-  for (const auto& [name, value] : capacity) {
-    if (value > 0 && name.starts_with("nvidia.com/")) return true;
+  for (const auto* resources : {&capacity, &allocatable}) {
+    for (const auto& [name, value] : *resources) {
+      if (value > 0 && name.starts_with("nvidia.com/")) return true;
+    }
   }
   return false;
 }

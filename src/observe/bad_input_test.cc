@@ -12,8 +12,6 @@
 // (cluster_reader_test.cc, ClusterReaderTest.ObjectsThatDoNotConvertAreSkippedWithAWarning), malformed exposition
 // lines (observe/prom/dcgm_telemetry_test.cc), and the libFuzzer targets in tests/fuzz/.
 //
-// Tests that assert behaviour the builder does not have yet start with GTEST_SKIP() << "lead: <finding>": the
-// assertions below the skip are the behaviour asked for (GPUWISE_RUN_FINDINGS=1 runs them).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -100,8 +98,6 @@ SnapshotOptions Priced() {
   return o;
 }
 
-// The tests of findings run only with GPUWISE_RUN_FINDINGS set (to see them fail today, or pass once fixed).
-bool RunFindings() { return std::getenv("GPUWISE_RUN_FINDINGS") != nullptr; }
 
 bool HasWarning(const model::Snapshot& s, const std::string& exact) {
   for (const auto& w : s.warnings) {
@@ -195,12 +191,6 @@ TEST(BadInputPodOnUnknownNode, ALabelledPodIsStillAttributedThroughItsDevice) {
 }
 
 TEST(BadInputPodOnUnknownNode, AnUnlabelledPodIsWarnedAboutNotDroppedSilently) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: a Running pod requesting nvidia.com/gpu: 1 whose spec.nodeName ('node-gone') is not a GPU "
-                  "node of the snapshot, and that no exporter labels, is kept in Snapshot::pods but holds nothing and "
-                  "no warning says so (AssignHolds only places pods of known nodes; unplaced_ is filled per known "
-                  "node). Expected: a warning naming the pod and the node, e.g. \"pod ml/orphan runs on node "
-                  "node-gone, which is not a known GPU node: its 1 GPU is not attributed\". Actual: no warning; the "
-                  "workload shows $0 and 0 GPU-hours.";
   model::ClusterState cluster;
   cluster.nodes = {GpuNode("node-a", 1)};
   cluster.pods = {GpuPod("ml", "orphan", "node-gone", 1)};
@@ -257,10 +247,6 @@ TEST(BadInputUnknownNodeGpu, CountedWarnedNotPricedAndItsLabelStillAttributes) {
 }
 
 TEST(BadInputUnknownNodeGpu, MoreGpusThanTheNodeReportsAreWarnedAbout) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: node-a reports nvidia.com/gpu.count 2 (and capacity nvidia.com/gpu 2) but its exporter "
-                  "(Hostname=node-a) shows 4 GPUs. AddUnseenDevices sets SnapshotNode::gpus = max(2, 4) = 4 and "
-                  "prices all 4 with no warning. Expected: a warning naming the node and both counts (the node's "
-                  "price covers 2 GPUs; 2 more are billed at the per-GPU rate). Actual: no warning.";
   model::ClusterState cluster;
   cluster.nodes = {GpuNode("node-a", 2)};
   std::string page;
@@ -318,11 +304,6 @@ TEST(BadInputValues, NanNegativeInfAndBlanksAreUnknownNeverZero) {
 }
 
 TEST(BadInputValues, ADeviceWhoseEveryValueIsBlankKeepsItsPodLabel) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: a GPU whose every sample is a DCGM blank loses its pod label. ScrapeWindow::Add skips NaN "
-                  "values, so the entity has no series and Accumulate never counts the label: an API pod is then "
-                  "placed by assumption (HoldHow::kAssumed) although the exporter named it, and a pod only the "
-                  "telemetry names (ml/gone-x) disappears without the \"not in the Kubernetes API\" warning. "
-                  "Expected: the label still holds the device (kLabel) and the gone pod is kept and counted.";
   model::ClusterState cluster;
   cluster.nodes = {GpuNode("node-a", 2)};
   cluster.pods = {GpuPod("ml", "api-pod", "node-a", 1)};
@@ -342,11 +323,6 @@ TEST(BadInputValues, ADeviceWhoseEveryValueIsBlankKeepsItsPodLabel) {
 }
 
 TEST(BadInputValues, TheSnapshotSaysHowManyValuesWereUnknown) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: the count of blank / NaN / negative DCGM values stops at the telemetry. "
-                  "TelemetryStats::missing_values and RangeTelemetry::missing_values are filled (ScrapeWindow, "
-                  "PrometheusSource), but Build() reads only range.warnings, so the snapshot (and the report) never "
-                  "says that N values were unknown. Expected: a snapshot warning with the count, e.g. \"5 DCGM "
-                  "values were blank, NaN or negative: read as unknown\". Actual: no warning.";
   model::ClusterState cluster;
   cluster.nodes = {GpuNode("node-a", 1)};
   const std::string page = Gpu(Labels("node-a", 0, "GPU-0"), "NaN", "-1", "+Inf");
@@ -447,12 +423,6 @@ TEST(BadInputMig, AnInstanceWithAnUnknownProfileIsCountedAndTheGpuStaysPriced) {
 }
 
 TEST(BadInputMig, AnUnknownProfileIsWarnedAbout) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: a MIG instance whose GPU_I_PROFILE has no \"<n>g.\" prefix (\"weird-profile\", or empty) "
-                  "gets compute_slices 0 and gpu_share 0: its labelled pod (a/mystery) pays $0 while holding it, the "
-                  "instance's cost lands in the GPU's unallocated slices, and no warning says why. Expected: a "
-                  "warning naming the GPU, the instance and the profile (e.g. \"MIG instance GPU-m/gi3 has an "
-                  "unknown profile 'weird-profile': its slices are not known, so its holder is not charged\"). "
-                  "Actual: no warning.";
   model::ClusterState cluster = MigCluster();
   const std::string page = Mig(3, "weird-profile", PodLabel("a", "mystery"), 0.8);
   auto snap = BuildLiveSnapshot(cluster, Parse(page), kNow, Priced());
@@ -496,11 +466,6 @@ TEST(BadInputNodes, NoGpuCountLabelFallsBackToTheAdvertisedResource) {
 }
 
 TEST(BadInputNodes, AllocatableGpusWithoutCapacityStillMakeAGpuNode) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: a node with gpu_count 0 whose only GPU resource is allocatable nvidia.com/gpu: 4 (capacity "
-                  "empty) is not a GPU node: Node::HasGpus and AddUnseenDevices read capacity only, so the node, its "
-                  "GPUs and its pod's request vanish without a warning. The API server always sets capacity >= "
-                  "allocatable, so this needs a hand-built or filtered ClusterState; low priority. Expected: 4 "
-                  "priced GPUs (or a warning naming the node). Actual: no node, no warning.";
   model::ClusterState cluster;
   model::Node n;
   n.name = "node-alloc";
@@ -546,12 +511,6 @@ TEST(BadInputDuplicates, TheSameGpuThroughTwoJoinsToOneNodeIsOneDevice) {
 }
 
 TEST(BadInputDuplicates, OneUuidUnderAHostnameNoNodeHasIsNotASecondGpu) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: one GPU (UUID GPU-dup) reported under Hostname=node-a and, by a second scrape job, under "
-                  "Hostname=node-a.ec2.internal (no node has that name, no target mapping) becomes two devices: "
-                  "node-a/GPU-dup and ?node-a.ec2.internal/GPU-dup. The snapshot then counts 2 GPUs, warns \"1 GPU "
-                  "device(s) on unknown nodes\" and reports an unpriced GPU-hour that does not exist. GPU UUIDs are "
-                  "unique: expected one device on node-a (the unknown spelling joined by UUID), no unknown-node "
-                  "warning, unpriced_gpu_hours_x1000 == 0. Actual: two devices, the warning, 1000 unpriced.";
   model::ClusterState cluster;
   cluster.nodes = {GpuNode("node-a", 1)};
   cluster.pods = {GpuPod("ml", "p", "node-a", 1)};
@@ -628,12 +587,6 @@ TEST(BadInputScale, TenThousandPodsOnOneNodeAreAllAttributed) {
 }
 
 TEST(BadInputScale, TenThousandPodLabelsOnOneNodeAreAllAttributedQuickly) {
-  if (!RunFindings()) GTEST_SKIP() << "lead: with one series per sharing pod (dcgm-exporter --kubernetes-virtual-gpus: "
-                  "10,000 pods labelled on the 8 GPUs of one node, 1250 per GPU), BuildLiveSnapshot takes 25 s in a "
-                  "Debug build, 90% of it in SketchWorkloads' std::find over `targets` (rebuilt for every series: "
-                  "series x holders^2 = 10,000 x 1250^2 / 2). And each of a GPU's 1250 series carries the same "
-                  "device sample, which SketchWorkloads gives to all 1250 holders: every workload's profile gets 1250 "
-                  "copies of one scrape's sample (count 1250, expected 1). Attribution and costs are right.";
   const model::ClusterState cluster = ScaleCluster();
   std::string page;
   for (int i = 0; i < kScalePods; ++i) page += ScaleSeries(i % kScaleGpus, PodLabel("load", "w-" + std::to_string(i)));

@@ -25,7 +25,8 @@ void ScrapeWindow::Add(const prom::Telemetry& telemetry, std::int64_t t_ms) {
     }
     if (attribution.empty()) attribution.push_back(-1);
     for (std::size_t s = 0; s < prom::kSignalCount; ++s) {
-      if (std::isnan(e.values[s])) continue;
+      // A blank (exported but unknown) value is kept as NaN: it carries the pod label; a signal not exported is not.
+      if (std::isnan(e.values[s]) && !e.blank[s]) continue;
       for (int a : attribution) {
         auto [si, made] = series_.emplace(std::make_tuple(it->second, static_cast<int>(s), a), range_.series.size());
         if (made) {

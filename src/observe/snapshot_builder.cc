@@ -39,6 +39,7 @@ struct Acc {
   std::array<double, kKept.size()> sum{};
   std::array<std::uint32_t, kKept.size()> n{};
   std::map<int, std::uint32_t> labelled;  // pod index -> samples naming it (reference signal)
+  std::uint32_t blanks = 0;               // reference-signal samples that were blank (they still carry labels)
 };
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -154,12 +155,22 @@ class Builder {
       const std::string node_name = d.node >= 0 ? s_.nodes[static_cast<std::size_t>(d.node)].node.name : "?" + e.hostname;
       d.key = node_name + "/" + (e.uuid.empty() ? "gpu" + e.gpu_index : e.uuid);
       if (d.is_mig()) d.key += "/gi" + std::to_string(d.gi_id);
-      if (auto it = by_key.find(d.key); it != by_key.end()) {
-        map[i] = it->second;  // the same device under two hostnames' spellings: one device
+      // GPU UUIDs are unique: the same UUID under two hostname spellings (two scrape jobs) is one device, on the
+      // node one of them names. Without a UUID, the node-qualified key decides.
+      const std::string identity = e.uuid.empty() ? d.key : e.uuid + (d.is_mig() ? "/gi" + std::to_string(d.gi_id) : "");
+      if (auto it = by_key.find(identity); it != by_key.end()) {
+        Device& first = s_.devices[static_cast<std::size_t>(it->second)];
+        if (first.node < 0 && d.node >= 0) {
+          first.node = d.node;
+          first.join = d.join;
+          first.key = d.key;
+          first.hostname = d.hostname;
+        }
+        map[i] = it->second;
         continue;
       }
       map[i] = static_cast<int>(s_.devices.size());
-      by_key.emplace(d.key, map[i]);
+      by_key.emplace(identity, map[i]);
       s_.devices.push_back(std::move(d));
     }
     return map;
@@ -204,11 +215,17 @@ class Builder {
       }
       const model::Node& node = s_.nodes[n].node;
       int physical = node.gpu_count;
-      if (physical == 0) {
-        auto it = node.capacity.find("nvidia.com/gpu");
-        if (it != node.capacity.end()) physical = static_cast<int>(it->second) / std::max(1, s_.nodes[n].replicas);
+      for (const auto* resources : {&node.capacity, &node.allocatable}) {
+        if (physical != 0) break;
+        auto it = resources->find("nvidia.com/gpu");
+        if (it != resources->end()) physical = static_cast<int>(it->second) / std::max(1, s_.nodes[n].replicas);
       }
       s_.nodes[n].gpus = std::max<int>(physical, static_cast<int>(seen.size()));
+      if (physical > 0 && static_cast<int>(seen.size()) > physical) {
+        s_.warnings.push_back("node " + node.name + " reports " + std::to_string(physical) + " GPUs, but its exporter shows " +
+                              std::to_string(seen.size()) + ": all " + std::to_string(seen.size()) +
+                              " are priced at the per-GPU rate");
+      }
       for (int k = static_cast<int>(seen.size()); k < physical; ++k) {
         Device d;
         d.node = static_cast<int>(n);
@@ -270,6 +287,13 @@ class Builder {
       }
       s_.mig_parents[static_cast<std::size_t>(it->second)].instances.push_back(static_cast<int>(i));
     }
+    for (const Device& d : s_.devices) {
+      if (d.is_mig() && d.compute_slices <= 0) {
+        s_.warnings.push_back("MIG instance " + d.key + " has an unknown profile '" + d.mig_profile +
+                              "': its compute slices are not known, so its holder is not charged (its share of the GPU "
+                              "counts as unallocated)");
+      }
+    }
     for (const model::MigParent& p : s_.mig_parents) {
       int slices = 0;
       for (int i : p.instances) slices += s_.devices[static_cast<std::size_t>(i)].compute_slices;
@@ -299,6 +323,7 @@ class Builder {
       const int dev = remap[static_cast<std::size_t>(entity_device[ss.entity])];
       ref[static_cast<std::size_t>(dev)] = std::min(ref[static_cast<std::size_t>(dev)], RefRank(ss.signal));
     }
+    ref_rank_ = ref;
     for (const SignalSeries& ss : series) {
       const int k = KeptIndex(ss.signal);
       if (k < 0 || ss.entity >= entity_device.size()) continue;
@@ -315,7 +340,15 @@ class Builder {
         if (iv < 0) continue;
         Acc& a = acc_[static_cast<std::size_t>(dev) * static_cast<std::size_t>(s_.intervals) + static_cast<std::size_t>(iv)];
         const double v = ss.values[j];
-        if (std::isnan(v)) continue;
+        const std::uint32_t w0 = weighted && j < ss.weights.size() ? ss.weights[j] : 1;
+        if (std::isnan(v)) {
+          // A blank value is no measurement, but the exporter still said who holds the device.
+          if (is_ref) {
+            a.blanks += w0;
+            if (pod >= 0) a.labelled[pod] += w0;
+          }
+          continue;
+        }
         // An aggregated value is the mean of `w` samples: it counts as w samples of that mean.
         const std::uint32_t w = weighted && j < ss.weights.size() ? ss.weights[j] : 1;
         a.sum[static_cast<std::size_t>(k)] += v * w;
@@ -363,7 +396,11 @@ class Builder {
         };
         std::uint32_t samples = 0;
         for (std::size_t k = 0; k < kKept.size(); ++k) samples = std::max(samples, a.n[k]);
-        di.samples = samples;
+        std::uint32_t ref_samples = a.blanks;
+        for (std::size_t k = 0; k < kKept.size(); ++k) {
+          if (RefRank(kKept[k]) == ref_rank_[d]) ref_samples += a.n[k];
+        }
+        di.samples = std::max(samples, ref_samples);
         if (compute_k >= 0) di.compute = mean(compute_k);
         di.fb_used_bytes = mean(3);
         di.dram = mean(5);
@@ -417,8 +454,14 @@ class Builder {
     }
     std::vector<std::vector<int>> node_pods(s_.nodes.size());
     for (std::size_t p = 0; p < s_.pods.size(); ++p) {
-      auto it = node_index_.find(s_.pods[p].node);
-      if (it != node_index_.end() && s_.pods[p].RequestsGpu()) node_pods[static_cast<std::size_t>(it->second)].push_back(static_cast<int>(p));
+      const Pod& pod = s_.pods[p];
+      auto it = node_index_.find(pod.node);
+      if (it != node_index_.end() && pod.RequestsGpu()) node_pods[static_cast<std::size_t>(it->second)].push_back(static_cast<int>(p));
+      if (it == node_index_.end() && !pod.node.empty() && pod.RequestsGpu() && pod.source == model::AttributionSource::kApi &&
+          AliveFraction(pod, 0) + AliveFraction(pod, s_.intervals - 1) > 0) {
+        off_node_.insert("pod " + pod.namespace_name + "/" + pod.name + " requests GPUs on node " + pod.node +
+                         ", which is not a known GPU node: what it holds there is attributed only where an exporter labels it");
+      }
     }
     // Labels on devices of unknown nodes still attribute (the pod is named), but nothing is assumed there.
     for (std::size_t d = 0; d < s_.devices.size(); ++d) {
@@ -646,6 +689,7 @@ class Builder {
                             "attributed from their names where possible, else as \"pod gone\"");
     }
     for (const std::string& w : policy_warnings_) s_.warnings.push_back(w);
+    for (const std::string& w : off_node_) s_.warnings.push_back(w);
     for (const std::string& p : unplaced_) {
       s_.warnings.push_back("pod " + p + " requests more GPU than its node has free devices for: part of its request is not attributed");
     }
@@ -767,6 +811,9 @@ class Builder {
   void SketchWorkloads(const std::vector<SignalSeries>& series, const std::vector<prom::GpuEntity>& entities,
                        const std::vector<int>& entity_device, const std::vector<int>& remap) {
     std::vector<int> targets;
+    // A shared device's value is the device's, repeated on the series of each sharer it labels (virtual-GPU mode):
+    // it is taken once, from the first series of each (device, signal), and given to every holder.
+    std::map<std::pair<std::size_t, Signal>, int> first_attribution;
     for (const SignalSeries& ss : series) {
       if (ss.entity >= entity_device.size() || !ss.weights.empty()) continue;  // means are not samples
       const auto dev = static_cast<std::size_t>(remap[static_cast<std::size_t>(entity_device[ss.entity])]);
@@ -796,6 +843,13 @@ class Builder {
         auto it = pod_index_.find(std::make_pair(a.namespace_name, a.pod));
         if (it != pod_index_.end()) labelled = s_.pod_workload[static_cast<std::size_t>(it->second)];
       }
+      const int first = first_attribution.emplace(std::make_pair(dev, ss.signal), ss.attribution).first->second;
+      const bool shared_device = std::any_of(s_.usage.begin() + static_cast<std::ptrdiff_t>(dev * static_cast<std::size_t>(s_.intervals)),
+                                             s_.usage.begin() + static_cast<std::ptrdiff_t>((dev + 1) * static_cast<std::size_t>(s_.intervals)),
+                                             [](const DeviceInterval& u) {
+                                               return std::any_of(u.holds.begin(), u.holds.end(), [](const DeviceHold& h) { return h.share < 1; });
+                                             });
+      if (shared_device && ss.attribution != first) continue;
       int last_interval = -2;
       for (std::size_t j = 0; j < ss.values.size(); ++j) {
         const double v = ss.values[j];
@@ -811,9 +865,11 @@ class Builder {
           if (labelled >= 0 && !shared) {
             targets.push_back(labelled);
           } else {
+            std::set<int> unique;
             for (const DeviceHold& h : holds) {
-              const int w = s_.pod_workload[static_cast<std::size_t>(h.pod)];
-              if (std::find(targets.begin(), targets.end(), w) == targets.end()) targets.push_back(w);
+              if (unique.insert(s_.pod_workload[static_cast<std::size_t>(h.pod)]).second) {
+                targets.push_back(s_.pod_workload[static_cast<std::size_t>(h.pod)]);
+              }
             }
           }
         }
@@ -840,8 +896,9 @@ class Builder {
   std::map<std::string, int> node_index_;
   std::map<std::pair<std::string, std::string>, int> pod_index_;
   std::vector<Acc> acc_;
+  std::vector<int> ref_rank_;  // per device: RefRank of its reference signal
   int telemetry_only_pods_ = 0;
-  std::set<std::string> unplaced_, oversubscribed_, policy_warnings_;
+  std::set<std::string> unplaced_, oversubscribed_, policy_warnings_, off_node_;
 };
 
 base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const std::vector<model::Pod>& past_pods,
@@ -871,6 +928,10 @@ base::Result<model::Snapshot> Build(const model::ClusterState& cluster, const st
   if (options.series_stats != nullptr) b.FoldSeriesStats(*options.series_stats, stats_device);
   b.FinalWarnings();
   for (const std::string& w : range.warnings) b.s_.warnings.push_back(w);
+  if (range.missing_values > 0) {
+    b.s_.warnings.push_back(std::to_string(range.missing_values) +
+                            " DCGM values were blank, NaN or negative: read as unknown (never as zero)");
+  }
   return b.Take();
 }
 
