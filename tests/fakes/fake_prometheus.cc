@@ -639,6 +639,7 @@ struct FakePrometheus::Impl {
   std::unordered_map<std::string, std::vector<std::uint32_t>> procs_by_name;
 
   std::atomic<std::int64_t> served_requests{0}, served_body{0}, served_wire{0}, served_busy_ns{0};
+  std::atomic<std::int64_t> handled{0};  // handler returned; served_requests catches up once httplib has written
 
   // Sleeps d unless the server is stopping. True when the full time passed.
   bool Sleep(std::chrono::milliseconds d) {
@@ -957,7 +958,8 @@ struct FakePrometheus::Impl {
     Reply(res, 200, body);
   }
 
-  void Handle(const httplib::Request& req, httplib::Response& res) {
+  // `body`: the request's body (POST bodies are read by the caller; see Start).
+  void Handle(const httplib::Request& req, httplib::Response& res, const std::string& body_text) {
     t_request_start = std::chrono::steady_clock::now();
     t_request_started = true;
     RecordedRequest rq;
@@ -966,7 +968,7 @@ struct FakePrometheus::Impl {
     for (const auto& [k, v] : req.params) rq.params.emplace_back(k, v);
     if (req.method == "POST" && req.get_header_value("Content-Type").find("application/x-www-form-urlencoded") == 0 &&
         rq.params.empty()) {
-      std::string_view body = req.body;
+      std::string_view body = body_text;
       while (!body.empty()) {
         std::size_t amp = body.find('&');
         std::string_view pair = body.substr(0, amp);
@@ -1003,6 +1005,7 @@ struct FakePrometheus::Impl {
       requests.push_back(rq);
     }
     Dispatch(rq, res, html, fail, fail_status, retry_after, over_limit, lat);
+    ++handled;
     std::lock_guard<std::mutex> lock(mu);
     --in_flight;
     if (record_index < requests.size()) requests[record_index].response_status = res.status;
@@ -1071,10 +1074,20 @@ base::Result<std::unique_ptr<FakePrometheus>> FakePrometheus::Start(Options opti
       impl->served_busy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t_request_start).count();
     }
   });
-  auto handler = [impl](const httplib::Request& req, httplib::Response& res) { impl->Handle(req, res); };
+  auto handler = [impl](const httplib::Request& req, httplib::Response& res) { impl->Handle(req, res, req.body); };
+  // POST bodies through a content reader: httplib itself refuses url-encoded forms over 8 KiB (413), while
+  // Prometheus takes up to 10 MB, and a query sharded by UUID is tens of kilobytes.
+  auto post = [impl](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string body;
+    reader([&body](const char* data, std::size_t n) {
+      body.append(data, n);
+      return body.size() <= (std::size_t{10} << 20);
+    });
+    impl->Handle(req, res, body);
+  };
   for (const char* path : {"/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels"}) {
     impl->server.Get(path, handler);
-    impl->server.Post(path, handler);
+    impl->server.Post(path, post);
   }
   impl->port = impl->server.bind_to_any_port("127.0.0.1");
   if (impl->port <= 0) return base::Unavailable("fake prometheus: cannot bind 127.0.0.1:0");
@@ -1149,6 +1162,10 @@ std::size_t FakePrometheus::ProceduralSeriesCount() const {
 int FakePrometheus::WaveLevel(std::int64_t k) { return Wave().level[static_cast<std::size_t>(Mod(k, kWavePeriod))]; }
 
 FakePrometheus::ServedStats FakePrometheus::Served() const {
+  // A client has its answer a moment before httplib calls the logger that counts it: wait for that (briefly).
+  for (int i = 0; i < 1000 && impl_->served_requests.load() < impl_->handled.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   ServedStats out;
   out.requests = impl_->served_requests.load();
   out.body_bytes = impl_->served_body.load();
@@ -1184,6 +1201,7 @@ void FakePrometheus::ClearRequests() {
   impl_->requests.clear();
   impl_->max_in_flight = 0;
   impl_->served_requests = 0;
+  impl_->handled = 0;
   impl_->served_body = 0;
   impl_->served_wire = 0;
   impl_->served_busy_ns = 0;

@@ -187,6 +187,10 @@ TEST(FakePrometheusTest, LiteralAlternationsAndRegexesSelectTheSameSeries) {
   EXPECT_EQ(Instant(*fake, R"({__name__=~"odd\\.name",UUID=~"GPU-1|GPU-3|GPU-4"})", t).size(), 2u);
   EXPECT_EQ(Instant(*fake, R"({__name__="even",UUID=~"GPU-1.*"})", t).size(), 5u);  // 10, 12, 14, 16, 18
   EXPECT_EQ(Instant(*fake, R"(even{UUID!~"GPU-0|GPU-2"})", t).size(), 23u);
+  // A sharded query is tens of kilobytes of form body (Prometheus takes up to 10 MB; httplib alone stops at 8 KiB).
+  std::string big = "GPU-0";
+  for (int i = 1000; i < 4000; ++i) big += "|GPU-" + std::to_string(i);
+  EXPECT_EQ(Instant(*fake, "even{UUID=~\"" + big + "\"}", t).size(), 1u);
 }
 
 TEST(FakePrometheusTest, SeriesEndpointListsProceduralSeriesPresentInTheRange) {

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -230,8 +231,11 @@ std::vector<const sim::SimPod*> GpuPodsEndingInside(const sim::World& world, dou
 struct Differences {
   std::map<std::string, int> count;
   std::map<std::string, std::vector<std::string>> examples;
-  void Add(const std::string& kind, const std::string& example) {
+  std::map<std::string, std::pair<double, std::string>> worst;  // by `size`, when given
+  void Add(const std::string& kind, const std::string& example, double size = 0) {
     if (++count[kind] <= 4) examples[kind].push_back(example);
+    auto& w = worst[kind];
+    if (size > w.first) w = {size, example};
   }
   int Of(const std::string& kind) const {
     auto it = count.find(kind);
@@ -239,6 +243,7 @@ struct Differences {
   }
   std::string Describe(const std::string& kind) const {
     std::string out = kind + ": " + std::to_string(Of(kind)) + " differences";
+    if (auto w = worst.find(kind); w != worst.end() && w->second.first > 0) out += "\n  largest: " + w->second.second;
     auto it = examples.find(kind);
     if (it != examples.end()) {
       for (const std::string& e : it->second) out += "\n  " + e;
@@ -284,7 +289,8 @@ Differences Compare(const model::Snapshot& a, const analyze::CostLedger& la, con
         const double x = ua.*m, y = ub.*m;
         if (std::isnan(x) != std::isnan(y) ||
             (!std::isnan(x) && std::fabs(x - y) > mean_tolerance * std::max(1.0, std::fabs(x)))) {
-          diff.Add(std::string("mean ") + name, where + ": " + std::to_string(x) + " vs " + std::to_string(y));
+          diff.Add(std::string("mean ") + name, where + ": " + std::to_string(x) + " vs " + std::to_string(y),
+                   std::isnan(x) || std::isnan(y) ? 1 : std::fabs(x - y) / std::max(std::fabs(x), std::fabs(y)));
         }
       }
       const std::vector<Holder> ha = HoldersOf(a, ua), hb = HoldersOf(b, ub);
@@ -322,7 +328,8 @@ Differences Compare(const model::Snapshot& a, const analyze::CostLedger& la, con
       diff.Add("ledger", a.workloads[wa].key.str() + ": used " + std::to_string(ca.money.used) + " vs " +
                              std::to_string(cb.money.used) + ", idle " + std::to_string(ca.money.idle) + " vs " +
                              std::to_string(cb.money.idle) + ", GPU-hours " + std::to_string(ca.gpu_hours) + " vs " +
-                             std::to_string(cb.gpu_hours));
+                             std::to_string(cb.gpu_hours),
+               static_cast<double>(std::llabs(ca.money.used - cb.money.used) + std::llabs(ca.money.idle - cb.money.idle)) + 1);
     }
   }
   if (la.gpu_cost != lb.gpu_cost || la.unallocated != lb.unallocated) {
