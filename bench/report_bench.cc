@@ -215,7 +215,7 @@ ChildResult RunChild(const std::map<std::string, std::string>& args, const fs::p
   const fs::path result_file = dir / "child-result.json";
   fs::remove(result_file);
   std::vector<std::string> argv;
-  if (!perf_out.empty()) argv = {"/usr/bin/perf", "record", "-F", "499", "-g", "-o", perf_out, "--"};
+  if (!perf_out.empty()) argv = {"/usr/bin/perf", "record", "-q", "-F", "499", "-o", perf_out, "--"};
   argv.push_back(fs::read_symlink("/proc/self/exe").string());
   argv.push_back("child");
   for (const auto& [k, v] : args) argv.push_back(k + "=" + v);

@@ -179,8 +179,9 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     if (aggregated) {
       if (config.interval_s % 60 != 0) return base::InvalidArgument("aggregated reads need an interval of whole minutes");
       request.signals = {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil, prom::Signal::kFbUsed};
-      range = source.AggregateRange(request, std::chrono::seconds(config.interval_s),
-                                    {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil});
+      // Every signal weighted by its own sample count: a device whose pod label changes within an interval has one
+      // series per label, and their means only combine right when weighted.
+      range = source.AggregateRange(request, std::chrono::seconds(config.interval_s), request.signals);
       if (range.ok()) {
         Progress(config, "window statistics from Prometheus");
         auto s = source.SeriesStats(request, ReportSignals(), {0.5, config.report.diagnosis.idle_share, 0.95, 0.99});

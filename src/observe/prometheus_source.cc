@@ -290,9 +290,12 @@ base::Result<RangeTelemetry> PrometheusSource::AggregateRange(const RangeRequest
   RETURN_IF_ERROR(NamesInWindow(request, request.signals, &series_by_name, &uuids_by_name));
   RangeTelemetry out;
   prom::DcgmTelemetryBuilder builder;
-  // Evaluate at the end of each grid interval: avg_over_time(sel[iv]) covers (t - iv, t].
-  const std::int64_t first = (request.start_ms / iv.count() + 1) * iv.count();
-  const std::int64_t last = ((request.end_ms + iv.count() - 1) / iv.count()) * iv.count();
+  // Interval [T, T + iv) is read at t = T + iv - 1 ms over a window of iv - 1 ms: Prometheus 2.x range selectors
+  // include both ends, so that is exactly [T, T + iv - 1 ms], the samples the raw path puts in the interval. (On 3.x,
+  // whose windows are left-open, a sample exactly at T would be missed: a stated undercount.)
+  const std::int64_t first = (request.start_ms / iv.count() + 1) * iv.count() - 1;
+  const std::int64_t last = ((request.end_ms + iv.count() - 1) / iv.count()) * iv.count() - 1;
+  const std::chrono::milliseconds inner = iv - std::chrono::milliseconds(1);
   std::size_t done = 0;
   for (const auto& [name, count] : series_by_name) {
     if (request.progress) request.progress(name, done++, series_by_name.size());
@@ -305,11 +308,11 @@ base::Result<RangeTelemetry> PrometheusSource::AggregateRange(const RangeRequest
     q.end_ms = last;
     q.step = iv;
     q.estimated_series = count;
-    q.promql = prom::AvgOverTime(sel, iv);
+    q.promql = prom::AvgOverTime(sel, inner);
     ASSIGN_OR_RETURN(prom::MatrixResult avg, client_.QueryRange(q));
     prom::MatrixResult counts;
     if (with_count) {
-      q.promql = prom::CountOverTime(sel, iv);
+      q.promql = prom::CountOverTime(sel, inner);
       ASSIGN_OR_RETURN(counts, client_.QueryRange(q));
     }
     out.requests += avg.requests + counts.requests;
@@ -344,8 +347,8 @@ base::Result<RangeTelemetry> PrometheusSource::AggregateRange(const RangeRequest
             weight = static_cast<std::uint32_t>(c->values[ci]);
           }
         }
-        // Stamped inside the interval it summarises: (t - iv, t] -> t - 1 ms.
-        ss.timestamps_ms.push_back(s.timestamps_ms[i] - 1);
+        // t = T + iv - 1 ms lies inside the interval it summarises.
+        ss.timestamps_ms.push_back(s.timestamps_ms[i]);
         ss.values.push_back(v);
         ss.weights.push_back(weight);
         out.points_read += weight;

@@ -55,7 +55,7 @@ class PrometheusSource final : public MetricsSource {
 
   // The window on a grid of `interval` (aligned to multiples of it in Unix time): per series and interval the mean
   // (avg_over_time) and, for the `weighted` signals, the sample count (count_over_time) as the SignalSeries weight;
-  // other signals get weight 1. A week of 10,000 GPUs at 1 h is 168 points per series instead of 20,160: the cost
+  // other signals get weight 1. Each interval [T, T + interval) is read at T + interval - 1 ms over interval - 1 ms. A week of 10,000 GPUs at 1 h is 168 points per series instead of 20,160: the cost
   // ledger is the same as from raw samples (means weighted by counts), the percentiles are not (use SeriesStats).
   base::Result<RangeTelemetry> AggregateRange(const RangeRequest& request, std::chrono::seconds interval,
                                               const std::vector<prom::Signal>& weighted);

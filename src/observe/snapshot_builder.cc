@@ -557,8 +557,10 @@ class Builder {
             if (left == 0) break;
             const Device& dev = s_.devices[static_cast<std::size_t>(d)];
             if (!KindFits(dev, ask)) continue;
-            if (ask.kind != Ask::kShare && taken[static_cast<std::size_t>(d)]) continue;
             const double labelled_fraction = LabelledFraction(static_cast<std::size_t>(d), i, p);
+            // Exclusive devices can change hands within an interval (a rollout): each pod the exporter labelled holds
+            // the share of samples that name it, as long as the labelled shares fit the device.
+            if (ask.kind != Ask::kShare && load[static_cast<std::size_t>(d)] + labelled_fraction > 1.0 + 1e-9) continue;
             DeviceHold h;
             h.pod = p;
             h.share = ask.share;
