@@ -144,23 +144,38 @@ int ChildMain(const std::map<std::string, std::string>& args) {
   if (get("read") == "raw") config.read_mode = app::ReportConfig::ReadMode::kRaw;
   else if (get("read") == "aggregated") config.read_mode = app::ReportConfig::ReadMode::kAggregated;
   config.kubeconfig.path = get("kubeconfig");
-  std::vector<std::pair<std::string, double>> phases;  // key, seconds
+  struct Phase {
+    std::string key;
+    double s = 0, rss_mib = 0, peak_mib = 0;  // duration; resident and peak resident memory at its end
+  };
+  std::vector<Phase> phases;
   std::string current = "start (price book, clients)";
   const auto t0 = SteadyClock::now();
   auto mark = t0;
+  auto close_phase = [&](const std::string& key) {
+    const auto now = SteadyClock::now();
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    long pages = 0, resident = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+      std::fclose(f);
+    }
+    phases.push_back({key, std::chrono::duration<double>(now - mark).count(),
+                      static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20),
+                      static_cast<double>(ru.ru_maxrss) / 1024});
+    mark = now;
+  };
   config.progress = [&](std::string_view line) {
     std::string key = PhaseKey(line);
     if (key == current) return;
-    const auto now = SteadyClock::now();
-    phases.emplace_back(current, std::chrono::duration<double>(now - mark).count());
-    mark = now;
+    close_phase(current);
     current = std::move(key);
     if (!get("verbose").empty()) std::fprintf(stderr, "report_bench child: %7.2f s %.*s\n", Since(t0), static_cast<int>(line.size()), line.data());
   };
   base::Result<app::ReportRun> run = app::RunReport(config, base::SystemClock::Get());
   const double wall = Since(t0);
-  phases.emplace_back(current + " (and everything after the last progress line: snapshot, ledger, report)",
-                      std::chrono::duration<double>(SteadyClock::now() - mark).count());
+  close_phase(current + " (and everything after the last progress line: snapshot, ledger, report)");
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   json out;
@@ -171,7 +186,7 @@ int ChildMain(const std::map<std::string, std::string>& args) {
                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   out["max_rss_kib"] = usage.ru_maxrss;
   json ph = json::array();
-  for (const auto& p : phases) ph.push_back({{"phase", p.first}, {"s", p.second}});
+  for (const Phase& p : phases) ph.push_back({{"phase", p.key}, {"s", p.s}, {"rss_mib", p.rss_mib}, {"peak_mib", p.peak_mib}});
   out["phases"] = ph;
   if (run.ok()) {
     // The pure stages again, timed alone (the pipeline reports no progress once telemetry is read).
@@ -276,7 +291,10 @@ void PrintChild(const ChildResult& r) {
          j.contains("workloads") ? j["workloads"].dump().c_str() : "?",
          j.contains("warnings") ? j["warnings"].dump().c_str() : "?");
     if (j.contains("phases")) {
-      for (const json& p : j["phases"]) Note("  phase %7.2f s  %s", p.value("s", 0.0), p.value("phase", "").c_str());
+      for (const json& p : j["phases"]) {
+        Note("  phase %7.2f s  RSS %5.0f MiB (peak %5.0f)  %s", p.value("s", 0.0), p.value("rss_mib", 0.0),
+             p.value("peak_mib", 0.0), p.value("phase", "").c_str());
+      }
     }
     if (j.contains("ledger_report_s")) Note("  (ledger + report alone, re-run: %.2f s)", j.value("ledger_report_s", 0.0));
     if (j.contains("first_warnings")) {

@@ -29,6 +29,165 @@ std::vector<prom::Signal> ReportSignals() {
           prom::Signal::kFbFree,   prom::Signal::kDramActive,     prom::Signal::kTensorActive, prom::Signal::kPower};
 }
 
+// A live view: scrapes of the dcgm-exporter endpoints (found through the API unless given) and of the vLLM
+// endpoints, in the same rounds, then the live snapshot.
+base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::KubeClient* client,
+                      observe::SnapshotOptions snap, ReportRun& run) {
+  observe::ServingByPod serving;
+  std::vector<std::string> urls = config.scrape_urls;
+  std::vector<std::string> warnings;
+  if (urls.empty()) {
+    if (client == nullptr) return base::InvalidArgument("--scrape needs the cluster (to find dcgm-exporter) or endpoint URLs");
+    Progress(config, "finding dcgm-exporter endpoints");
+    ASSIGN_OR_RETURN(run.exporters, kube::DiscoverDcgmExporters(*client, {}, &warnings));
+    for (const auto& e : run.exporters) {
+      if (e.ready) urls.push_back(e.url);
+    }
+    if (urls.empty()) return base::NotFound("no dcgm-exporter endpoint found in the cluster (Service or pods labelled app=nvidia-dcgm-exporter)");
+  }
+  snap.target_node = kube::NodeByTarget(run.exporters);
+  for (const auto& e : run.exporters) {
+    if (!e.pod.empty() && !e.node.empty()) snap.exporter_pod_node[e.namespace_name + "/" + e.pod] = e.node;
+  }
+  // Serving engines' own metrics (vLLM), scraped in the same rounds: KV-cache use, requests and tokens.
+  std::vector<kube::EngineEndpoint> engines;
+  for (kube::EngineEndpoint& e : kube::EngineEndpoints(run.cluster, {})) {
+    if (e.engine == "vllm" && !e.via_api_proxy) engines.push_back(std::move(e));
+  }
+  std::vector<std::string> engine_urls;
+  for (const auto& e : engines) engine_urls.push_back(e.url);
+  prom::Scraper scraper(config.scrape);
+  observe::ScrapeWindow window;
+  std::int64_t first_ms = 0;
+  for (int k = 0; k < std::max(1, config.scrape_samples); ++k) {
+    if (k > 0) {
+      if (config.scrape_sleep) config.scrape_sleep(config.scrape_every);
+      else clock.SleepFor(config.scrape_every);
+    }
+    Progress(config, "scraping " + std::to_string(urls.size()) + " endpoints (" + std::to_string(k + 1) + "/" +
+                         std::to_string(std::max(1, config.scrape_samples)) + ")");
+    const std::int64_t t_ms = config.scrape_time ? config.scrape_time() : clock.NowUnixMillis();
+    if (k == 0) first_ms = t_ms;
+    prom::DcgmTelemetryBuilder builder;
+    int ok = 0;
+    for (const prom::ScrapeResult& r : scraper.Scrape(urls)) {
+      if (!r.status.ok()) {
+        ++run.scrape_failures;
+        warnings.push_back("scrape " + r.url + ": " + r.status.message());
+        continue;
+      }
+      ++ok;
+      builder.AddPage(r.body, r.format, r.url);
+    }
+    if (ok == 0) return base::Unavailable("every dcgm-exporter endpoint failed (" + std::to_string(urls.size()) + "); first: " + warnings.back());
+    window.Add(builder.Finish(), t_ms);
+    if (!engine_urls.empty()) {
+      const std::vector<prom::ScrapeResult> pages = scraper.Scrape(engine_urls);
+      for (std::size_t i = 0; i < pages.size() && i < engines.size(); ++i) {
+        if (!pages[i].status.ok()) {
+          if (k == 0) warnings.push_back("serving metrics " + pages[i].url + ": " + pages[i].status.message());
+          continue;
+        }
+        serving[{engines[i].namespace_name, engines[i].pod}].push_back(observe::ParseVllmPage(pages[i].body, t_ms));
+      }
+    }
+  }
+  snap.serving = &serving;
+  observe::RangeTelemetry range = window.Take();
+  run.telemetry_points = range.points_read;
+  range.warnings.insert(range.warnings.end(), warnings.begin(), warnings.end());
+  ASSIGN_OR_RETURN(run.snapshot, observe::BuildLiveSnapshot(run.cluster, range, first_ms / 1000, snap));
+  run.snapshot.telemetry_source = "scrape of " + std::to_string(urls.size()) + " dcgm-exporter endpoints" +
+                                  (config.scrape_samples > 1 ? ", " + std::to_string(config.scrape_samples) + " times" : "");
+  return base::Status::Ok();
+}
+
+// A window from Prometheus: telemetry (raw or aggregated), pods that are gone from kube-state-metrics, serving
+// engines' counters, then the window snapshot.
+base::Status ReadWindow(const ReportConfig& config, base::Clock& clock, observe::SnapshotOptions snap, ReportRun& run) {
+  if (config.end_unix_s <= config.start_unix_s) return base::InvalidArgument("the window is empty");
+  observe::PrometheusSource source(config.prometheus, clock);
+  observe::RangeRequest request;
+  request.start_ms = config.start_unix_s * 1000;
+  request.end_ms = config.end_unix_s * 1000 - 1;
+  request.step = config.step;
+  request.signals = ReportSignals();
+  request.progress = [&config](std::string_view what, std::size_t i, std::size_t n) {
+    Progress(config, "reading " + std::string(what) + " from Prometheus (" + std::to_string(i + 1) + "/" + std::to_string(n) + ")");
+  };
+  bool aggregated = config.read_mode == ReportConfig::ReadMode::kAggregated;
+  if (config.read_mode == ReportConfig::ReadMode::kAuto) {
+    base::Result<std::int64_t> series = source.CountSeries(request);
+    if (!series.ok()) return series.status().Annotate("counting series in Prometheus " + config.prometheus.base_url);
+    const std::int64_t points = (request.end_ms - request.start_ms) / std::max<std::int64_t>(1, request.step.count()) + 1;
+    aggregated = *series * points > config.raw_point_budget;
+  }
+  run.aggregated = aggregated;
+  base::Result<observe::RangeTelemetry> range = base::Internal("unread");
+  observe::SeriesWindowStats stats;
+  if (aggregated) {
+    if (config.interval_s % 60 != 0) return base::InvalidArgument("aggregated reads need an interval of whole minutes");
+    request.signals = {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil, prom::Signal::kFbUsed};
+    // Every signal weighted by its own sample count: a device whose pod label changes within an interval has one
+    // series per label, and their means only combine right when weighted.
+    range = source.AggregateRange(request, std::chrono::seconds(config.interval_s), request.signals);
+    if (range.ok()) {
+      Progress(config, "window statistics from Prometheus");
+      auto s = source.SeriesStats(request, ReportSignals(), {0.5, config.report.diagnosis.idle_share, 0.95, 0.99});
+      if (!s.ok()) return s.status().Annotate("window statistics from Prometheus " + config.prometheus.base_url);
+      stats = std::move(*s);
+      range->requests += stats.requests;
+      snap.series_stats = &stats;
+      snap.idle_level = config.report.diagnosis.idle_share;
+    }
+  } else {
+    range = source.Range(request);
+  }
+  if (!range.ok()) return range.status().Annotate("reading telemetry from Prometheus " + config.prometheus.base_url);
+  run.telemetry_points = range->points_read;
+  run.telemetry_requests = range->requests;
+  std::vector<model::Pod> past;
+  if (config.read_kube_state) {
+    Progress(config, "reading kube-state-metrics history");
+    prom::PromClient client_prom(config.prometheus, clock);
+    base::Result<observe::KsmHistory> ksm = observe::ReadKsmHistory(client_prom, config.start_unix_s, config.end_unix_s);
+    if (!ksm.ok()) {
+      range->warnings.push_back("kube-state-metrics history unreadable: " + ksm.status().message());
+    } else {
+      run.telemetry_requests += ksm->requests;
+      for (auto& w : ksm->warnings) range->warnings.push_back(std::move(w));
+      past = std::move(ksm->pods);
+    }
+  }
+  // Serving engines' counters and KV use over the window (pods by pod/namespace labels, else by address).
+  observe::ServingTotals serving_totals;
+  {
+    std::map<std::string, std::pair<std::string, std::string>> by_address;
+    for (const model::Pod& p : run.cluster.pods) {
+      if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
+    }
+    for (const model::Pod& p : past) {
+      if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
+    }
+    prom::PromClient serving_client(config.prometheus, clock);
+    int unmatched = 0;
+    auto totals = observe::ReadServingHistory(serving_client, config.start_unix_s, config.end_unix_s, by_address, &unmatched);
+    if (totals.ok()) {
+      serving_totals = std::move(*totals);
+      snap.serving_totals = &serving_totals;
+      if (unmatched > 0) range->warnings.push_back(std::to_string(unmatched) + " serving-engine targets match no known pod");
+    } else {
+      range->warnings.push_back("serving-engine metrics unreadable: " + totals.status().message());
+    }
+  }
+  ASSIGN_OR_RETURN(run.snapshot, observe::BuildRangeSnapshot(run.cluster, past, *range, config.start_unix_s,
+                                                             config.end_unix_s, snap));
+  run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url +
+                                  (aggregated ? " (aggregated: hourly means and counts, window quantiles per series)"
+                                              : " (every sample)");
+  return base::Status::Ok();
+}
+
 }  // namespace
 
 base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock) {
@@ -88,154 +247,10 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     return q;
   };
 
-  observe::ServingByPod serving;
   if (config.source == TelemetrySource::kScrape) {
-    std::vector<std::string> urls = config.scrape_urls;
-    std::vector<std::string> warnings;
-    if (urls.empty()) {
-      if (!client) return base::InvalidArgument("--scrape needs the cluster (to find dcgm-exporter) or endpoint URLs");
-      Progress(config, "finding dcgm-exporter endpoints");
-      ASSIGN_OR_RETURN(run.exporters, kube::DiscoverDcgmExporters(*client, {}, &warnings));
-      for (const auto& e : run.exporters) {
-        if (e.ready) urls.push_back(e.url);
-      }
-      if (urls.empty()) return base::NotFound("no dcgm-exporter endpoint found in the cluster (Service or pods labelled app=nvidia-dcgm-exporter)");
-    }
-    snap.target_node = kube::NodeByTarget(run.exporters);
-    for (const auto& e : run.exporters) {
-      if (!e.pod.empty() && !e.node.empty()) snap.exporter_pod_node[e.namespace_name + "/" + e.pod] = e.node;
-    }
-    // Serving engines' own metrics (vLLM), scraped in the same rounds: KV-cache use, requests and tokens.
-    std::vector<kube::EngineEndpoint> engines;
-    for (kube::EngineEndpoint& e : kube::EngineEndpoints(run.cluster, {})) {
-      if (e.engine == "vllm" && !e.via_api_proxy) engines.push_back(std::move(e));
-    }
-    std::vector<std::string> engine_urls;
-    for (const auto& e : engines) engine_urls.push_back(e.url);
-    prom::Scraper scraper(config.scrape);
-    observe::ScrapeWindow window;
-    std::int64_t first_ms = 0;
-    for (int k = 0; k < std::max(1, config.scrape_samples); ++k) {
-      if (k > 0) {
-        if (config.scrape_sleep) config.scrape_sleep(config.scrape_every);
-        else clock.SleepFor(config.scrape_every);
-      }
-      Progress(config, "scraping " + std::to_string(urls.size()) + " endpoints (" + std::to_string(k + 1) + "/" +
-                           std::to_string(std::max(1, config.scrape_samples)) + ")");
-      const std::int64_t t_ms = config.scrape_time ? config.scrape_time() : clock.NowUnixMillis();
-      if (k == 0) first_ms = t_ms;
-      prom::DcgmTelemetryBuilder builder;
-      int ok = 0;
-      for (const prom::ScrapeResult& r : scraper.Scrape(urls)) {
-        if (!r.status.ok()) {
-          ++run.scrape_failures;
-          warnings.push_back("scrape " + r.url + ": " + r.status.message());
-          continue;
-        }
-        ++ok;
-        builder.AddPage(r.body, r.format, r.url);
-      }
-      if (ok == 0) return base::Unavailable("every dcgm-exporter endpoint failed (" + std::to_string(urls.size()) + "); first: " + warnings.back());
-      window.Add(builder.Finish(), t_ms);
-      if (!engine_urls.empty()) {
-        const std::vector<prom::ScrapeResult> pages = scraper.Scrape(engine_urls);
-        for (std::size_t i = 0; i < pages.size() && i < engines.size(); ++i) {
-          if (!pages[i].status.ok()) {
-            if (k == 0) warnings.push_back("serving metrics " + pages[i].url + ": " + pages[i].status.message());
-            continue;
-          }
-          serving[{engines[i].namespace_name, engines[i].pod}].push_back(observe::ParseVllmPage(pages[i].body, t_ms));
-        }
-      }
-    }
-    snap.serving = &serving;
-    observe::RangeTelemetry range = window.Take();
-    run.telemetry_points = range.points_read;
-    range.warnings.insert(range.warnings.end(), warnings.begin(), warnings.end());
-    ASSIGN_OR_RETURN(run.snapshot, observe::BuildLiveSnapshot(run.cluster, range, first_ms / 1000, snap));
-    run.snapshot.telemetry_source = "scrape of " + std::to_string(urls.size()) + " dcgm-exporter endpoints" +
-                                    (config.scrape_samples > 1 ? ", " + std::to_string(config.scrape_samples) + " times" : "");
+    RETURN_IF_ERROR(ReadLive(config, clock, client.get(), snap, run));
   } else {
-    if (config.end_unix_s <= config.start_unix_s) return base::InvalidArgument("the window is empty");
-    observe::PrometheusSource source(config.prometheus, clock);
-    observe::RangeRequest request;
-    request.start_ms = config.start_unix_s * 1000;
-    request.end_ms = config.end_unix_s * 1000 - 1;
-    request.step = config.step;
-    request.signals = ReportSignals();
-    request.progress = [&config](std::string_view what, std::size_t i, std::size_t n) {
-      Progress(config, "reading " + std::string(what) + " from Prometheus (" + std::to_string(i + 1) + "/" + std::to_string(n) + ")");
-    };
-    bool aggregated = config.read_mode == ReportConfig::ReadMode::kAggregated;
-    if (config.read_mode == ReportConfig::ReadMode::kAuto) {
-      base::Result<std::int64_t> series = source.CountSeries(request);
-      if (!series.ok()) return series.status().Annotate("counting series in Prometheus " + config.prometheus.base_url);
-      const std::int64_t points = (request.end_ms - request.start_ms) / std::max<std::int64_t>(1, request.step.count()) + 1;
-      aggregated = *series * points > config.raw_point_budget;
-    }
-    run.aggregated = aggregated;
-    base::Result<observe::RangeTelemetry> range = base::Internal("unread");
-    observe::SeriesWindowStats stats;
-    if (aggregated) {
-      if (config.interval_s % 60 != 0) return base::InvalidArgument("aggregated reads need an interval of whole minutes");
-      request.signals = {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil, prom::Signal::kFbUsed};
-      // Every signal weighted by its own sample count: a device whose pod label changes within an interval has one
-      // series per label, and their means only combine right when weighted.
-      range = source.AggregateRange(request, std::chrono::seconds(config.interval_s), request.signals);
-      if (range.ok()) {
-        Progress(config, "window statistics from Prometheus");
-        auto s = source.SeriesStats(request, ReportSignals(), {0.5, config.report.diagnosis.idle_share, 0.95, 0.99});
-        if (!s.ok()) return s.status().Annotate("window statistics from Prometheus " + config.prometheus.base_url);
-        stats = std::move(*s);
-        range->requests += stats.requests;
-        snap.series_stats = &stats;
-        snap.idle_level = config.report.diagnosis.idle_share;
-      }
-    } else {
-      range = source.Range(request);
-    }
-    if (!range.ok()) return range.status().Annotate("reading telemetry from Prometheus " + config.prometheus.base_url);
-    run.telemetry_points = range->points_read;
-    run.telemetry_requests = range->requests;
-    std::vector<model::Pod> past;
-    if (config.read_kube_state) {
-      Progress(config, "reading kube-state-metrics history");
-      prom::PromClient client_prom(config.prometheus, clock);
-      base::Result<observe::KsmHistory> ksm = observe::ReadKsmHistory(client_prom, config.start_unix_s, config.end_unix_s);
-      if (!ksm.ok()) {
-        range->warnings.push_back("kube-state-metrics history unreadable: " + ksm.status().message());
-      } else {
-        run.telemetry_requests += ksm->requests;
-        for (auto& w : ksm->warnings) range->warnings.push_back(std::move(w));
-        past = std::move(ksm->pods);
-      }
-    }
-    // Serving engines' counters and KV use over the window (pods by pod/namespace labels, else by address).
-    observe::ServingTotals serving_totals;
-    {
-      std::map<std::string, std::pair<std::string, std::string>> by_address;
-      for (const model::Pod& p : run.cluster.pods) {
-        if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
-      }
-      for (const model::Pod& p : past) {
-        if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
-      }
-      prom::PromClient serving_client(config.prometheus, clock);
-      int unmatched = 0;
-      auto totals = observe::ReadServingHistory(serving_client, config.start_unix_s, config.end_unix_s, by_address, &unmatched);
-      if (totals.ok()) {
-        serving_totals = std::move(*totals);
-        snap.serving_totals = &serving_totals;
-        if (unmatched > 0) range->warnings.push_back(std::to_string(unmatched) + " serving-engine targets match no known pod");
-      } else {
-        range->warnings.push_back("serving-engine metrics unreadable: " + totals.status().message());
-      }
-    }
-    ASSIGN_OR_RETURN(run.snapshot, observe::BuildRangeSnapshot(run.cluster, past, *range, config.start_unix_s,
-                                                               config.end_unix_s, snap));
-    run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url +
-                                    (aggregated ? " (aggregated: hourly means and counts, window quantiles per series)"
-                                                : " (every sample)");
+    RETURN_IF_ERROR(ReadWindow(config, clock, snap, run));
   }
   analyze::CostOptions cost_options;
   cost_options.interval_rows = config.interval_rollups;
