@@ -168,9 +168,10 @@ struct Ledger {
     auto seconds = [&](int i) { return s.live ? s.interval_s : s.IntervalSeconds(i); };
     auto gpu = [&](int node, const std::vector<int>& instances, int total_slices, std::size_t whole) {
       const bool priced = Priced(node);
-      const std::int64_t price = priced ? s.nodes[static_cast<std::size_t>(node)].price_micro_per_gpu_hour : 0;
       std::int64_t carry = 0;  // price x interval seconds stays far below 2^63 ($1,000/h x a 1-year interval: 3e16)
       for (int i = 0; i < s.intervals; ++i) {
+        const std::int64_t price =
+            priced ? s.nodes[static_cast<std::size_t>(node)].PriceAt(std::max(s.IntervalStart(i), s.start_unix_s)) : 0;
         const std::int64_t secs = seconds(i);
         const double hours = static_cast<double>(secs) / 3600.0;
         const std::int64_t num = price * secs + carry;

@@ -19,7 +19,8 @@
 // Worked number: an H100 at $4.00/GPU-hour (4,000,000 micro) held by one pod all hour at 25% SM and 60% of its
 // framebuffer: u = 0.60, used = 2,400,000, idle = 1,600,000, unallocated = 0.
 // Cost of an interval: price x seconds / 3600, rounded down per GPU with the remainder carried to the next interval,
-// so a GPU's total over the window is floor(price x seconds / 3600) whatever the grid. A MIG GPU's interval cost is split into
+// so a GPU's total over the window is floor(price x seconds / 3600) whatever the grid. A price that changes inside
+// the window (SnapshotNode::price_from) applies from the first interval starting at or after the change. A MIG GPU's interval cost is split into
 // its instances by compute slices / total slices (7, A30: 4) with largest-remainder rounding; uncovered slices are
 // unallocated. Usage unknown (no sample in the interval) counts as idle and is reported as "unmeasured".
 // Pure: snapshot in, ledger out.

@@ -186,6 +186,17 @@ TEST(ComputeCosts, PartialIntervalsCarryRemaindersSoTheWindowTotalIsExact) {
   EXPECT_EQ(l.unallocated, l.gpu_cost);
 }
 
+TEST(ComputeCosts, APriceChangeInsideTheWindowAppliesFromTheNextInterval) {
+  Fixture f(3);
+  const int n = f.Node(4'000'000);
+  // The book's rate drops to $3 at 01:30 into the window: the third interval (02:00) is the first at the new price.
+  f.s.nodes[static_cast<std::size_t>(n)].price_from = {{f.s.start_unix_s, 4'000'000}, {f.s.start_unix_s + 5400, 3'000'000}};
+  f.Gpu(n);
+  const CostLedger l = ComputeCosts(f.s);
+  EXPECT_EQ(l.gpu_cost, 4'000'000 + 4'000'000 + 3'000'000);
+  EXPECT_EQ(l.unallocated, l.gpu_cost);
+}
+
 TEST(ComputeCosts, UnpricedNodesCountHoursNotDollars) {
   Fixture f(2);
   const int n = f.Node(0);

@@ -225,18 +225,27 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
   snap.interval_s = config.interval_s;
   snap.team = config.team;
   snap.interval_sketches = config.interval_rollups;
-  // One price per node, at the window's end (count-based commitments need the whole fleet at once).
-  std::map<std::string, model::NodePrice> prices;
+  // The whole fleet is priced at once at each time (count-based commitments cover the first GPUs of the fleet): at
+  // the window's end (a live view: now), and for a window at its start and every change point of the book.
+  std::map<std::int64_t, std::map<std::string, model::NodePrice>> prices;  // time -> node -> price
   const std::int64_t price_time =
       config.source == TelemetrySource::kPrometheus ? config.end_unix_s - 1 : clock.NowUnixMillis() / 1000;
-  {
-    const std::vector<model::NodePrice> priced = run.prices.PriceNodes(run.cluster.nodes, price_time);
-    for (std::size_t i = 0; i < priced.size() && i < run.cluster.nodes.size(); ++i) prices[run.cluster.nodes[i].name] = priced[i];
+  std::vector<std::int64_t> times = {price_time};
+  if (config.source == TelemetrySource::kPrometheus) {
+    snap.price_changes = run.prices.ChangePoints(config.start_unix_s, config.end_unix_s);
+    times.push_back(config.start_unix_s);
+    times.insert(times.end(), snap.price_changes.begin(), snap.price_changes.end());
   }
-  snap.pricer = [&prices](const model::Node& node, std::int64_t) {
+  for (std::int64_t t : times) {
+    const std::vector<model::NodePrice> priced = run.prices.PriceNodes(run.cluster.nodes, t);
+    for (std::size_t i = 0; i < priced.size() && i < run.cluster.nodes.size(); ++i) prices[t][run.cluster.nodes[i].name] = priced[i];
+  }
+  snap.pricer = [&prices](const model::Node& node, std::int64_t at) {
     observe::NodePriceQuote q;
-    auto it = prices.find(node.name);
-    if (it == prices.end()) {
+    auto when = prices.upper_bound(at);
+    if (when != prices.begin()) --when;
+    auto it = when->second.find(node.name);
+    if (it == when->second.end()) {
       q.unpriced_reason = "not in the price book's fleet";
       return q;
     }

@@ -35,6 +35,14 @@ std::string_view UsageSignalName(UsageSignal s) {
   return "?";
 }
 
+std::int64_t SnapshotNode::PriceAt(std::int64_t t) const {
+  std::int64_t price = price_micro_per_gpu_hour;
+  for (const PriceFrom& p : price_from) {
+    if (p.from_unix_s <= t) price = p.micro_per_gpu_hour;
+  }
+  return price;
+}
+
 std::int64_t Snapshot::IntervalSeconds(int i) const {
   const std::int64_t a = std::max(IntervalStart(i), start_unix_s);
   const std::int64_t b = std::min(IntervalStart(i) + interval_s, end_unix_s);

@@ -34,6 +34,16 @@ struct SnapshotNode {
   std::string unpriced_reason;           // non-empty when the node has no price
   // Shares per GPU under time-slicing / MPS (nvidia.com/gpu.replicas; 1 = not shared).
   int replicas = 1;
+  // When a price changes inside the window (the price book's effective dates, commitments starting or ending): the
+  // effective price per GPU-hour from each time on, sorted. Empty: price_micro_per_gpu_hour all window. A change
+  // applies from the first interval that starts at or after it.
+  struct PriceFrom {
+    std::int64_t from_unix_s = 0;
+    std::int64_t micro_per_gpu_hour = 0;
+  };
+  std::vector<PriceFrom> price_from;
+  // The effective price per GPU-hour at time t.
+  std::int64_t PriceAt(std::int64_t t) const;
 };
 
 struct Device {

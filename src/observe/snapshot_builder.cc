@@ -87,6 +87,12 @@ class Builder {
         sn.list_micro_per_gpu_hour = q.list_micro_per_gpu_hour;
         sn.price_rule = q.rule;
         sn.unpriced_reason = q.unpriced_reason;
+        if (!opt_.price_changes.empty()) {
+          sn.price_from.push_back({s_.start_unix_s, opt_.pricer(n, s_.start_unix_s).effective_micro_per_gpu_hour});
+          for (std::int64_t t : opt_.price_changes) {
+            if (t > s_.start_unix_s && t < s_.end_unix_s) sn.price_from.push_back({t, opt_.pricer(n, t).effective_micro_per_gpu_hour});
+          }
+        }
       } else {
         sn.unpriced_reason = "no price book";
       }

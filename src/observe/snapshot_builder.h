@@ -46,6 +46,7 @@ struct SnapshotOptions {
   std::int64_t interval_s = 3600;           // the cost grid; windows are cut on multiples of it (UTC)
   model::TeamOptions team;                   // label keys read after gpuwise.io/team (default: "team")
   NodePricer pricer;                         // unset: every node unpriced
+  std::vector<std::int64_t> price_changes;   // times inside the window where a price may change (the book's)
   bool interval_sketches = false;            // also sketch each workload per interval (for --store rollups)
   const ServingByPod* serving = nullptr;     // serving-engine scrapes per pod (vLLM), when read
   const ServingTotals* serving_totals = nullptr;  // or the window's figures per pod from Prometheus
