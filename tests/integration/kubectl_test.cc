@@ -267,13 +267,18 @@ TEST_P(KubectlTest, PatchAndScaleStartPodsAndTheTelemetryFollows) {
     pods.insert(l.substr(l.find('/') + 1));
   }
   EXPECT_EQ(pods.size(), static_cast<std::size_t>(before + 1));
+  // The server's reconciler opens a new pod's listener on its own pass, which may come just after the API reports
+  // the replica ready: wait for it.
   int serving = 0;
-  for (const sim::Endpoint& e : cluster_->Endpoints()) {
-    if (e.kind != "vllm" || pods.count(e.pod) == 0) continue;
-    const std::string page = cluster_->RenderFor(e);
-    serving += page.find("vllm:num_requests_running") != std::string::npos ? 1 : 0;
-  }
-  EXPECT_EQ(serving, before + 1) << "every replica's /metrics serves";
+  EXPECT_TRUE(Eventually([&] {
+    serving = 0;
+    for (const sim::Endpoint& e : cluster_->Endpoints()) {
+      if (e.kind != "vllm" || pods.count(e.pod) == 0) continue;
+      const std::string page = cluster_->RenderFor(e);
+      serving += page.find("vllm:num_requests_running") != std::string::npos ? 1 : 0;
+    }
+    return serving == before + 1;
+  }, 20)) << "every replica's /metrics serves: " << serving << " of " << before + 1;
   Output scale = Kubectl("scale deployment -n support faq-bot --replicas=" + std::to_string(before));
   ASSERT_EQ(scale.code, 0) << scale.out;
   EXPECT_TRUE(Eventually([&] {
