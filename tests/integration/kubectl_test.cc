@@ -252,6 +252,12 @@ TEST_P(KubectlTest, WatchSeesANewPodArriveAndStart) {
 
 TEST_P(KubectlTest, PatchAndScaleStartPodsAndTheTelemetryFollows) {
   const int before = Replicas(Kubectl("get deploy -n support faq-bot -o json").out);
+  // A replica an earlier test scaled away may still be terminating, holding its GPU memory: the new replica would
+  // land beside it and fail to start (a CUDA OOM on the shared GPU). Start from a settled Deployment.
+  ASSERT_TRUE(Eventually([&] {
+    return Lines(Kubectl("get pods -n support -l app.kubernetes.io/name=faq-bot -o name").out).size() ==
+           static_cast<std::size_t>(before);
+  }, 20));
   Output patch = Kubectl("patch deployment -n support faq-bot --type=merge -p '{\"spec\":{\"replicas\":" +
                          std::to_string(before + 1) + "}}'");
   ASSERT_EQ(patch.code, 0) << patch.out;
