@@ -695,7 +695,10 @@ struct FakePrometheus::Impl {
     return out;
   }
 
-  static bool EvalAt(const Expr& e, const FakeSeries& s, std::int64_t t, std::int64_t lookback, double* out) {
+  // *loaded: the samples the evaluation read (a window's, or 1).
+  static bool EvalAt(const Expr& e, const FakeSeries& s, std::int64_t t, std::int64_t lookback, double* out,
+                     std::int64_t* loaded) {
+    *loaded = 1;
     if (e.func == Func::kNone) {
       auto it = std::upper_bound(s.ts.begin(), s.ts.end(), t);
       if (it == s.ts.begin()) return false;
@@ -708,6 +711,7 @@ struct FakePrometheus::Impl {
     auto hi = std::upper_bound(s.ts.begin(), s.ts.end(), t);
     if (lo >= hi) return false;
     const std::vector<std::int64_t> ts(lo, hi);
+    *loaded = static_cast<std::int64_t>(ts.size());
     std::vector<double> w(s.values.begin() + (lo - s.ts.begin()), s.values.begin() + (hi - s.ts.begin()));
     *out = Reduce(e.func, e.q, ts, w, t - e.window_ms, t);
     return !std::isnan(*out) || (e.func != Func::kIncrease && e.func != Func::kRate);
@@ -715,7 +719,8 @@ struct FakePrometheus::Impl {
 
   // A plain selector is the last sample within the lookback, like last_over_time(sel[lookback]).
   static bool EvalAt(const Expr& e, const ProcSeries& s, std::int64_t t, std::int64_t lookback, double* out,
-                     std::vector<Piece>* scratch) {
+                     std::int64_t* loaded, std::vector<Piece>* scratch) {
+    *loaded = 1;
     const Func f = e.func == Func::kNone ? Func::kLast : e.func;
     WindowPieces(s, t - (e.func == Func::kNone ? lookback : e.window_ms), t, scratch);
     if (scratch->empty()) return false;
@@ -734,10 +739,12 @@ struct FakePrometheus::Impl {
         }
       }
       if (w.empty()) return false;
+      if (e.func != Func::kNone) *loaded = static_cast<std::int64_t>(w.size());
       *out = Reduce(f, e.q, ts, w, lo, t);
       return !std::isnan(*out) || (f != Func::kIncrease && f != Func::kRate);
     }
     const WaveWindow w(s, *scratch);
+    if (e.func != Func::kNone) *loaded = w.n();
     switch (f) {
       case Func::kNone:
       case Func::kLast: *out = w.Last(); break;
@@ -830,6 +837,9 @@ struct FakePrometheus::Impl {
         return g;
       };
       std::vector<Piece> scratch;
+      // Prometheus evaluates a function of a range selector series by series: the limit bounds one series'
+      // window (plus the output so far), not series x window (checked against Prometheus 2.42).
+      std::int64_t loaded = 0, peak_window = 0;
       auto visit = [&](const FakeLabels& labels, auto eval) {
         points.clear();
         std::size_t n = 0;
@@ -840,7 +850,9 @@ struct FakePrometheus::Impl {
         }
         for (std::size_t i = 0; i < times.size(); ++i) {
           double v = 0;
-          if (!eval(times[i], &v)) continue;
+          const bool got = eval(times[i], &v);
+          peak_window = std::max(peak_window, loaded);
+          if (!got) continue;
           if (acc != nullptr) {
             Acc& a = (*acc)[i];
             a.min = a.n == 0 ? v : std::min(a.min, v);
@@ -855,10 +867,13 @@ struct FakePrometheus::Impl {
         if (n > 0) emit(labels, drop_name);
       };
       for (const FakeSeries* s : sel) {
-        visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v); });
+        visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v, &loaded); });
       }
       for (const ProcSeries* s : psel) {
-        visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v, &scratch); });
+        visit(s->labels, [&](std::int64_t t, double* v) { return EvalAt(e, *s, t, options.lookback_ms, v, &loaded, &scratch); });
+      }
+      if (e.func != Func::kNone && peak_window > options.max_samples) {
+        return Reply(res, 422, ErrorBody("execution", "query processing would load too many samples into memory in query execution"));
       }
       for (const auto& [group, acc] : groups) {
         points.clear();

@@ -21,8 +21,8 @@ using nlohmann::json;
 constexpr std::int64_t kIv = 30'000;           // scrape interval
 constexpr std::int64_t kT0 = 1'794'787'200'000;  // a multiple of kIv
 
-std::unique_ptr<FakePrometheus> StartFake() {
-  auto r = FakePrometheus::Start();
+std::unique_ptr<FakePrometheus> StartFake(FakePrometheus::Options o = {}) {
+  auto r = FakePrometheus::Start(o);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return std::move(*r);
 }
@@ -211,6 +211,33 @@ TEST(FakePrometheusTest, SeriesEndpointListsProceduralSeriesPresentInTheRange) {
   EXPECT_EQ(listed(kT0, kT0 + 50 * kIv), std::vector<std::string>{"0"});
   EXPECT_EQ(listed(kT0 + 9 * kIv, kT0 + 100 * kIv), (std::vector<std::string>{"0", "1"}));
   EXPECT_TRUE(listed(kT0 + 10 * kIv, kT0 + 99 * kIv).empty());
+}
+
+TEST(FakePrometheusTest, SampleLimitBoundsOneSeriesWindowForFunctions) {
+  FakePrometheus::Options o;
+  o.max_samples = 1000;
+  auto fake = StartFake(o);
+  for (int i = 0; i < 5; ++i) {  // 5 x 600 samples: 3,000 in all, 600 per series
+    FakePrometheus::ProceduralSeries s;
+    s.labels = {{"__name__", "small"}, {"k", std::to_string(i)}};
+    s.present = {{kT0, kT0 + 600 * kIv}};
+    fake->AddProceduralSeries(s);
+  }
+  FakePrometheus::ProceduralSeries big;
+  big.labels = {{"__name__", "big"}, {"k", "0"}};
+  big.present = {{kT0, kT0 + 1500 * kIv}};
+  fake->AddProceduralSeries(big);
+  const std::string t = std::to_string((kT0 + 1600 * kIv) / 1000);
+  json ok = Get(*fake, "/api/v1/query", {{"query", "count_over_time(small[1d])"}, {"time", t}});
+  EXPECT_EQ(ok.value("status", ""), "success");
+  EXPECT_EQ(ok["data"]["result"].size(), 5u);
+  json over = Get(*fake, "/api/v1/query", {{"query", "count_over_time(big[1d])"}, {"time", t}});
+  EXPECT_EQ(over.value("http_status", 0), 422);
+  EXPECT_EQ(over.value("errorType", ""), "execution");
+  // A plain range query counts series x points: 5 series x 201 steps > 1,000.
+  json range = Get(*fake, "/api/v1/query_range", {{"query", "small"}, {"start", std::to_string(kT0 / 1000)},
+                                                  {"end", std::to_string(kT0 / 1000 + 200 * 30)}, {"step", "30"}});
+  EXPECT_EQ(range.value("http_status", 0), 422);
 }
 
 TEST(FakePrometheusTest, ServedCountsBytesOnTheWireAfterGzip) {
