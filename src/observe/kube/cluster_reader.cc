@@ -62,60 +62,146 @@ void MarkBackendsFromPods(model::ClusterState& state) {
 
 }  // namespace
 
-const OwnerResolver::Step& OwnerResolver::Lookup(std::string_view namespace_name, const model::OwnerRef& ref,
-                                                 std::vector<std::string>* warnings) {
-  const std::string group = GroupOf(ref.api_version);
-  std::string key = std::string(namespace_name) + "/" + group + "/" + ref.kind + "/" + ref.name;
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+std::string OwnerResolver::Key(std::string_view namespace_name, std::string_view group, std::string_view kind,
+                               std::string_view name) {
+  std::string key;
+  key.reserve(namespace_name.size() + group.size() + kind.size() + name.size() + 3);
+  key.append(namespace_name).append("/").append(group).append("/").append(kind).append("/").append(name);
+  return key;
+}
+
+OwnerResolver::Step OwnerResolver::StepOf(const nlohmann::json& obj, const std::string& what) {
   Step step;
-  auto warn = [&](const std::string& why) {
-    if (warnings != nullptr) {
+  step.readable = true;
+  if (const auto* meta = obj.is_object() && obj.contains("metadata") ? &obj["metadata"] : nullptr;
+      meta != nullptr && meta->is_object() && meta->contains("uid") && (*meta)["uid"].is_string()) {
+    step.uid = (*meta)["uid"].get<std::string>();
+  }
+  base::Result<std::optional<model::OwnerRef>> next = ControllerOwnerFromJson(obj, what);
+  if (next.ok()) step.next = *next;
+  else step.bad_owners = next.status().message();
+  return step;
+}
+
+OwnerResolver::Step& OwnerResolver::Lookup(std::string_view namespace_name, const model::OwnerRef& ref,
+                                           std::vector<std::string>* warnings) {
+  const std::string group = GroupOf(ref.api_version);
+  std::string key = Key(namespace_name, group, ref.kind, ref.name);
+  auto warn_once = [&](Step& step, const std::string& why) -> Step& {
+    if (!step.warned && warnings != nullptr) {
       warnings->push_back(Describe(namespace_name, ref) + " cannot be read: " + why +
                           "; its pods are attributed to it, the walk stops there");
     }
+    step.warned = true;
+    return step;
   };
-  if (group.empty() && ref.kind == "Node") {
-    // Static (mirror) pods are owned by their Node, which owns nothing above it.
-    step.readable = true;
-    return cache_.emplace(std::move(key), step).first->second;
-  }
-  base::Result<ResourceType> type = client_.ResolveKind(ref.api_version, ref.kind);
-  if (!type.ok()) {
-    warn(type.status().message());
-    return cache_.emplace(std::move(key), step).first->second;
-  }
-  const Need need = IsBuiltinOwnerGroup(group) ? Need::kGetBuiltinOwners : Need::kGetCustomOwners;
-  const bool covered = Covers(Rule(need), "get", type->group, type->resource);
-  ++gets_;
-  base::Result<ObjectPtr> object = client_.Get(*type, type->namespaced ? namespace_name : "", ref.name);
-  if (!object.ok()) {
-    std::string why = object.status().message();
-    if (object.status().code() == base::Code::kPermissionDenied && !covered) {
-      why += " (gpuwise's ClusterRole does not cover " + type->Key() + "; add the group with --owner-group " +
-             type->group + ")";
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    Step step;
+    std::string why;
+    if (group.empty() && ref.kind == "Node") {
+      // Static (mirror) pods are owned by their Node, which owns nothing above it.
+      step.readable = true;
+    } else if (base::Result<ResourceType> type = client_.ResolveKind(ref.api_version, ref.kind); !type.ok()) {
+      why = type.status().message();
+    } else {
+      const Need need = IsBuiltinOwnerGroup(group) ? Need::kGetBuiltinOwners : Need::kGetCustomOwners;
+      const bool covered = Covers(Rule(need), "get", type->group, type->resource);
+      ++gets_;
+      base::Result<ObjectPtr> object = client_.Get(*type, type->namespaced ? namespace_name : "", ref.name);
+      if (object.ok()) {
+        step = StepOf(**object, Describe(namespace_name, ref));
+      } else {
+        why = object.status().message();
+        if (object.status().code() == base::Code::kPermissionDenied && !covered) {
+          why += " (gpuwise's ClusterRole does not cover " + type->Key() + "; add the group with --owner-group " +
+                 type->group + ")";
+        }
+      }
     }
-    warn(why);
-    return cache_.emplace(std::move(key), step).first->second;
+    it = cache_.emplace(std::move(key), std::move(step)).first;
+    if (!why.empty()) return warn_once(it->second, why);
   }
-  const nlohmann::json& obj = **object;
-  std::string uid;
-  if (const auto* meta = obj.is_object() && obj.contains("metadata") ? &obj["metadata"] : nullptr;
-      meta != nullptr && meta->is_object() && meta->contains("uid") && (*meta)["uid"].is_string()) {
-    uid = (*meta)["uid"].get<std::string>();
+  Step& step = it->second;
+  if (step.readable && !ref.uid.empty() && !step.uid.empty() && step.uid != ref.uid) {
+    // The object of that name was deleted and created again: the reference names the old one.
+    Step& stale = cache_[it->first + "#" + ref.uid];
+    return warn_once(stale, "the object of that name has uid " + step.uid + ", the reference names " + ref.uid +
+                                " (it was deleted and created again)");
   }
-  if (!ref.uid.empty() && !uid.empty() && uid != ref.uid) {
-    warn("the object of that name has uid " + uid + ", the reference names " + ref.uid +
-         " (it was deleted and created again)");
-    return cache_.emplace(std::move(key), step).first->second;
+  if (!step.bad_owners.empty() && !step.warned) {
+    if (warnings != nullptr) warnings->push_back(step.bad_owners + "; the walk stops there");
+    step.warned = true;
   }
-  base::Result<std::optional<model::OwnerRef>> next = ControllerOwnerFromJson(obj, Describe(namespace_name, ref));
-  step.readable = true;
-  if (next.ok()) {
-    step.next = *next;
-  } else if (warnings != nullptr) {
-    warnings->push_back(next.status().message() + "; the walk stops there");
+  return step;
+}
+
+void OwnerResolver::Prefetch(const std::vector<std::pair<std::string, model::OwnerRef>>& direct,
+                             const std::vector<std::string>& namespaces, std::vector<std::string>* warnings,
+                             std::size_t list_threshold) {
+  std::vector<std::pair<std::string, model::OwnerRef>> level = direct;
+  for (int depth = 0; depth < max_depth_ && !level.empty(); ++depth) {
+    // Distinct unread built-in owners of this level, by group/kind (one example reference each, for ResolveKind).
+    std::map<std::string, std::pair<model::OwnerRef, std::set<std::string>>> unread;
+    for (const auto& [ns, ref] : level) {
+      const std::string group = GroupOf(ref.api_version);
+      if (!IsBuiltinOwnerGroup(group) || (group.empty() && ref.kind == "Node")) continue;
+      std::string key = Key(ns, group, ref.kind, ref.name);
+      if (cache_.count(key)) continue;
+      auto& slot = unread[group + "/" + ref.kind];
+      if (slot.second.empty()) slot.first = ref;
+      slot.second.insert(std::move(key));
+    }
+    for (const auto& [group_kind, want] : unread) {
+      if (want.second.size() < list_threshold || list_refused_.count(group_kind)) continue;
+      base::Result<ResourceType> type = client_.ResolveKind(want.first.api_version, want.first.kind);
+      if (!type.ok()) continue;  // Chain meets the same error and says so once per owner
+      const AccessRule& rule = RuleFor(Need::kListBuiltinOwners, "list", type->group, type->resource);
+      std::vector<std::string> scopes = type->namespaced ? namespaces : std::vector<std::string>{};
+      if (scopes.empty()) scopes.push_back("");
+      for (const std::string& scope : scopes) {
+        ListOptions lo;
+        lo.namespace_name = scope;
+        ++lists_;
+        base::Result<ObjectList> list = client_.List(*type, lo);
+        if (!list.ok()) {
+          list_refused_.insert(group_kind);
+          if (warnings != nullptr) {
+            warnings->push_back("owners of kind " + type->Key() + " not listed, read one GET at a time (slower): " +
+                                WithRule(list.status(), rule).message());
+          }
+          break;
+        }
+        for (const ObjectPtr& item : list->items) {
+          const nlohmann::json& obj = *item;
+          const nlohmann::json* meta = obj.is_object() && obj.contains("metadata") ? &obj["metadata"] : nullptr;
+          if (meta == nullptr || !meta->is_object() || !meta->contains("name") || !(*meta)["name"].is_string()) {
+            continue;
+          }
+          const std::string name = (*meta)["name"].get<std::string>();
+          std::string ns;
+          if (meta->contains("namespace") && (*meta)["namespace"].is_string()) {
+            ns = (*meta)["namespace"].get<std::string>();
+          }
+          model::OwnerRef self;
+          self.api_version = type->ApiVersion();
+          self.kind = type->kind;
+          self.name = name;
+          cache_.emplace(Key(ns, type->group, type->kind, name), StepOf(obj, Describe(ns, self)));
+        }
+      }
+    }
+    // The next level: the owners of what this level named, as far as they are known now.
+    std::vector<std::pair<std::string, model::OwnerRef>> next;
+    std::set<std::string> seen;
+    for (const auto& [ns, ref] : level) {
+      auto it = cache_.find(Key(ns, GroupOf(ref.api_version), ref.kind, ref.name));
+      if (it == cache_.end() || !it->second.next) continue;
+      const model::OwnerRef& up = *it->second.next;
+      if (seen.insert(Key(ns, GroupOf(up.api_version), up.kind, up.name)).second) next.emplace_back(ns, up);
+    }
+    level = std::move(next);
   }
-  return cache_.emplace(std::move(key), step).first->second;
 }
 
 std::vector<model::OwnerRef> OwnerResolver::Chain(std::string_view namespace_name, const model::OwnerRef& direct,
@@ -215,6 +301,13 @@ base::Result<model::ClusterState> ReadCluster(KubeClient& client, const ReadOpti
 
   if (options.resolve_owners) {
     OwnerResolver owners(client, options.max_owner_depth);
+    std::vector<std::pair<std::string, model::OwnerRef>> direct;
+    for (const model::Pod& p : state.pods) {
+      if (!p.owners.empty()) direct.emplace_back(p.namespace_name, p.owners.front());
+    }
+    if (options.list_owners_from > 0) {
+      owners.Prefetch(direct, options.namespaces, &state.warnings, options.list_owners_from);
+    }
     std::size_t walked = 0;
     for (model::Pod& p : state.pods) {
       if (!p.owners.empty()) p.owners = owners.Chain(p.namespace_name, p.owners.front(), &state.warnings);

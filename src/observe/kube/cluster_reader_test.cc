@@ -266,9 +266,13 @@ TEST_F(ClusterReaderTest, AnUnreadableOwnerStopsTheWalkWithAWarningNamingIt) {
                             return base::Status::Ok();
                           })
                   .ok());
+  // Owners read one GET at a time, and listed (every kind, however few owners it has): the same outcome.
+  for (const std::size_t list_from : {std::size_t{0}, std::size_t{1}}) {
+  SCOPED_TRACE("list_owners_from " + std::to_string(list_from));
   std::unique_ptr<KubeClient> client = api.Client();
   ReadOptions o;
   o.namespaces = {lws_ns, isvc_ns, cron_ns};
+  o.list_owners_from = list_from;
   const model::ClusterState s = Read(*client, o);
   const model::Pod* p = s.FindPod(lws_ns, lws_pod);
   ASSERT_NE(p, nullptr);
@@ -293,6 +297,36 @@ TEST_F(ClusterReaderTest, AnUnreadableOwnerStopsTheWalkWithAWarningNamingIt) {
             1);
   EXPECT_EQ(warned("owner Widget " + cron_ns + "/w1 (example.com/v1) cannot be read:"), 1);
   EXPECT_EQ(s.warnings.size(), 3u) << s.warnings.front();
+  }
+}
+
+TEST_F(ClusterReaderTest, ListingOwnersGivesTheChainsGettingThemGives) {
+  std::unique_ptr<KubeClient> client = shared_->Client();
+  std::vector<std::pair<std::string, model::OwnerRef>> direct;
+  for (const model::Pod& p : read_->pods) {
+    if (!p.owners.empty()) direct.emplace_back(p.namespace_name, p.owners.front());
+  }
+  OwnerResolver listed(*client);
+  std::vector<std::string> warnings;
+  listed.Prefetch(direct, {}, &warnings, 1);
+  EXPECT_GT(listed.lists(), 0u);
+  EXPECT_EQ(listed.gets(), 0u);
+  for (const model::Pod& p : read_->pods) {
+    if (p.owners.empty()) continue;
+    EXPECT_EQ(listed.Chain(p.namespace_name, p.owners.front(), &warnings), p.owners) << p.name;
+  }
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  // Custom kinds (InferenceService, LeaderWorkerSet) are never listed: only they cost a GET each.
+  std::set<std::string> custom;
+  for (const model::Pod& p : read_->pods) {
+    for (const model::OwnerRef& o : p.owners) {
+      if (o.api_version.find('/') != std::string::npos && !o.api_version.starts_with("apps/") &&
+          !o.api_version.starts_with("batch/")) {
+        custom.insert(p.namespace_name + "/" + o.kind + "/" + o.name);
+      }
+    }
+  }
+  EXPECT_EQ(listed.gets(), custom.size());
 }
 
 TEST_F(ClusterReaderTest, NamespaceFilterLabelSelectorAndProgress) {

@@ -32,8 +32,15 @@ std::vector<AccessRule> BuildRules() {
                {"replicationcontrollers", "replicasets", "deployments", "statefulsets", "daemonsets", "jobs",
                 "cronjobs"},
                {}, {"get"},
-               "walking a pod's ownerReferences to its workload (ReplicaSet -> Deployment, Job -> CronJob); get "
-               "only: nothing is listed"});
+               "walking a pod's ownerReferences to its workload (ReplicaSet -> Deployment, Job -> CronJob), one "
+               "owner at a time"});
+  r.push_back({"list-builtin-owners", {"", "apps", "batch"},
+               {"replicationcontrollers", "replicasets", "deployments", "statefulsets", "daemonsets", "jobs",
+                "cronjobs"},
+               {}, {"list"},
+               "the same owners, one LIST per kind when many pods name owners of that kind: 2,000 ReplicaSets read "
+               "in a few pages instead of 2,000 GETs (100 s under a 20 requests/s limit). Optional: without it "
+               "the walk reads each owner with get, slower, same result"});
   r.push_back({"get-custom-owners", OwnerGroups(), {"*"}, {}, {"get"},
                "owners that are custom resources (InferenceService, LeaderWorkerSet, RayService, Notebook, ...): "
                "get on every resource of these named operator groups, never of core, apps, batch or rbac, never "

@@ -47,6 +47,7 @@ enum class Need {
   kGetNamespaces,    // the namespaces a filter names (a namespace-scoped reader may not list them all)
   kListPods,
   kGetBuiltinOwners, // ReplicaSets, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, ReplicationControllers
+  kListBuiltinOwners,// the same kinds, one LIST each when many pods name owners of that kind
   kGetCustomOwners,  // any resource in OwnerGroups()
   kListServices,     // dcgm-exporter Services
   kListEndpointSlices,

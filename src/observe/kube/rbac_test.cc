@@ -29,6 +29,7 @@ TEST(RbacTableTest, EachNeedNamesItsRow) {
       {Need::kGetNamespaces, "get-namespaces"},
       {Need::kListPods, "list-pods"},
       {Need::kGetBuiltinOwners, "get-builtin-owners"},
+      {Need::kListBuiltinOwners, "list-builtin-owners"},
       {Need::kGetCustomOwners, "get-custom-owners"},
       {Need::kListServices, "list-services"},
       {Need::kListEndpointSlices, "list-endpointslices"},
@@ -62,7 +63,7 @@ TEST(RbacTableTest, GrantsAreReadOnlyAndNeverSecrets) {
   }
   EXPECT_TRUE(Grants(plain, "list", "", "pods"));
   EXPECT_TRUE(Grants(plain, "get", "apps", "replicasets"));
-  EXPECT_FALSE(Grants(plain, "list", "apps", "replicasets"));  // owners are read one by one, never enumerated
+  EXPECT_TRUE(Grants(plain, "list", "apps", "replicasets"));  // built-in owners are listed when many share a kind
   EXPECT_TRUE(Grants(plain, "get", "serving.kserve.io", "inferenceservices"));
   EXPECT_TRUE(Grants(plain, "get", "ray.io", "rayservices"));
   EXPECT_FALSE(Grants(plain, "list", "serving.kserve.io", "inferenceservices"));
@@ -199,9 +200,11 @@ class RbacEnforcedTest : public ::testing::Test {
   static void TearDownTestSuite() { delete api_; }
 
   // A read of the namespaces holding every kind of owner (CronJob, InferenceService, LeaderWorkerSet, Deployment).
-  static base::Result<model::ClusterState> SmallRead(KubeClient& c) {
+  // Owners are listed from the first one of a kind (list_owners_from 1), so both owner rules are exercised.
+  static base::Result<model::ClusterState> SmallRead(KubeClient& c, std::size_t list_owners_from = 1) {
     ReadOptions o;
     o.namespaces = {"ads", "platform", "support"};
+    o.list_owners_from = list_owners_from;
     return ReadCluster(c, o);
   }
 
@@ -256,8 +259,18 @@ TEST_F(RbacEnforcedTest, EachRuleRemovedShowsAsTheFailureItCauses) {
     EXPECT_TRUE(Has(s->warnings, "namespace ads not read")) << s->warnings.front();
     EXPECT_TRUE(Has(s->warnings, "(gpuwise rbac rule get-namespaces)"));
   }
+  {  // list-builtin-owners: owners are read one GET at a time instead, with the same result, and a warning.
+    base::Result<model::ClusterState> s = SmallRead(*client("list-builtin-owners"));
+    base::Result<model::ClusterState> full = SmallRead(*api_->Client(kFull));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    ASSERT_EQ(s->pods.size(), full->pods.size());
+    for (std::size_t i = 0; i < s->pods.size(); ++i) EXPECT_EQ(s->pods[i].owners, full->pods[i].owners);
+    EXPECT_TRUE(Has(s->warnings, "not listed, read one GET at a time (slower)")) << s->warnings.front();
+    EXPECT_TRUE(Has(s->warnings, "(gpuwise rbac rule list-builtin-owners)"));
+  }
   {  // get-builtin-owners: the walk stops at the ReplicaSets, Jobs and StatefulSets with a 403 naming the grant.
-    base::Result<model::ClusterState> s = SmallRead(*client("get-builtin-owners"));
+    base::Result<model::ClusterState> s = SmallRead(*client("get-builtin-owners"), 0);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     EXPECT_TRUE(Has(s->warnings, "grant verb 'get' on 'replicasets' (group \"apps\")")) << s->warnings.front();
     for (const model::Pod& p : s->pods) {
