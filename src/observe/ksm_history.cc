@@ -23,18 +23,6 @@ struct PodKey {
   bool operator<(const PodKey& o) const { return std::tie(ns, name) < std::tie(o.ns, o.name); }
 };
 
-// The last non-NaN value of a series and its time (seconds), or false.
-bool LastValue(const prom::Series& s, double* value, std::int64_t* t) {
-  for (std::size_t i = s.values.size(); i-- > 0;) {
-    if (!std::isnan(s.values[i])) {
-      *value = s.values[i];
-      *t = s.timestamps_ms[i] / 1000;
-      return true;
-    }
-  }
-  return false;
-}
-
 // Keeps KSM's label as it is ("label_app") and adds the Kubernetes key where the sanitised name can be read back:
 // gpuwise's team label ("label_gpuwise_io_team" -> "gpuwise.io/team", so a gone pod's team comes from its own label
 // as it does for a pod in the API) and keys of one lowercase word ("label_team" -> "team", "label_app" -> "app"),
@@ -96,6 +84,19 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
     for (auto& x : r.warnings) out.warnings.push_back(std::move(x));
     return std::move(r.matrix);
   };
+  // The last evaluation: first + k x step <= last.
+  const std::int64_t last_eval = first + (last - first) / step.count() * step.count();
+  // Each series' last value in the window, with its labels: one instant query at the last evaluation over all that
+  // the range evaluations see ([start, last_eval]), so one point per series instead of one per step (a week of
+  // 10,000 GPUs' pods at 1 h: 125,000 series x 168 points of JSON otherwise).
+  const std::string whole = prom::FormatPromDuration(std::chrono::milliseconds((last_eval - start) * 1000));
+  auto latest = [&](const std::string& selector) -> base::Result<prom::Vector> {
+    ASSIGN_OR_RETURN(prom::QueryResponse r, client.Query("last_over_time(" + selector + "[" + whole + "])",
+                                                         last_eval * 1000));
+    ++out.requests;
+    for (auto& x : r.warnings) out.warnings.push_back(std::move(x));
+    return std::move(r.vector);
+  };
   std::map<PodKey, model::Pod> pods;
   std::map<PodKey, std::pair<std::int64_t, std::int64_t>> seen;  // first/last evaluation listing it
   {
@@ -127,8 +128,8 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
   std::map<std::pair<std::string, std::string>, model::OwnerRef> parent;  // (ns, "Kind/name") -> owner
   for (const auto& [metric, kind, label] : {std::tuple{"kube_replicaset_owner", "ReplicaSet", "replicaset"},
                                             std::tuple{"kube_job_owner", "Job", "job_name"}}) {
-    ASSIGN_OR_RETURN(prom::Matrix m, range(std::string("last_over_time(") + metric + "[" + w + "])"));
-    for (const prom::Series& s : m) {
+    ASSIGN_OR_RETURN(prom::Vector m, latest(metric));
+    for (const prom::Sample& s : m) {
       const std::string owner_kind = Get(s.labels, "owner_kind");
       if (owner_kind.empty() || owner_kind == "<none>") continue;
       parent[{Get(s.labels, "namespace"), std::string(kind) + "/" + Get(s.labels, label)}] = {
@@ -136,8 +137,8 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
     }
   }
   {
-    ASSIGN_OR_RETURN(prom::Matrix m, range("last_over_time(kube_pod_owner{owner_is_controller=\"true\"}[" + w + "])"));
-    for (const prom::Series& s : m) {
+    ASSIGN_OR_RETURN(prom::Vector m, latest("kube_pod_owner{owner_is_controller=\"true\"}"));
+    for (const prom::Sample& s : m) {
       auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
       const std::string kind = Get(s.labels, "owner_kind");
       if (it == pods.end() || kind.empty() || kind == "<none>") continue;
@@ -156,14 +157,13 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
     }
   }
   {
-    ASSIGN_OR_RETURN(prom::Matrix m, range("last_over_time(kube_pod_container_resource_requests[" + w + "])"));
-    for (const prom::Series& s : m) {
+    ASSIGN_OR_RETURN(prom::Vector m, latest("kube_pod_container_resource_requests"));
+    for (const prom::Sample& s : m) {
       auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
       if (it == pods.end()) continue;
       const std::string res = Get(s.labels, "resource");
-      double v = 0;
-      std::int64_t t = 0;
-      if (!LastValue(s, &v, &t) || !(v >= 0)) continue;
+      const double v = s.value;
+      if (!(v >= 0)) continue;
       const std::string container = Get(s.labels, "container");
       model::Pod& p = it->second;
       auto c = std::find_if(p.containers.begin(), p.containers.end(), [&](const model::Container& x) { return x.name == container; });
@@ -186,19 +186,18 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
     }
   }
   for (const char* metric : {"kube_pod_start_time", "kube_pod_completion_time"}) {
-    ASSIGN_OR_RETURN(prom::Matrix m, range(std::string("last_over_time(") + metric + "[" + w + "])"));
+    ASSIGN_OR_RETURN(prom::Vector m, latest(metric));
     const bool is_start = std::string_view(metric) == "kube_pod_start_time";
-    for (const prom::Series& s : m) {
+    for (const prom::Sample& s : m) {
       auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
-      double v = 0;
-      std::int64_t t = 0;
-      if (it == pods.end() || !LastValue(s, &v, &t) || !(v > 0 && v < 1e11)) continue;
+      const double v = s.value;
+      if (it == pods.end() || !(v > 0 && v < 1e11)) continue;
       (is_start ? it->second.start_unix_s : it->second.end_unix_s) = static_cast<std::int64_t>(v);
     }
   }
   {
-    ASSIGN_OR_RETURN(prom::Matrix m, range("last_over_time(kube_pod_labels[" + w + "])"));
-    for (const prom::Series& s : m) {
+    ASSIGN_OR_RETURN(prom::Vector m, latest("kube_pod_labels"));
+    for (const prom::Sample& s : m) {
       auto it = pods.find({Get(s.labels, "namespace"), Get(s.labels, "pod")});
       if (it == pods.end()) continue;
       for (const auto& [k, v] : s.labels) {
@@ -206,8 +205,6 @@ base::Result<KsmHistory> ReadKsmHistory(prom::PromClient& client, std::int64_t s
       }
     }
   }
-  // The last evaluation: first + k x step <= last.
-  const std::int64_t last_eval = first + (last - first) / step.count() * step.count();
   for (auto& [k, p] : pods) {
     const auto [a, b] = seen[k];
     if (p.start_unix_s == 0) p.start_unix_s = std::max(a, start);

@@ -5,8 +5,10 @@
 // Kubernetes key is added where it can be read back: "gpuwise.io/team" from "label_gpuwise_io_team", and one-word
 // keys such as "team" and "app"), and its lifetime at the query step's resolution (first and last step it was
 // listed; kube_pod_start_time and kube_pod_completion_time refine them). Attribution source kKubeState.
-// Every query is a range query whose inner window is one step, so no evaluation loads more than one step of samples
-// per series (an instant last_over_time over 7 days would load every sample of the week at once).
+// Presence (kube_pod_info) is a range query at `step` whose inner window is one step. Everything else (owners,
+// requests, start and end times, labels) needs only each series' last value: one instant last_over_time over the
+// window each, one point per series. Prometheus bounds such a query by one series' window (a week at 30 s is
+// 20,160 samples, far under --query.max-samples); the answers are 1/168 of the range form's for a week at 1 h.
 #pragma once
 
 #include <chrono>

@@ -3,7 +3,12 @@
 #include <tuple>
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <set>
+#include <thread>
+
+#include "base/log.h"
 
 namespace gpuwise::observe {
 namespace {
@@ -173,68 +178,118 @@ base::Result<SeriesWindowStats> PrometheusSource::SeriesStats(const RangeRequest
   std::map<std::tuple<std::size_t, int, prom::Signal>, std::size_t> index;
   const std::int64_t points = window.count() / request.step.count() + 1;
   const std::int64_t max_samples = client_.options().limits.max_samples;
-  std::size_t done = 0;
+
+  // One instant query per (name, shard, function). `which`: -1 count, -2 max, -3 mean, k >= 0 quantiles[k].
+  struct Task {
+    std::string name;
+    const prom::CatalogRow* row = nullptr;
+    bool sharded = false;
+    std::string promql;
+    int which = 0;
+  };
+  auto tasks_of = [&](const std::string& name, const prom::CatalogRow* row, const std::string& shard) {
+    std::vector<std::string> matchers = request.matchers;
+    if (!shard.empty()) matchers.push_back(shard);
+    const std::string sel = prom::BuildSelector(name, matchers);
+    std::vector<Task> t = {{name, row, !shard.empty(), prom::CountOverTime(sel, window), -1},
+                           {name, row, !shard.empty(), prom::MaxOverTime(sel, window), -2},
+                           {name, row, !shard.empty(), prom::AvgOverTime(sel, window), -3}};
+    for (std::size_t q = 0; q < quantiles.size(); ++q) {
+      t.push_back({name, row, !shard.empty(), prom::QuantileOverTime(quantiles[q], sel, window), static_cast<int>(q)});
+    }
+    return t;
+  };
+  // Unsharded first: Prometheus bounds a function of a range selector by one series' window, not by series x
+  // window, so one query per function covers every series. A server that counts otherwise (and answers "too many
+  // samples") gets the name again, sharded by UUID so each shard's series x points fits max_samples.
+  std::deque<Task> queue;
   for (const auto& [name, count] : series_by_name) {
-    if (request.progress) request.progress(name, done++, series_by_name.size());
     const prom::CatalogRow* row = catalog.Find(name);
     if (row == nullptr) continue;
-    std::vector<std::string> shards = {""};
-    if (count * points > max_samples) {
-      auto& uuids = uuids_by_name[name];
-      std::sort(uuids.begin(), uuids.end());
-      uuids.erase(std::unique(uuids.begin(), uuids.end()), uuids.end());
-      const std::size_t k = static_cast<std::size_t>((count * points + max_samples - 1) / max_samples);
-      if (uuids.size() < k) {
-        return base::ResourceExhausted(name + ": " + std::to_string(count) + " series x " + std::to_string(points) +
-                                       " points is over --prometheus-max-samples and cannot be split by UUID; "
-                                       "narrow with --match or shorten --window");
-      }
-      shards = prom::RegexShards("UUID", uuids, k);
+    for (Task& t : tasks_of(name, row, "")) queue.push_back(std::move(t));
+  }
+  std::set<std::string> sharded_names;
+  auto shard = [&](const std::string& name, const prom::CatalogRow* row) -> base::Status {
+    const std::int64_t count = series_by_name[name];
+    auto& uuids = uuids_by_name[name];
+    std::sort(uuids.begin(), uuids.end());
+    uuids.erase(std::unique(uuids.begin(), uuids.end()), uuids.end());
+    const std::size_t k = std::max<std::size_t>(2, static_cast<std::size_t>((count * points + max_samples - 1) / max_samples));
+    if (uuids.size() < k) {
+      return base::ResourceExhausted(name + ": " + std::to_string(count) + " series x " + std::to_string(points) +
+                                     " points is over the server's sample limit and cannot be split by UUID; "
+                                     "narrow with --match or shorten --window");
     }
-    for (const std::string& shard : shards) {
-      std::vector<std::string> matchers = request.matchers;
-      if (!shard.empty()) matchers.push_back(shard);
-      const std::string sel = prom::BuildSelector(name, matchers);
-      // -1: count, -2: max, -3: mean, k >= 0: quantiles[k].
-      std::vector<std::pair<std::string, int>> fns = {{prom::CountOverTime(sel, window), -1},
-                                                      {prom::MaxOverTime(sel, window), -2},
-                                                      {prom::AvgOverTime(sel, window), -3}};
-      for (std::size_t q = 0; q < quantiles.size(); ++q) {
-        fns.emplace_back(prom::QuantileOverTime(quantiles[q], sel, window), static_cast<int>(q));
+    LOG_INFO << "prometheus: too many samples for " << name << " window statistics; " << k << " UUID shards";
+    for (const std::string& s : prom::RegexShards("UUID", uuids, k)) {
+      for (Task& t : tasks_of(name, row, s)) queue.push_back(std::move(t));
+    }
+    return base::Status::Ok();
+  };
+  auto fold = [&](const Task& task, const prom::QueryResponse& r) {
+    for (const prom::Sample& smp : r.vector) {
+      std::string_view ignored;
+      std::vector<prom::Label> labels = Views(smp.labels, &ignored);
+      std::size_t entity = 0;
+      int attribution = -1;
+      if (builder.Locate(task.name, labels, &entity, &attribution) == nullptr) continue;
+      auto [it, fresh] = index.emplace(std::make_tuple(entity, attribution, task.row->signal), out.series.size());
+      if (fresh) {
+        SeriesStat st;
+        st.entity = entity;
+        st.attribution = attribution;
+        st.signal = task.row->signal;
+        st.metric_name = task.name;
+        st.quantiles.assign(quantiles.size(), NAN);
+        out.series.push_back(std::move(st));
       }
-      for (const auto& [promql, which] : fns) {
-        auto r = client_.Query(promql, request.end_ms);
-        ++out.requests;
-        if (!r.ok()) return r.status().Annotate(std::string(prom::SignalName(row->signal)) + " window statistics");
-        for (const prom::Sample& smp : r->vector) {
-          std::string_view ignored;
-          std::vector<prom::Label> labels = Views(smp.labels, &ignored);
-          std::size_t entity = 0;
-          int attribution = -1;
-          if (builder.Locate(name, labels, &entity, &attribution) == nullptr) continue;
-          auto [it, fresh] = index.emplace(std::make_tuple(entity, attribution, row->signal), out.series.size());
-          if (fresh) {
-            SeriesStat st;
-            st.entity = entity;
-            st.attribution = attribution;
-            st.signal = row->signal;
-            st.metric_name = name;
-            st.quantiles.assign(quantiles.size(), NAN);
-            out.series.push_back(std::move(st));
-          }
-          SeriesStat& st = out.series[it->second];
-          if (which == -1) {
-            st.count = smp.value >= 0 && smp.value < 9e18 ? static_cast<std::uint64_t>(smp.value) : 0;
-            continue;
-          }
-          double v;
-          // Every unit conversion is a positive scale, so it commutes with quantiles, max and mean.
-          const double value = prom::NormalizeValue(*row, smp.value, &v) ? v : NAN;
-          if (which == -2) st.max = value;
-          else if (which == -3) st.mean = value;
-          else st.quantiles[static_cast<std::size_t>(which)] = value;
-        }
+      SeriesStat& st = out.series[it->second];
+      if (task.which == -1) {
+        st.count = smp.value >= 0 && smp.value < 9e18 ? static_cast<std::uint64_t>(smp.value) : 0;
+        continue;
       }
+      double v;
+      // Every unit conversion is a positive scale, so it commutes with quantiles, max and mean.
+      const double value = prom::NormalizeValue(*task.row, smp.value, &v) ? v : NAN;
+      if (task.which == -2) st.max = value;
+      else if (task.which == -3) st.mean = value;
+      else st.quantiles[static_cast<std::size_t>(task.which)] = value;
+    }
+  };
+  // Batches of `concurrency` queries in flight; each batch is folded in order before the next starts, so at most
+  // that many answers are held at once and the result does not depend on timing.
+  const std::size_t width = static_cast<std::size_t>(std::max(1, client_.options().concurrency));
+  std::set<std::string> started;
+  while (!queue.empty()) {
+    std::vector<Task> batch;
+    while (!queue.empty() && batch.size() < width) {
+      Task t = std::move(queue.front());
+      queue.pop_front();
+      if (!t.sharded && sharded_names.count(t.name)) continue;  // superseded by its shards
+      if (started.insert(t.name).second && request.progress) {
+        request.progress(t.name, started.size() - 1, series_by_name.size());
+      }
+      batch.push_back(std::move(t));
+    }
+    std::vector<base::Result<prom::QueryResponse>> answers(batch.size(), base::Unavailable("not run"));
+    std::vector<std::thread> threads;
+    for (std::size_t b = 1; b < batch.size(); ++b) {
+      threads.emplace_back([&, b] { answers[b] = client_.Query(batch[b].promql, request.end_ms); });
+    }
+    if (!batch.empty()) answers[0] = client_.Query(batch[0].promql, request.end_ms);
+    for (std::thread& t : threads) t.join();
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const Task& task = batch[b];
+      ++out.requests;
+      if (answers[b].ok()) {
+        if (!sharded_names.count(task.name) || task.sharded) fold(task, *answers[b]);
+        continue;
+      }
+      if (prom::IsTooManySamples(answers[b].status()) && !task.sharded) {
+        if (sharded_names.insert(task.name).second) RETURN_IF_ERROR(shard(task.name, task.row));
+        continue;
+      }
+      return answers[b].status().Annotate(std::string(prom::SignalName(task.row->signal)) + " window statistics");
     }
   }
   out.quantile_levels = quantiles;

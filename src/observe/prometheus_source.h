@@ -43,13 +43,16 @@ class PrometheusSource final : public MetricsSource {
 
   // Window statistics computed by Prometheus itself (quantile_over_time, max_over_time, count_over_time,
   // avg_over_time at the window's end): a handful of instant queries instead of every raw point, and exact
-  // over the raw samples (no lookback repeats). Quantiles are Prometheus's, interpolated between ranks. Each
-  // query stays under the sample limit: series are sharded by UUID when series x points would pass it.
-  // `request.step` is the scrape interval, used only to estimate samples per series.
+  // over the raw samples (no lookback repeats). Quantiles are Prometheus's, interpolated between ranks. One query
+  // per metric name and function (Prometheus bounds such a query by one series' window); a name the server answers
+  // "too many samples" for is asked again sharded by UUID, each shard's series x points under max_samples.
+  // `request.step` is the scrape interval, used only to size the shards. Up to the client's concurrency queries
+  // are in flight at once.
   base::Result<std::vector<EntityProfile>> PushdownProfiles(const RangeRequest& request);
 
   // Per-series count, max, mean and quantiles over the whole window (instant queries at the end, sharded by UUID
-  // under the sample limit). The quantiles are Prometheus's (interpolated between ranks).
+  // only when the server refuses a name as too many samples). The quantiles are Prometheus's (interpolated
+  // between ranks).
   base::Result<SeriesWindowStats> SeriesStats(const RangeRequest& request, const std::vector<prom::Signal>& signals,
                                               const std::vector<double>& quantiles);
 

@@ -851,7 +851,7 @@ struct FakePrometheus::Impl {
         for (std::size_t i = 0; i < times.size(); ++i) {
           double v = 0;
           const bool got = eval(times[i], &v);
-          peak_window = std::max(peak_window, loaded);
+          peak_window = options.sum_function_windows ? peak_window + loaded : std::max(peak_window, loaded);
           if (!got) continue;
           if (acc != nullptr) {
             Acc& a = (*acc)[i];

@@ -53,6 +53,9 @@ class FakePrometheus {
     // (evaluated series by series, as Prometheus does), one series' window: 20 series of 100,000 samples pass a
     // limit of 500,000, one series of 100,000 fails 50,000 (both checked against Prometheus 2.42).
     std::int64_t max_samples = 50'000'000;
+    // Count a function's windows summed over every series instead (as backends that charge a query for all the
+    // samples it touches do): the case where a client must shard by series.
+    bool sum_function_windows = false;
     // Requests in flight above this get 429 (0 = no limit).
     int max_concurrency = 0;
     // Sleep before answering; when query_timeout > 0 and latency exceeds it, answer 503 "timeout".

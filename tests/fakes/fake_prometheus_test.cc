@@ -238,6 +238,20 @@ TEST(FakePrometheusTest, SampleLimitBoundsOneSeriesWindowForFunctions) {
   json range = Get(*fake, "/api/v1/query_range", {{"query", "small"}, {"start", std::to_string(kT0 / 1000)},
                                                   {"end", std::to_string(kT0 / 1000 + 200 * 30)}, {"step", "30"}});
   EXPECT_EQ(range.value("http_status", 0), 422);
+  // A backend that charges a function for every series' window: 5 x 600 fails 1,000, one series of 600 passes.
+  o.sum_function_windows = true;
+  auto summing = StartFake(o);
+  for (int i = 0; i < 5; ++i) {
+    FakePrometheus::ProceduralSeries s;
+    s.labels = {{"__name__", "small"}, {"k", std::to_string(i)}};
+    s.present = {{kT0, kT0 + 600 * kIv}};
+    summing->AddProceduralSeries(s);
+  }
+  json all = Get(*summing, "/api/v1/query", {{"query", "count_over_time(small[1d])"}, {"time", t}});
+  EXPECT_EQ(all.value("http_status", 0), 422);
+  json one = Get(*summing, "/api/v1/query", {{"query", "count_over_time(small{k=\"3\"}[1d])"}, {"time", t}});
+  EXPECT_EQ(one.value("status", ""), "success");
+  EXPECT_EQ(one["data"]["result"].size(), 1u);
 }
 
 TEST(FakePrometheusTest, ServedCountsBytesOnTheWireAfterGzip) {

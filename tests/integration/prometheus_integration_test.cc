@@ -244,7 +244,8 @@ TEST_F(PrometheusIntegrationTest, BackfilledHistoryReadsBackExactly) {
     }
   }
 
-  // 2b) A sample limit far below the data: pushdown shards by UUID, raw chunks in time; same answers.
+  // 2b) A client sample limit far below the data: raw reads chunk in time; pushdown needs nothing (Prometheus bounds
+  // a function by one series' window; sharding on refusal is tested against the fake); same answers.
   prom::PromClientOptions tight = options;
   tight.limits.max_samples = 60'000;
   observe::PrometheusSource tight_source(tight, base::SystemClock::Get());

@@ -120,9 +120,6 @@ std::string PromQuote(std::string_view v) {
   return out;
 }
 
-bool IsTooManySamples(const Status& s) {
-  return s.code() == base::Code::kResourceExhausted && s.message().find("too many samples") != std::string::npos;
-}
 
 // A counting semaphore that bounds requests in flight.
 class Gate {
@@ -754,6 +751,10 @@ Matrix DropStalePoints(const Matrix& raw, const Matrix& presence, std::int64_t* 
   }
   if (dropped != nullptr) *dropped = n_dropped;
   return out;
+}
+
+bool IsTooManySamples(const Status& s) {
+  return s.code() == base::Code::kResourceExhausted && s.message().find("too many samples") != std::string::npos;
 }
 
 }  // namespace gpuwise::observe::prom

@@ -172,6 +172,8 @@ std::string CountOverTime(std::string_view selector, std::chrono::milliseconds w
 // query `count_over_time(<selector>[<scrape_interval>])`, run over the same range and step, has a
 // point (> 0) only at steps with a real sample in the preceding scrape interval.
 std::string PresenceQuery(std::string_view selector, std::chrono::milliseconds scrape_interval);
+// Whether a Status is the server's "too many samples" answer (query.max-samples exceeded).
+bool IsTooManySamples(const base::Status& s);
 // Keeps only the raw points whose step has presence > 0 (presence series are matched by label set
 // ignoring __name__, which count_over_time drops). Points with no presence become missing; series
 // left with no point are removed. Returns how many points were dropped in *dropped (optional).
