@@ -162,6 +162,7 @@ base::Status ReadWindow(const ReportConfig& config, base::Clock& clock, observe:
   // Serving engines' counters and KV use over the window (pods by pod/namespace labels, else by address).
   observe::ServingTotals serving_totals;
   {
+    Progress(config, "reading serving-engine history");
     std::map<std::string, std::pair<std::string, std::string>> by_address;
     for (const model::Pod& p : run.cluster.pods) {
       if (!p.ip.empty()) by_address[p.ip] = {p.namespace_name, p.name};
@@ -180,6 +181,7 @@ base::Status ReadWindow(const ReportConfig& config, base::Clock& clock, observe:
       range->warnings.push_back("serving-engine metrics unreadable: " + totals.status().message());
     }
   }
+  Progress(config, "building the snapshot (devices, holders, intervals)");
   ASSIGN_OR_RETURN(run.snapshot, observe::BuildRangeSnapshot(run.cluster, past, *range, config.start_unix_s,
                                                              config.end_unix_s, snap));
   run.snapshot.telemetry_source = "prometheus " + config.prometheus.base_url +
@@ -261,6 +263,7 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
   } else {
     RETURN_IF_ERROR(ReadWindow(config, clock, snap, run));
   }
+  Progress(config, "costs and report");
   analyze::CostOptions cost_options;
   cost_options.interval_rows = config.interval_rollups;
   run.ledger = analyze::ComputeCosts(run.snapshot, cost_options);
