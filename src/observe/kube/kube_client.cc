@@ -584,7 +584,8 @@ struct KubeClient::Impl {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     if (connect != nullptr) curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes (gzip, deflate, ...)
+    // gzip only, as client-go asks: kube-apiserver compresses with nothing else (and brotli is slow to encode).
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect must not carry the token elsewhere
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -54,8 +54,11 @@ const ResourceType& NodesType();
 const ResourceType& NamespacesType();
 
 struct KubeClientOptions {
-  double qps = 20;                    // client-side rate limit, <= 0: none (client-go: 5; gpuwise reads in bursts)
-  int burst = 40;
+  // Client-side rate limit (token bucket), <= 0: none. client-go's library default is 5/10, which tools that read a
+  // whole cluster raise (50/100 is common); gpuwise reads in bursts and then stops, and the API server's priority
+  // and fairness still protects it.
+  double qps = 50;
+  int burst = 100;
   int max_retries = 6;                // for 429, 5xx and connection errors
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_cap{30'000};
