@@ -108,6 +108,27 @@ base::Result<std::string> Str(const Ctx& c, const json& parent, std::string_view
   return m->get<std::string>();
 }
 
+// spec.taints of a node or spec.tolerations of a pod: key, value and effect of each. A toleration whose operator is
+// Exists matches any value, written "*".
+base::Result<std::vector<model::Taint>> Taints(const Ctx& c, const json& spec, std::string_view field) {
+  std::vector<model::Taint> out;
+  ASSIGN_OR_RETURN(const json* list, Arr(c, spec, field, "spec"));
+  if (list == nullptr) return out;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& t = (*list)[i];
+    const std::string p = Index("spec." + std::string(field), i);
+    if (!t.is_object()) return c.Bad(p, "expected an object, got " + std::string(TypeName(t)));
+    model::Taint taint;
+    ASSIGN_OR_RETURN(taint.key, Str(c, t, "key", p));
+    ASSIGN_OR_RETURN(taint.value, Str(c, t, "value", p));
+    ASSIGN_OR_RETURN(taint.effect, Str(c, t, "effect", p));
+    ASSIGN_OR_RETURN(std::string op, Str(c, t, "operator", p));
+    if (op == "Exists") taint.value = "*";
+    out.push_back(std::move(taint));
+  }
+  return out;
+}
+
 base::Result<bool> Bool(const Ctx& c, const json& parent, std::string_view key, std::string_view path) {
   const json* m = Member(parent, key);
   if (m == nullptr) return false;
@@ -776,19 +797,7 @@ base::Result<model::Node> NodeFromJson(const json& object, std::vector<std::stri
   if (spec != nullptr) {
     ASSIGN_OR_RETURN(n.provider_id, Str(c, *spec, "providerID", "spec"));
     ASSIGN_OR_RETURN(n.unschedulable, Bool(c, *spec, "unschedulable", "spec"));
-    ASSIGN_OR_RETURN(const json* taints, Arr(c, *spec, "taints", "spec"));
-    if (taints != nullptr) {
-      for (std::size_t i = 0; i < taints->size(); ++i) {
-        const json& t = (*taints)[i];
-        const std::string p = Index("spec.taints", i);
-        if (!t.is_object()) return c.Bad(p, "expected an object, got " + std::string(TypeName(t)));
-        model::Taint taint;
-        ASSIGN_OR_RETURN(taint.key, Str(c, t, "key", p));
-        ASSIGN_OR_RETURN(taint.value, Str(c, t, "value", p));
-        ASSIGN_OR_RETURN(taint.effect, Str(c, t, "effect", p));
-        n.taints.push_back(std::move(taint));
-      }
-    }
+    ASSIGN_OR_RETURN(n.taints, Taints(c, *spec, "taints"));
   }
 
   ASSIGN_OR_RETURN(const json* status, Obj(c, object, "status", ""));
@@ -1027,21 +1036,7 @@ base::Result<model::Pod> PodFromJson(const json& object, std::vector<std::string
   ASSIGN_OR_RETURN(pod.node, Str(c, *spec, "nodeName", "spec"));
   ASSIGN_OR_RETURN(pod.scheduler_name, Str(c, *spec, "schedulerName", "spec"));
   RETURN_IF_ERROR(StrMap(c, *spec, "nodeSelector", "spec", &pod.node_selector));
-  ASSIGN_OR_RETURN(const json* tolerations, Arr(c, *spec, "tolerations", "spec"));
-  if (tolerations != nullptr) {
-    for (std::size_t i = 0; i < tolerations->size(); ++i) {
-      const json& t = (*tolerations)[i];
-      const std::string p = Index("spec.tolerations", i);
-      if (!t.is_object()) return c.Bad(p, "expected an object, got " + std::string(TypeName(t)));
-      model::Taint tol;
-      ASSIGN_OR_RETURN(tol.key, Str(c, t, "key", p));
-      ASSIGN_OR_RETURN(tol.value, Str(c, t, "value", p));
-      ASSIGN_OR_RETURN(tol.effect, Str(c, t, "effect", p));
-      ASSIGN_OR_RETURN(std::string op, Str(c, t, "operator", p));
-      if (op == "Exists") tol.value = "*";
-      pod.tolerations.push_back(std::move(tol));
-    }
-  }
+  ASSIGN_OR_RETURN(pod.tolerations, Taints(c, *spec, "tolerations"));
   ASSIGN_OR_RETURN(const json* containers, Arr(c, *spec, "containers", "spec"));
   if (containers == nullptr) return c.Bad("spec.containers", "missing");
   for (std::size_t i = 0; i < containers->size(); ++i) {
