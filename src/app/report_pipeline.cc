@@ -23,10 +23,12 @@ void Progress(const ReportConfig& c, std::string_view what) {
   if (c.progress) c.progress(what);
 }
 
-// The signals a report reads from Prometheus: compute (with its fallbacks), framebuffer, DRAM, tensor, power.
+// The signals a report reads from Prometheus: compute (with its fallbacks), framebuffer, DRAM, tensor, power, PCIe.
 std::vector<prom::Signal> ReportSignals() {
-  return {prom::Signal::kSmActive, prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil, prom::Signal::kFbUsed,
-          prom::Signal::kFbFree,   prom::Signal::kDramActive,     prom::Signal::kTensorActive, prom::Signal::kPower};
+  return {prom::Signal::kSmActive,     prom::Signal::kGrEngineActive, prom::Signal::kGpuUtil,
+          prom::Signal::kFbUsed,       prom::Signal::kFbFree,         prom::Signal::kDramActive,
+          prom::Signal::kTensorActive, prom::Signal::kPower,          prom::Signal::kPcieTx,
+          prom::Signal::kPcieRx};
 }
 
 // A live view: scrapes of the dcgm-exporter endpoints (found through the API unless given) and of the vLLM
@@ -243,19 +245,15 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     for (std::size_t i = 0; i < priced.size() && i < run.cluster.nodes.size(); ++i) prices[t][run.cluster.nodes[i].name] = priced[i];
   }
   snap.pricer = [&prices](const model::Node& node, std::int64_t at) {
-    observe::NodePriceQuote q;
     auto when = prices.upper_bound(at);
     if (when != prices.begin()) --when;
     auto it = when->second.find(node.name);
     if (it == when->second.end()) {
+      observe::NodePriceQuote q;
       q.unpriced_reason = "not in the price book's fleet";
       return q;
     }
-    q.effective_micro_per_gpu_hour = it->second.effective_micro_per_gpu_hour;
-    q.list_micro_per_gpu_hour = it->second.list_micro_per_gpu_hour;
-    q.rule = it->second.rule;
-    q.unpriced_reason = it->second.unpriced_reason;
-    return q;
+    return observe::NodePriceQuote::From(it->second);
   };
 
   if (config.source == TelemetrySource::kScrape) {

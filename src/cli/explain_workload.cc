@@ -371,7 +371,8 @@ Facts Gather(const app::ReportRun& run, int w) {
   // when the window was read aggregated).
   const analyze::DiagnosisOptions& o = run.report.thresholds;
   f.diagnosis = analyze::Diagnose(*f.wl, o);
-  static constexpr const char* kUnits[] = {"ratio", "ratio", "ratio", "ratio", "watts"};
+  static constexpr const char* kUnits[] = {"ratio", "ratio", "ratio", "ratio", "watts", "bytes/s", "bytes/s"};
+  static_assert(std::size(kUnits) == model::kUsageSignalCount);
   for (std::size_t k = 0; k < model::kUsageSignalCount; ++k) {
     f.signals.push_back({std::string(model::UsageSignalName(static_cast<model::UsageSignal>(k))), kUnits[k],
                          f.diagnosis.signals[k]});
@@ -699,7 +700,9 @@ std::string ExplainWorkloadText(const app::ReportRun& run, int workload) {
     const auto& m = sig.summary;
     auto v = [&sig, &m](double x) {
       if (m.count == 0) return std::string("-");
-      return sig.unit == "watts" ? Fixed(x, 1) + " W" : Pct(x);
+      if (sig.unit == "watts") return Fixed(x, 1) + " W";
+      if (sig.unit == "bytes/s") return Fixed(x / 1e6, 1) + " MB/s";
+      return Pct(x);
     };
     t.rows.push_back({sig.name, std::to_string(m.count), v(m.p50), v(m.p95), v(m.p99), v(m.max)});
   }

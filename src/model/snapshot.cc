@@ -30,6 +30,8 @@ std::string_view UsageSignalName(UsageSignal s) {
     case UsageSignal::kDram: return "dram";
     case UsageSignal::kTensor: return "tensor";
     case UsageSignal::kPower: return "power";
+    case UsageSignal::kPcieTx: return "pcie_tx";
+    case UsageSignal::kPcieRx: return "pcie_rx";
     case UsageSignal::kCount: break;
   }
   return "?";

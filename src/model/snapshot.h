@@ -104,10 +104,13 @@ struct DeviceInterval {
   std::vector<DeviceHold> holds;
 };
 
-// What a workload's usage profile tracks, each sketched over every exporter sample of the devices it held.
-enum class UsageSignal { kCompute, kFbShare, kDram, kTensor, kPower, kCount };
+// What a workload's usage profile tracks, each sketched over every exporter sample of the devices it held. Compute,
+// fb_share, dram and tensor are ratios (0..1), power is watts, pcie_tx and pcie_rx bytes per second (DCGM's
+// profiling rates, which dcgm-exporter's default counter list leaves out: often absent).
+enum class UsageSignal { kCompute, kFbShare, kDram, kTensor, kPower, kPcieTx, kPcieRx, kCount };
 inline constexpr std::size_t kUsageSignalCount = static_cast<std::size_t>(UsageSignal::kCount);
-std::string_view UsageSignalName(UsageSignal s);  // "compute", "fb_share", "dram", "tensor", "power"
+// "compute", "fb_share", "dram", "tensor", "power", "pcie_tx", "pcie_rx"
+std::string_view UsageSignalName(UsageSignal s);
 
 // What a serving engine's own metrics say over the window (vLLM; observe/serving_telemetry). Counters are increases
 // over the scrapes (a live view: between the first and last scrape, `seconds` apart).

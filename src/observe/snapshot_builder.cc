@@ -824,6 +824,8 @@ class Builder {
         case Signal::kDramActive: sig = model::UsageSignal::kDram; break;
         case Signal::kTensorActive: sig = model::UsageSignal::kTensor; break;
         case Signal::kPower: sig = model::UsageSignal::kPower; break;
+        case Signal::kPcieTx: sig = model::UsageSignal::kPcieTx; break;
+        case Signal::kPcieRx: sig = model::UsageSignal::kPcieRx; break;
         default: continue;
       }
       targets.clear();
@@ -896,6 +898,8 @@ class Builder {
         case Signal::kDramActive: sig = model::UsageSignal::kDram; break;
         case Signal::kTensorActive: sig = model::UsageSignal::kTensor; break;
         case Signal::kPower: sig = model::UsageSignal::kPower; break;
+        case Signal::kPcieTx: sig = model::UsageSignal::kPcieTx; break;
+        case Signal::kPcieRx: sig = model::UsageSignal::kPcieRx; break;
         default: continue;
       }
       int labelled = -1;

@@ -26,6 +26,7 @@
 #include "base/status.h"
 #include "model/annotations.h"
 #include "model/cluster.h"
+#include "model/price_book.h"
 #include "model/snapshot.h"
 #include "observe/metrics_source.h"
 #include "observe/prometheus_source.h"
@@ -39,6 +40,10 @@ struct NodePriceQuote {
   std::int64_t list_micro_per_gpu_hour = 0;
   std::string rule;             // which rule matched
   std::string unpriced_reason;  // non-empty: no price
+
+  static NodePriceQuote From(const model::NodePrice& p) {
+    return {p.effective_micro_per_gpu_hour, p.list_micro_per_gpu_hour, p.rule, p.unpriced_reason};
+  }
 };
 using NodePricer = std::function<NodePriceQuote(const model::Node& node, std::int64_t at_unix_s)>;
 

@@ -166,5 +166,23 @@ TEST_F(ReportDemoTest, PlantedStatesAreFound) {
   }
 }
 
+// PCIe is in every profile the exporter sends it for, per pod, and keeps its direction: the training job reads its
+// data in (the simulator's rx rate is several times its tx rate), so its received bytes per second are higher.
+TEST_F(ReportDemoTest, ProfilesCarryPcieBothWays) {
+  const auto sig = [](const auto& w, model::UsageSignal s) { return w.diagnosis.signals[static_cast<std::size_t>(s)]; };
+  int with_compute = 0;
+  for (const auto& w : run_->report.workloads) {
+    const auto compute = sig(w, model::UsageSignal::kCompute);
+    if (compute.count == 0) continue;
+    ++with_compute;
+    EXPECT_GT(sig(w, model::UsageSignal::kPcieTx).count, 0u) << w.name;
+    EXPECT_GT(sig(w, model::UsageSignal::kPcieRx).count, 0u) << w.name;
+    if (w.name == "ranker-finetune") {
+      EXPECT_GT(sig(w, model::UsageSignal::kPcieRx).p50, 2 * sig(w, model::UsageSignal::kPcieTx).p50);
+    }
+  }
+  EXPECT_GT(with_compute, 5);
+}
+
 }  // namespace
 }  // namespace gpuwise

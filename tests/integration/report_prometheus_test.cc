@@ -403,17 +403,13 @@ class ReportPrometheusTest : public ::testing::Test {
     observe::SnapshotOptions so;
     so.interval_s = 3600;
     so.pricer = [](const model::Node& node, std::int64_t) {
-      observe::NodePriceQuote q;
       auto it = prices_->find(node.name);
       if (it == prices_->end()) {
+        observe::NodePriceQuote q;
         q.unpriced_reason = "not in the fleet";
         return q;
       }
-      q.effective_micro_per_gpu_hour = it->second.effective_micro_per_gpu_hour;
-      q.list_micro_per_gpu_hour = it->second.list_micro_per_gpu_hour;
-      q.rule = it->second.rule;
-      q.unpriced_reason = it->second.unpriced_reason;
-      return q;
+      return observe::NodePriceQuote::From(it->second);
     };
     auto scraped = observe::BuildRangeSnapshot(run_->cluster, ksm_->pods, range, UnixS(*world_, kStartS),
                                                UnixS(*world_, kEndS), so);
