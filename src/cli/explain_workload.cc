@@ -473,10 +473,32 @@ std::string HowText(const std::set<model::HoldHow>& hows) {
   return Join(parts, "; ");
 }
 
+// Seconds between a device's samples over what the workload held (held device-seconds over their samples); 0 for a
+// live view (its one interval is not the time its scrapes span) or without samples.
+double MeasuredSpacing(const Facts& f) {
+  const model::Snapshot& s = f.run->snapshot;
+  if (s.live) return 0;
+  double seconds = 0, samples = 0;
+  for (const model::DeviceInterval& u : s.usage) {
+    if (u.samples == 0) continue;
+    double held = 0;
+    for (const model::DeviceHold& h : u.holds) {
+      if (s.pod_workload[static_cast<std::size_t>(h.pod)] == f.index) held += h.fraction;
+    }
+    held = std::min(held, 1.0);
+    seconds += held * static_cast<double>(s.IntervalSeconds(u.interval));
+    samples += held * u.samples;
+  }
+  return samples > 0 ? seconds / samples : 0;
+}
+
 std::string SamplingSentence(const Facts& f) {
   const analyze::SignalSummary& c = f.signals[0].summary;
-  const std::string of = "Percentiles are of exporter samples: one value per device per scrape (the scrape interval, 30 s "
-                         "by default with dcgm-exporter's default collect interval of 30 s), not of a continuous signal; ";
+  const double spacing = MeasuredSpacing(f);
+  const std::string measured =
+      spacing > 0 ? "here one every " + Fixed(spacing, spacing < 10 ? 1 : 0) + " s on average over the devices it held; " : "";
+  const std::string of = "Percentiles are of exporter samples: one value per device per scrape (" + measured +
+                         "30 s by default, dcgm-exporter's default collect interval), not of a continuous signal; ";
   const std::string tail = " Compute: " + std::to_string(c.count) + " samples; telemetry: " + f.run->snapshot.telemetry_source + ".";
   // Sketches empty while the summaries have samples: the window was read aggregated, Prometheus computed them.
   if (f.wl->usage[static_cast<std::size_t>(model::UsageSignal::kCompute)].count() == 0 && c.count > 0) {

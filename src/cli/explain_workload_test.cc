@@ -177,6 +177,33 @@ TEST_F(ExplainWorkloadTest, EveryExplanationSaysWhatItsPercentilesAreOf) {
   }
 }
 
+TEST_F(ExplainWorkloadTest, AWindowSaysTheSampleSpacingItMeasured) {
+  // The demo is a live view (no spacing to measure). As a one-hour window with 360 samples per device-interval,
+  // every workload that held a device was sampled every 10 s; with 120, every 30 s.
+  for (const int per_hour : {360, 120}) {
+    app::ReportRun window = *run_;
+    model::Snapshot& s = window.snapshot;
+    s.live = false;
+    s.interval_s = 3600;
+    s.intervals = 1;
+    s.end_unix_s = s.start_unix_s + 3600;
+    s.grid_start_unix_s = s.start_unix_s;
+    for (model::DeviceInterval& u : s.usage) u.samples = static_cast<std::uint32_t>(per_hour);
+    const std::string want = "here one every " + std::to_string(3600 / per_hour) + " s on average";
+    int said = 0;
+    for (const analyze::WorkloadRow& row : window.report.workloads) {
+      if (row.gpu_hours <= 0) continue;
+      const std::string text = ExplainWorkloadText(window, row.workload);
+      EXPECT_NE(text.find(want), std::string::npos) << row.name << "\n" << text.substr(0, 2000);
+      ++said;
+    }
+    EXPECT_GT(said, 5);
+  }
+  EXPECT_EQ(ExplainWorkloadText(*run_, run_->report.workloads.front().workload).find("here one every"),
+            std::string::npos)
+      << "a live view measures no spacing";
+}
+
 TEST_F(ExplainWorkloadTest, DiagnosisListsTheSevenRulesWithExactlyTheReportsStateMatched) {
   const std::vector<std::string> states = {"unknown", "idle", "busy", "compute-bound", "memory-bound", "memory-held",
                                            "over-provisioned"};
