@@ -1,9 +1,12 @@
 #include "app/report_pipeline.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <map>
 
 #include "observe/kube/cluster_reader.h"
+#include "observe/kube/endpoint_discovery.h"
 #include "observe/ksm_history.h"
 #include "observe/metrics_source.h"
 #include "observe/price_book_load.h"
@@ -33,17 +36,60 @@ std::vector<prom::Signal> ReportSignals() {
 
 // A live view: scrapes of the dcgm-exporter endpoints (found through the API unless given) and of the vLLM
 // endpoints, in the same rounds, then the live snapshot.
+// Pages of `urls` (as sources: the page's target comes from its URL); where proxy_paths[i] is not empty, the page is
+// fetched through the API server's pods/proxy at that path instead (text format, as the pods serve it).
+std::vector<prom::ScrapeResult> FetchPages(prom::Scraper& scraper, kube::KubeClient* client,
+                                           const std::vector<std::string>& urls,
+                                           const std::vector<std::string>& proxy_paths, int* proxied) {
+  std::vector<std::string> direct;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    if (i >= proxy_paths.size() || proxy_paths[i].empty()) direct.push_back(urls[i]);
+  }
+  std::vector<prom::ScrapeResult> scraped = scraper.Scrape(direct), out;
+  std::size_t next_direct = 0;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    if (i >= proxy_paths.size() || proxy_paths[i].empty()) {
+      out.push_back(std::move(scraped[next_direct++]));
+      continue;
+    }
+    prom::ScrapeResult r;
+    r.url = urls[i];
+    ++*proxied;
+    const auto t0 = std::chrono::steady_clock::now();
+    base::Result<std::string> body = client->GetPath(proxy_paths[i], "get", "pods/proxy");
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (body.ok()) {
+      r.body = std::move(*body);
+      r.format = prom::Format::kText;
+    } else {
+      r.status = body.status().Annotate("through the API server's pods/proxy " + proxy_paths[i]);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::KubeClient* client,
                       observe::SnapshotOptions snap, ReportRun& run) {
   observe::ServingByPod serving;
-  std::vector<std::string> urls = config.scrape_urls;
+  std::vector<std::string> urls = config.scrape_urls, proxy_paths;
   std::vector<std::string> warnings;
+  const bool proxied = config.via_api_proxy && client != nullptr;
   if (urls.empty()) {
     if (client == nullptr) return base::InvalidArgument("--scrape needs the cluster (to find dcgm-exporter) or endpoint URLs");
     Progress(config, "finding dcgm-exporter endpoints");
     ASSIGN_OR_RETURN(run.exporters, kube::DiscoverDcgmExporters(*client, {}, &warnings));
     for (const auto& e : run.exporters) {
-      if (e.ready) urls.push_back(e.url);
+      if (!e.ready) continue;
+      urls.push_back(e.url);
+      std::string path;
+      const std::size_t colon = e.target.rfind(':');
+      if (proxied && !e.pod.empty() && colon != std::string::npos) {
+        path = kube::PodProxyPath(e.namespace_name, e.pod, std::atoi(e.target.c_str() + colon + 1), "/metrics");
+      } else if (proxied) {
+        warnings.push_back("dcgm-exporter " + e.url + ": no pod known, so not reachable through pods/proxy; scraped directly");
+      }
+      proxy_paths.push_back(std::move(path));
     }
     if (urls.empty()) return base::NotFound("no dcgm-exporter endpoint found in the cluster (Service or pods labelled app=nvidia-dcgm-exporter)");
   }
@@ -53,11 +99,16 @@ base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::Kube
   }
   // Serving engines' own metrics (vLLM), scraped in the same rounds: KV-cache use, requests and tokens.
   std::vector<kube::EngineEndpoint> engines;
-  for (kube::EngineEndpoint& e : kube::EngineEndpoints(run.cluster, {})) {
-    if (e.engine == "vllm" && !e.via_api_proxy) engines.push_back(std::move(e));
+  kube::DiscoveryOptions engine_discovery;
+  engine_discovery.via_api_proxy = proxied;
+  for (kube::EngineEndpoint& e : kube::EngineEndpoints(run.cluster, engine_discovery)) {
+    if (e.engine == "vllm") engines.push_back(std::move(e));
   }
-  std::vector<std::string> engine_urls;
-  for (const auto& e : engines) engine_urls.push_back(e.url);
+  std::vector<std::string> engine_urls, engine_paths;
+  for (const auto& e : engines) {
+    engine_urls.push_back(e.url);
+    engine_paths.push_back(e.via_api_proxy ? e.url : "");
+  }
   prom::Scraper scraper(config.scrape);
   observe::ScrapeWindow window;
   std::int64_t first_ms = 0;
@@ -72,7 +123,7 @@ base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::Kube
     if (k == 0) first_ms = t_ms;
     prom::DcgmTelemetryBuilder builder;
     int ok = 0;
-    for (const prom::ScrapeResult& r : scraper.Scrape(urls)) {
+    for (const prom::ScrapeResult& r : FetchPages(scraper, client, urls, proxy_paths, &run.proxied_pages)) {
       if (!r.status.ok()) {
         ++run.scrape_failures;
         warnings.push_back("scrape " + r.url + ": " + r.status.message());
@@ -84,7 +135,7 @@ base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::Kube
     if (ok == 0) return base::Unavailable("every dcgm-exporter endpoint failed (" + std::to_string(urls.size()) + "); first: " + warnings.back());
     window.Add(builder.Finish(), t_ms);
     if (!engine_urls.empty()) {
-      const std::vector<prom::ScrapeResult> pages = scraper.Scrape(engine_urls);
+      const std::vector<prom::ScrapeResult> pages = FetchPages(scraper, client, engine_urls, engine_paths, &run.proxied_pages);
       for (std::size_t i = 0; i < pages.size() && i < engines.size(); ++i) {
         if (!pages[i].status.ok()) {
           if (k == 0) warnings.push_back("serving metrics " + pages[i].url + ": " + pages[i].status.message());
@@ -100,6 +151,7 @@ base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::Kube
   range.warnings.insert(range.warnings.end(), warnings.begin(), warnings.end());
   ASSIGN_OR_RETURN(run.snapshot, observe::BuildLiveSnapshot(run.cluster, range, first_ms / 1000, snap));
   run.snapshot.telemetry_source = "scrape of " + std::to_string(urls.size()) + " dcgm-exporter endpoints" +
+                                  (proxied ? " through the API server's pods/proxy" : "") +
                                   (config.scrape_samples > 1 ? ", " + std::to_string(config.scrape_samples) + " times" : "");
   return base::Status::Ok();
 }

@@ -41,6 +41,9 @@ struct ReportConfig {
   std::vector<std::string> scrape_urls;     // empty: the dcgm-exporter endpoints found through the API
   observe::prom::ScrapeOptions scrape;
   int scrape_samples = 1;                   // scrapes of a live view, `scrape_every` apart
+  // Live view from outside the cluster network: scrape discovered dcgm-exporter and serving-engine pods through the
+  // API server's pods/proxy (needs `get` on pods/proxy: `gpuwise rbac --print --pod-proxy`, sensitive).
+  bool via_api_proxy = false;
   std::chrono::milliseconds scrape_every{30'000};
   // Unix ms a scrape is taken at (the demo's simulated clock); default: the clock's now.
   std::function<std::int64_t()> scrape_time;
@@ -74,6 +77,7 @@ struct ReportRun {
   analyze::CostLedger ledger;
   analyze::Report report;
   int scrape_failures = 0;                  // endpoints that failed (the rest is used)
+  int proxied_pages = 0;                    // pages fetched through the API server's pods/proxy
   std::int64_t telemetry_points = 0;
   int telemetry_requests = 0;
   bool aggregated = false;                  // the window was read aggregated (see ReportConfig::read_mode)

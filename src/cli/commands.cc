@@ -424,6 +424,7 @@ struct ReportArgs {
   std::string step = "30s";
   bool scrape = false;
   std::vector<std::string> endpoints;
+  bool via_api_proxy = false;
   int samples = 1;
   std::string every = "30s";
   std::string kubeconfig, context;
@@ -472,6 +473,10 @@ void AddReportSourceFlags(CLI::App* app, ReportArgs* a, bool with_prom) {
       ->capture_default_str();
   app->add_flag("--scrape", a->scrape, "Live view: scrape the dcgm-exporter endpoints now (found through the API)");
   app->add_option("--endpoint", a->endpoints, "With --scrape: a dcgm-exporter endpoint to scrape, repeatable (default: discovered)");
+  app->add_flag("--via-api-proxy", a->via_api_proxy,
+                "With --scrape, from outside the cluster network: reach the discovered dcgm-exporter and serving-engine "
+                "pods through the API server's pods/proxy. Needs get on pods/proxy, which lets the holder send any GET "
+                "to any pod (gpuwise rbac --print --pod-proxy); off by default for that reason");
   app->add_option("--kubeconfig", a->kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)");
   app->add_option("--context", a->context, "kubeconfig context (default: current-context)");
   app->add_flag("--no-cluster", a->no_cluster, "Do not read the Kubernetes API (attribution from telemetry labels only; nothing priced)");
@@ -616,7 +621,13 @@ base::Result<app::ReportRun> RunReportFromFlags(const ReportArgs& a) {
   if (a.scrape) {
     c.source = app::TelemetrySource::kScrape;
     for (const auto& u : a.endpoints) c.scrape_urls.push_back(prom::NormalizeScrapeUrl(u));
+    if (a.via_api_proxy && a.no_cluster) return base::InvalidArgument("--via-api-proxy needs the cluster (not --no-cluster)");
+    if (a.via_api_proxy && !a.endpoints.empty()) {
+      return base::InvalidArgument("--via-api-proxy reaches discovered pods; --endpoint URLs are scraped directly");
+    }
+    c.via_api_proxy = a.via_api_proxy;
   } else {
+    if (a.via_api_proxy) return base::InvalidArgument("--via-api-proxy is for --scrape (a live view); Prometheus is read directly");
     c.source = app::TelemetrySource::kPrometheus;
     ASSIGN_OR_RETURN(c.prometheus, ToPromOptions(a.prom));
     auto window = base::ParseDuration(a.window);

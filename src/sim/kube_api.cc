@@ -158,6 +158,7 @@ struct Target {
   std::string ns;
   std::string name;
   std::string sub;
+  std::string proxy_path;  // pods/proxy: the path after "proxy" ("/metrics"), forwarded to the pod
 };
 
 // Parses the part after /api/v1 or /apis/G/V. Returns false when the path names nothing served.
@@ -180,6 +181,10 @@ bool ParseTarget(std::string_view group, std::string_view version, const std::ve
   }
   if (i < rest.size()) t->name = rest[i++];
   if (i < rest.size()) t->sub = rest[i++];
+  if (t->sub == "proxy") {
+    for (; i < rest.size(); ++i) t->proxy_path += "/" + rest[i];
+    if (t->proxy_path.empty()) t->proxy_path = "/";
+  }
   if (i < rest.size()) return false;
   if (!t->sub.empty() && t->type->FindSub(t->sub) == nullptr) return false;
   return true;
@@ -359,6 +364,7 @@ class Handler {
   KubeResponse Scale(const Target& t);
   KubeResponse Status(const Target& t);
   KubeResponse Log(const Target& t);
+  KubeResponse Proxy(const Target& t);
   KubeResponse Evict(const Target& t);
   KubeResponse AccessReview();
   KubeResponse Forbidden(std::string_view verb, const Target& t);
@@ -564,6 +570,7 @@ KubeResponse Handler::Resource(const Target& t) {
   if (t.sub == "scale") return Scale(t);
   if (t.sub == "status") return Status(t);
   if (t.sub == "log") return Log(t);
+  if (t.sub == "proxy") return Proxy(t);
   if (t.sub == "eviction") return Evict(t);
   if (type.kind == "SelfSubjectAccessReview") return AccessReview();
   if (verb == "list") return List(t);
@@ -1171,6 +1178,56 @@ KubeResponse Handler::Status(const Target& t) {
   if (!patch_error.ok()) return PatchError(patch_error, t.type, t.name);
   if (!done.ok()) return FromStatus(done.status(), t.type, t.name);
   return JsonResponse(200, **done);
+}
+
+// pods/proxy: GET /api/v1/namespaces/NS/pods/[SCHEME:]NAME[:PORT]/proxy/PATH is forwarded to the pod's IP and port
+// (80 when none is named) and the pod's answer relayed, as kube-apiserver does. Only GET, and only plain HTTP: the
+// simulated pods serve nothing else.
+KubeResponse Handler::Proxy(const Target& t) {
+  if (r_.method != "GET") {
+    return StatusResponse(405, "MethodNotAllowed", "the simulated API server proxies GET only");
+  }
+  std::string name = t.name, scheme = "http";
+  int port = 80;
+  if (const std::size_t c = name.find(':'); c != std::string::npos && (name.starts_with("http:") || name.starts_with("https:"))) {
+    scheme = name.substr(0, c);
+    name = name.substr(c + 1);
+  }
+  if (const std::size_t c = name.rfind(':'); c != std::string::npos) {
+    const std::string p = name.substr(c + 1);
+    name = name.substr(0, c);
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+        std::stoi(p) < 1 || std::stoi(p) > 65535) {
+      return StatusResponse(400, "BadRequest", "invalid port \"" + p + "\"");
+    }
+    port = std::stoi(p);
+  }
+  base::Result<ObjectPtr> pod = s_.store.Get(*t.type, t.ns, name);
+  if (!pod.ok()) return FromStatus(pod.status(), t.type, name);
+  const std::string ip = AtString(**pod, {"status", "podIP"});
+  if (ip.empty()) return StatusResponse(503, "ServiceUnavailable", "address not allowed");
+  if (scheme != "http") {
+    return StatusResponse(503, "ServiceUnavailable", "error trying to reach service: the simulated pods serve HTTP only");
+  }
+  std::string target = t.proxy_path;
+  bool first = true;
+  for (const auto& [k, v] : r_.query) {
+    target += (first ? "?" : "&") + httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
+    first = false;
+  }
+  httplib::Client client(ip, port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(10, 0);
+  httplib::Result res = client.Get(target);
+  if (!res) {
+    return StatusResponse(503, "ServiceUnavailable", "error trying to reach service: dial tcp " + ip + ":" +
+                                                         std::to_string(port) + ": " + httplib::to_string(res.error()));
+  }
+  KubeResponse out;
+  out.status = res->status;
+  out.content_type = res->get_header_value("Content-Type");
+  out.body = std::move(res->body);
+  return out;
 }
 
 KubeResponse Handler::Log(const Target& t) {

@@ -51,6 +51,7 @@ std::vector<ResourceType> BuildResources() {
   add("", "v1", "pods", "pod", "Pod", true, {"po"}, {"all"}, false)->subresources = {
       {"eviction", "policy", "v1", "Eviction", {"create"}},
       {"log", "", "v1", "Pod", {"get"}},
+      {"proxy", "", "v1", "PodProxyOptions", {"create", "delete", "get", "patch", "update"}},
       StatusOf("", "v1", "Pod")};
   add("", "v1", "services", "service", "Service", true, {"svc"}, {"all"}, false,
       {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"})

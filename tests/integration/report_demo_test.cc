@@ -166,6 +166,47 @@ TEST_F(ReportDemoTest, PlantedStatesAreFound) {
   }
 }
 
+// From outside the cluster network, through the API server's pods/proxy: the same pages, so the same attribution,
+// samples and serving-engine figures as the direct scrape.
+TEST_F(ReportDemoTest, ThroughThePodProxyEverythingIsTheSame) {
+  auto proxied = testing::DemoReport::Run(3, true);
+  ASSERT_TRUE(proxied.ok()) << proxied.status().message();
+  const app::ReportRun& p = (*proxied)->run();
+  EXPECT_NE(p.snapshot.telemetry_source.find("through the API server's pods/proxy"), std::string::npos)
+      << p.snapshot.telemetry_source;
+  EXPECT_EQ(p.scrape_failures, 0);
+  int exporters = 0;
+  for (const auto& e : p.exporters) exporters += e.ready ? 1 : 0;
+  EXPECT_GT(exporters, 0);
+  EXPECT_GT(p.proxied_pages, 3 * exporters) << "every exporter page, and the vLLM pages, through the proxy";
+  EXPECT_EQ(run_->proxied_pages, 0);
+  ASSERT_EQ(p.snapshot.devices.size(), run_->snapshot.devices.size());
+  ASSERT_EQ(p.snapshot.usage.size(), run_->snapshot.usage.size());
+  const auto holders = [](const app::ReportRun& r, const model::DeviceInterval& u) {
+    std::set<std::pair<std::string, double>> out;
+    for (const model::DeviceHold& h : u.holds) {
+      const model::Pod& pod = r.snapshot.pods[static_cast<std::size_t>(h.pod)];
+      out.insert({pod.namespace_name + "/" + pod.name, h.share});
+    }
+    return out;
+  };
+  for (std::size_t i = 0; i < p.snapshot.usage.size(); ++i) {
+    EXPECT_EQ(p.snapshot.usage[i].samples, run_->snapshot.usage[i].samples) << i;
+    EXPECT_EQ(holders(p, p.snapshot.usage[i]), holders(*run_, run_->snapshot.usage[i])) << i;
+  }
+  std::map<std::string, std::pair<std::uint64_t, bool>> direct;  // workload -> compute samples, serving figures
+  for (const auto& w : run_->report.workloads) direct[w.namespace_name + "/" + w.name] = {w.diagnosis.signals[0].count, w.serving};
+  int serving = 0;
+  for (const auto& w : p.report.workloads) {
+    const auto it = direct.find(w.namespace_name + "/" + w.name);
+    ASSERT_NE(it, direct.end()) << w.name;
+    EXPECT_EQ(w.diagnosis.signals[0].count, it->second.first) << w.name;
+    EXPECT_EQ(w.serving, it->second.second) << w.name;
+    serving += w.serving ? 1 : 0;
+  }
+  EXPECT_GT(serving, 0) << "vLLM pods reached through the proxy";
+}
+
 // PCIe is in every profile the exporter sends it for, per pod, and keeps its direction: the training job reads its
 // data in (the simulator's rx rate is several times its tx rate), so its received bytes per second are higher.
 TEST_F(ReportDemoTest, ProfilesCarryPcieBothWays) {

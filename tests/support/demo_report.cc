@@ -10,7 +10,7 @@
 
 namespace gpuwise::testing {
 
-base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples) {
+base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples, bool via_api_proxy) {
   ASSIGN_OR_RETURN(sim::Scenario scenario, sim::BuiltinScenario("demo"));
   sim::WorldOptions wo;
   wo.address_block = 40 + static_cast<int>(::getpid() % 40) * 4;
@@ -28,6 +28,7 @@ base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples) {
   c.source = app::TelemetrySource::kScrape;
   c.kubeconfig.path = d->kubeconfig_;
   c.scrape_samples = samples;
+  c.via_api_proxy = via_api_proxy;
   sim::ClusterServer* server = d->server_.get();
   const double epoch = server->world().options.epoch_unix_s;
   c.scrape_time = [server, epoch] { return static_cast<std::int64_t>((epoch + server->SimulatedNow()) * 1000.0); };

@@ -16,8 +16,8 @@ namespace gpuwise::testing {
 class DemoReport {
  public:
   // Starts the demo cluster on a loopback block picked from the pid, writes a kubeconfig, and runs the pipeline with
-  // `samples` scrapes (no wait between them).
-  static base::Result<std::unique_ptr<DemoReport>> Run(int samples);
+  // `samples` scrapes (no wait between them), directly or through the API server's pods/proxy.
+  static base::Result<std::unique_ptr<DemoReport>> Run(int samples, bool via_api_proxy = false);
   ~DemoReport();
 
   sim::ClusterServer& server() { return *server_; }

@@ -177,6 +177,7 @@ TEST(ClusterRoleYamlTest, ParsesIntoTheTableAndBindsTheServiceAccount) {
 class RbacEnforcedTest : public ::testing::Test {
  protected:
   static constexpr char kFull[] = "sa-full-token";
+  static constexpr char kProxy[] = "sa-proxy-token";  // the role printed with --pod-proxy
   static std::string Without(std::string_view id) { return "without-" + std::string(id); }
 
   static void SetUpTestSuite() {
@@ -186,6 +187,10 @@ class RbacEnforcedTest : public ::testing::Test {
     const std::string sa = "system:serviceaccount:" + role.subject_namespace + ":" + role.subject_name;
     o.tokens[kFull] = {sa, {"system:serviceaccounts", "system:authenticated"}};
     o.rbac.push_back({sa, false, "", role.rules});
+    RbacOptions with_proxy;
+    with_proxy.pod_proxy = true;
+    o.tokens[kProxy] = {"proxy-user", {"system:authenticated"}};
+    o.rbac.push_back({"proxy-user", false, "", ParseRole(ClusterRoleYaml(with_proxy)).rules});
     // One user per rule, with that rule removed (the table and the printed rules are in the same order).
     for (std::size_t i = 0; i < role.rules.size(); ++i) {
       const std::string user = Without(AccessRules()[i].id);
@@ -237,6 +242,18 @@ TEST_F(RbacEnforcedTest, TheClusterRoleCoversEverythingTheReaderAndDiscoveryDo) 
   EXPECT_FALSE(dcgm->empty());
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   for (const ExporterEndpoint& e : *dcgm) EXPECT_EQ(e.source.rfind("endpointslice ", 0), 0u);
+}
+
+TEST_F(RbacEnforcedTest, ThePodProxyNeedsItsOptInRule) {
+  const std::string path = PodProxyPath("ads", "no-such-pod", 8000, "/metrics");
+  base::Result<std::string> refused = api_->Client(kFull)->GetPath(path, "get", "pods/proxy");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), base::Code::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find("pods/proxy"), std::string::npos) << refused.status().message();
+  // With --pod-proxy the request passes RBAC and meets the missing pod.
+  base::Result<std::string> allowed = api_->Client(kProxy)->GetPath(path, "get", "pods/proxy");
+  ASSERT_FALSE(allowed.ok());
+  EXPECT_EQ(allowed.status().code(), base::Code::kNotFound) << allowed.status().message();
 }
 
 TEST_F(RbacEnforcedTest, EachRuleRemovedShowsAsTheFailureItCauses) {
