@@ -109,7 +109,7 @@ TEST_F(KubeApiTest, DiscoveryListsExactlyTheServedResources) {
   for (const json& r : core["resources"]) names.insert(r["name"]);
   EXPECT_EQ(names, (std::set<std::string>{"configmaps", "endpoints", "events", "namespaces", "namespaces/finalize",
                                           "namespaces/status", "nodes", "nodes/status", "pods", "pods/eviction",
-                                          "pods/log", "pods/status", "services", "services/status"}));
+                                          "pods/log", "pods/proxy", "pods/status", "services", "services/status"}));
   // The eviction subresource names its own group and kind (kubectl drain looks for policy/v1 Eviction here).
   for (const json& r : core["resources"]) {
     if (r["name"] == "pods/eviction") {
