@@ -1074,7 +1074,7 @@ KubeResponse Handler::Delete(const Target& t) {
     for (const ResourceType& nt : KubeResources()) {
       if (!nt.namespaced || std::find(nt.verbs.begin(), nt.verbs.end(), "delete") == nt.verbs.end()) continue;
       for (const ObjectPtr& o : s_.store.List(nt, t.name).items) {
-        Target one{&nt, t.name, AtString(*o, {"metadata", "name"}), ""};
+        Target one{&nt, t.name, AtString(*o, {"metadata", "name"}), "", ""};
         (void)Delete(one);
       }
     }
