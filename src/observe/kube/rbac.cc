@@ -28,16 +28,13 @@ std::vector<AccessRule> BuildRules() {
   r.push_back({"list-pods", {""}, {"pods"}, {}, {"get", "list", "watch"},
                "pods: GPU requests, node, owner, status, restarts, images and arguments of serving engines, pod "
                "IPs of metrics endpoints; also dcgm-exporter pods when no Service exposes them"});
-  r.push_back({"get-builtin-owners", {"", "apps", "batch"},
-               {"replicationcontrollers", "replicasets", "deployments", "statefulsets", "daemonsets", "jobs",
-                "cronjobs"},
-               {}, {"get"},
+  const std::vector<std::string> builtin_owner_groups = {"", "apps", "batch"};
+  const std::vector<std::string> builtin_owners = {"replicationcontrollers", "replicasets", "deployments",
+                                                   "statefulsets", "daemonsets", "jobs", "cronjobs"};
+  r.push_back({"get-builtin-owners", builtin_owner_groups, builtin_owners, {}, {"get"},
                "walking a pod's ownerReferences to its workload (ReplicaSet -> Deployment, Job -> CronJob), one "
                "owner at a time"});
-  r.push_back({"list-builtin-owners", {"", "apps", "batch"},
-               {"replicationcontrollers", "replicasets", "deployments", "statefulsets", "daemonsets", "jobs",
-                "cronjobs"},
-               {}, {"list"},
+  r.push_back({"list-builtin-owners", builtin_owner_groups, builtin_owners, {}, {"list"},
                "the same owners, one LIST per kind when many pods name owners of that kind: 2,000 ReplicaSets read "
                "in a few pages instead of 2,000 GETs (40 s at the client's 50 requests/s). Optional: without it "
                "the walk reads each owner with get, slower, same result"});
