@@ -1,0 +1,455 @@
+#include "optimize/projection.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <utility>
+
+namespace gpuwise::optimize {
+namespace {
+
+constexpr std::string_view kGpu = "nvidia.com/gpu";
+constexpr std::string_view kMigConfigLabel = "nvidia.com/mig.config";
+constexpr std::string_view kPluginConfigLabel = "nvidia.com/device-plugin.config";
+
+bool AliveAtEnd(const model::Pod& p, std::int64_t end) {
+  if (p.source != model::AttributionSource::kApi) return false;
+  if (p.end_unix_s > 0 && p.end_unix_s < end) return false;
+  return p.phase == "Running" || p.phase == "Pending";
+}
+
+// Whether the node's nvidia.com/gpu stands for MIG instances (single strategy with MIG on): GFD then appends
+// "-MIG-<profile>" to the product.
+bool GpuResourceIsMig(const ProjectedNode& n) {
+  auto s = n.labels.find("nvidia.com/mig.strategy");
+  auto p = n.labels.find("nvidia.com/gpu.product");
+  return s != n.labels.end() && s->second == "single" && p != n.labels.end() &&
+         p->second.find("-MIG-") != std::string::npos;
+}
+
+// Units a pod takes that the device plugin spreads over the node's GPUs (shares, MIG instances, fractions), and
+// whole GPUs it takes exclusively.
+void Units(const ProjectedPod& p, const ProjectedNode& n, double& whole, double& spread) {
+  for (const auto& [name, value] : p.extended) {
+    if (name == kGpu && n.replicas <= 1 && !GpuResourceIsMig(n)) {
+      whole += value;
+    } else if (name == kGpu || name.starts_with("nvidia.com/mig-") || name == "nvidia.com/gpu.shared") {
+      spread += value;
+    } else if (name == "nvidia.com/gpumem" || name == "nvidia.com/gpumem-percentage" || name == "nvidia.com/gpucores") {
+      // HAMi: the device count is nvidia.com/gpu (counted above); these only size the fraction.
+    } else {
+      spread += value;
+    }
+  }
+}
+
+void Occupancy(Projection& pr) {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < pr.nodes.size(); ++i) {
+    pr.nodes[i].occupied_gpus = 0;
+    pr.nodes[i].gpu_pods = 0;
+    index[pr.nodes[i].name] = i;
+  }
+  std::map<std::string, std::set<std::string>> known;
+  std::map<std::string, std::pair<double, double>> unknown;  // node -> (whole, spread)
+  for (const ProjectedPod& p : pr.pods) {
+    auto it = index.find(p.node);
+    if (it == index.end() || !p.gpu()) continue;
+    ProjectedNode& n = pr.nodes[it->second];
+    ++n.gpu_pods;
+    if (!p.devices.empty()) {
+      known[n.name].insert(p.devices.begin(), p.devices.end());
+    } else {
+      Units(p, n, unknown[n.name].first, unknown[n.name].second);
+    }
+  }
+  for (ProjectedNode& n : pr.nodes) {
+    const double k = static_cast<double>(known[n.name].size());
+    const auto [whole, spread] = unknown[n.name];
+    const double occupied = std::min<double>(n.gpus, k + whole);
+    n.occupied_gpus = static_cast<int>(std::min<double>(n.gpus, occupied + std::min<double>(n.gpus - occupied, spread)));
+  }
+}
+
+bool SelectorMatches(const std::map<std::string, std::string>& selector, const model::Labels& labels) {
+  for (const auto& [k, v] : selector) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+std::string Describe(const std::map<std::string, double>& r) {
+  std::string s;
+  for (const auto& [k, v] : r) s += (s.empty() ? "" : ", ") + k + "=" + std::to_string(static_cast<long long>(v));
+  return s.empty() ? "no GPU" : s;
+}
+
+// Places every unscheduled pod, oldest first, on the fitting schedulable node with the most free GPU capacity.
+void Place(Projection& pr) {
+  std::map<std::string, std::map<std::string, double>> used;
+  std::map<std::string, std::pair<double, double>> used_cpu_mem;
+  for (const ProjectedPod& p : pr.pods) {
+    if (p.node.empty()) continue;
+    for (const auto& [k, v] : p.extended) used[p.node][k] += v;
+    used_cpu_mem[p.node].first += p.cpu;
+    used_cpu_mem[p.node].second += p.memory_bytes;
+  }
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < pr.pods.size(); ++i) {
+    if (pr.pods[i].node.empty()) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(pr.pods[a].created_unix_s, pr.pods[a].namespace_name, pr.pods[a].name) <
+           std::tie(pr.pods[b].created_unix_s, pr.pods[b].namespace_name, pr.pods[b].name);
+  });
+  for (std::size_t i : order) {
+    ProjectedPod& p = pr.pods[i];
+    const ProjectedNode* best = nullptr;
+    double best_free = -1;
+    for (const ProjectedNode& n : pr.nodes) {
+      if (n.unschedulable || !SelectorMatches(p.node_selector, n.labels)) continue;
+      bool fits = true;
+      double free_share = 0;
+      for (const auto& [k, v] : p.extended) {
+        auto a = n.allocatable.find(k);
+        const double alloc = a == n.allocatable.end() ? 0 : a->second;
+        const double left = alloc - used[n.name][k];
+        if (left + 1e-9 < v) { fits = false; break; }
+        free_share += alloc > 0 ? left / alloc : 0;
+      }
+      // cpu/memory allocatable 0 = not read: not checked.
+      const auto& cm = used_cpu_mem[n.name];
+      if (n.cpu > 0 && cm.first + p.cpu > n.cpu + 1e-9) fits = false;
+      if (n.memory_bytes > 0 && cm.second + p.memory_bytes > n.memory_bytes + 1) fits = false;
+      if (!fits) continue;
+      if (free_share > best_free + 1e-12) {
+        best = &n;
+        best_free = free_share;
+      }
+    }
+    if (best == nullptr) {
+      if (p.gpu()) ++pr.unplaced_gpu_pods;
+      pr.notes.push_back("pod " + p.namespace_name + "/" + p.name + " (" + Describe(p.extended) +
+                         ") finds no schedulable GPU node with room: it would stay Pending");
+      continue;
+    }
+    p.node = best->name;
+    for (const auto& [k, v] : p.extended) used[p.node][k] += v;
+    used_cpu_mem[p.node].first += p.cpu;
+    used_cpu_mem[p.node].second += p.memory_bytes;
+  }
+}
+
+bool IsGpuResource(const std::string& name) {
+  return name.starts_with("nvidia.com/") || name.find("gpu") != std::string::npos;
+}
+
+std::optional<double> Number(const std::string& text) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
+}
+
+// The workload's live pods (by its top controller), or the bare pod itself.
+std::vector<std::size_t> PodsOf(const Projection& pr, const model::ObjectRef& t) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < pr.pods.size(); ++i) {
+    const ProjectedPod& p = pr.pods[i];
+    if (p.workload.namespace_name != t.namespace_name) continue;
+    if ((p.workload.kind == t.kind && p.workload.name == t.name) || (t.kind == "Pod" && p.name == t.name)) out.push_back(i);
+  }
+  return out;
+}
+
+void Recreate(ProjectedPod& p) {
+  p.node.clear();
+  p.devices.clear();
+  if (!p.name.ends_with("~")) p.name += "~";  // a new pod of the same template
+}
+
+struct Configs {
+  std::map<std::string, std::map<std::string, int>> mig;
+  std::map<std::string, std::pair<std::string, int>> sharing;
+};
+
+base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Action& a, const model::LabelValue& v,
+                            const Configs& configs) {
+  const std::string value = v.value.value_or("");
+  if (v.value) n.labels[v.key] = value; else n.labels.erase(v.key);
+  if (v.key == kMigConfigLabel) {
+    auto c = configs.mig.find(value);
+    if (c == configs.mig.end()) {
+      pr.notes.push_back("action " + a.id + ": MIG config '" + value + "' is not defined by this plan: node " + n.name +
+                         " is left out of the projection");
+      n.unschedulable = true;
+      return base::Status::Ok();
+    }
+    for (const ProjectedPod& p : pr.pods) {
+      if (p.node == n.name && p.gpu()) {
+        return base::InvalidArgument("action " + a.id + " changes node " + n.name + "'s MIG layout while pod " +
+                                     p.namespace_name + "/" + p.name + " still holds a GPU there (evict it first)");
+      }
+    }
+    for (auto it = n.allocatable.begin(); it != n.allocatable.end();) {
+      it = it->first == kGpu || it->first.starts_with("nvidia.com/mig-") ? n.allocatable.erase(it) : std::next(it);
+    }
+    n.mig_config = value;
+    const std::map<std::string, int>& layout = c->second;
+    int instances = 0;
+    for (const auto& [profile, count] : layout) instances += profile.empty() ? 0 : count;
+    auto strategy = n.labels.find("nvidia.com/mig.strategy");
+    const bool single = strategy == n.labels.end() || strategy->second != "mixed";
+    if (instances == 0) {
+      n.allocatable[std::string(kGpu)] = n.gpus;
+      if (auto p = n.labels.find("nvidia.com/gpu.product"); p != n.labels.end()) {
+        if (auto m = p->second.find("-MIG-"); m != std::string::npos) p->second.resize(m);
+      }
+    } else if (single) {
+      if (layout.size() != 1) {
+        return base::InvalidArgument("action " + a.id + ": node " + n.name +
+                                     " runs the single MIG strategy, which advertises one profile; config '" + value +
+                                     "' mixes profiles");
+      }
+      n.allocatable[std::string(kGpu)] = static_cast<double>(instances) * n.gpus;
+      std::string& product = n.labels["nvidia.com/gpu.product"];
+      if (auto m = product.find("-MIG-"); m != std::string::npos) product.resize(m);
+      product += "-MIG-" + layout.begin()->first;
+    } else {
+      for (const auto& [profile, count] : layout) n.allocatable[MigResourceName(profile)] = static_cast<double>(count) * n.gpus;
+    }
+  } else if (v.key == kPluginConfigLabel) {
+    auto c = configs.sharing.find(value);
+    if (c == configs.sharing.end()) {
+      pr.notes.push_back("action " + a.id + ": device-plugin config '" + value + "' is not defined by this plan: node " +
+                         n.name + " keeps what it advertises in the projection");
+      return base::Status::Ok();
+    }
+    n.replicas = std::max(1, c->second.second);
+    if (!GpuResourceIsMig(n)) n.allocatable[std::string(kGpu)] = static_cast<double>(n.gpus) * n.replicas;
+  }
+  return base::Status::Ok();
+}
+
+}  // namespace
+
+std::string MigResourceName(const std::string& profile) {
+  std::string name = "nvidia.com/mig-" + profile;
+  std::replace(name.begin(), name.end(), '+', '.');
+  return name;
+}
+
+std::map<std::string, double> ExtendedRequests(const model::GpuRequest& r) {
+  std::map<std::string, double> out;
+  if (r.gpus > 0) out[std::string(kGpu)] = r.gpus;
+  if (r.shared > 0) out["nvidia.com/gpu.shared"] = r.shared;
+  for (const auto& [profile, n] : r.mig) {
+    if (n > 0) out[MigResourceName(profile)] = n;
+  }
+  if (r.hami_gpumem_mib > 0) out["nvidia.com/gpumem"] = r.hami_gpumem_mib;
+  if (r.hami_gpumem_percent > 0) out["nvidia.com/gpumem-percentage"] = r.hami_gpumem_percent;
+  if (r.hami_gpucores_percent > 0) out["nvidia.com/gpucores"] = r.hami_gpucores_percent;
+  for (const auto& [name, v] : r.other) {
+    if (v > 0) out[name] = v;
+  }
+  return out;
+}
+
+Projection ProjectNow(const model::Snapshot& s) {
+  Projection pr;
+  std::map<std::string, int> node_index;
+  for (const model::SnapshotNode& sn : s.nodes) {
+    ProjectedNode n;
+    n.name = sn.node.name;
+    n.gpus = sn.gpus;
+    n.unschedulable = sn.node.unschedulable;
+    n.replicas = std::max(1, sn.replicas);
+    n.allocatable = sn.node.allocatable;
+    n.cpu = sn.node.cpu_allocatable;
+    n.memory_bytes = sn.node.memory_allocatable_bytes;
+    n.labels = sn.node.labels;
+    n.price_micro_per_gpu_hour = sn.price_micro_per_gpu_hour;
+    node_index[n.name] = static_cast<int>(pr.nodes.size());
+    pr.nodes.push_back(std::move(n));
+  }
+  // The physical GPUs each pod held in the last interval that has samples, from the exporter's labels.
+  std::map<int, std::set<std::string>> held;
+  if (s.intervals > 0) {
+    for (const model::DeviceInterval& u : s.usage) {
+      if (u.interval != s.intervals - 1) continue;
+      const model::Device& d = s.devices[static_cast<std::size_t>(u.device)];
+      for (const model::DeviceHold& h : u.holds) {
+        if (h.how != model::HoldHow::kAssumed && d.node >= 0) held[h.pod].insert(s.nodes[static_cast<std::size_t>(d.node)].node.name + "/" + d.uuid);
+      }
+    }
+  }
+  int unscheduled_before = 0;
+  for (std::size_t i = 0; i < s.pods.size(); ++i) {
+    const model::Pod& p = s.pods[i];
+    if (!AliveAtEnd(p, s.end_unix_s)) continue;
+    if (p.node.empty()) {
+      unscheduled_before += p.RequestsGpu() ? 1 : 0;
+      continue;
+    }
+    if (node_index.count(p.node) == 0) continue;
+    ProjectedPod pp;
+    pp.namespace_name = p.namespace_name;
+    pp.name = p.name;
+    pp.workload = model::WorkloadOf(p);
+    pp.owner_kind = p.owners.empty() ? "" : p.owners.front().kind;
+    pp.node = p.node;
+    pp.extended = ExtendedRequests(p.GpuTotal());
+    for (const model::Container& c : p.containers) {
+      pp.cpu += c.cpu_request;
+      pp.memory_bytes += c.memory_request_bytes;
+    }
+    pp.node_selector = p.node_selector;
+    pp.created_unix_s = p.created_unix_s;
+    if (auto h = held.find(static_cast<int>(i)); h != held.end() && pp.gpu()) pp.devices.assign(h->second.begin(), h->second.end());
+    pr.pods.push_back(std::move(pp));
+  }
+  if (unscheduled_before > 0) {
+    pr.notes.push_back(std::to_string(unscheduled_before) +
+                       " GPU pod(s) were Pending at the end of the window; the projection leaves them Pending");
+  }
+  Occupancy(pr);
+  return pr;
+}
+
+base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan& plan) {
+  Projection pr = ProjectNow(s);
+  pr.notes.clear();
+  Configs configs;
+  auto find_node = [&](const std::string& name) -> ProjectedNode* {
+    for (ProjectedNode& n : pr.nodes) {
+      if (n.name == name) return &n;
+    }
+    return nullptr;
+  };
+  for (const model::Action& a : plan.actions) {
+    const model::ObjectRef& t = a.target;
+    switch (a.kind) {
+      case model::ActionKind::kCordon:
+      case model::ActionKind::kUncordon:
+      case model::ActionKind::kSetNodeLabel: {
+        ProjectedNode* n = find_node(t.name);
+        if (n == nullptr) {
+          pr.notes.push_back("action " + a.id + ": node " + t.name + " is not a GPU node of the snapshot");
+          break;
+        }
+        if (a.kind == model::ActionKind::kSetNodeLabel) {
+          if (const auto* v = std::get_if<model::LabelValue>(&a.after)) RETURN_IF_ERROR(ApplyNodeLabel(pr, *n, a, *v, configs));
+        } else {
+          n->unschedulable = a.kind == model::ActionKind::kCordon;
+          n->cordoned_by_plan = n->unschedulable;
+        }
+        break;
+      }
+      case model::ActionKind::kEvict: {
+        bool found = false;
+        for (std::size_t i = 0; i < pr.pods.size(); ++i) {
+          ProjectedPod& p = pr.pods[i];
+          if (p.namespace_name != t.namespace_name || p.name != t.name) continue;
+          found = true;
+          if (p.owner_kind.empty()) {
+            pr.pods.erase(pr.pods.begin() + static_cast<std::ptrdiff_t>(i));
+          } else {
+            Recreate(p);
+          }
+          break;
+        }
+        if (!found) pr.notes.push_back("action " + a.id + ": pod " + t.namespace_name + "/" + t.name + " is not running");
+        break;
+      }
+      case model::ActionKind::kSetReplicas: {
+        const auto* v = std::get_if<model::ReplicaCount>(&a.after);
+        if (v == nullptr) break;
+        std::vector<std::size_t> pods = PodsOf(pr, t);
+        const int have = static_cast<int>(pods.size());
+        if (v->replicas < have) {
+          // A ReplicaSet deletes unscheduled pods first, then pods on the node crowded with the most of its
+          // replicas, then the newest.
+          std::map<std::string, int> per_node;
+          for (std::size_t i : pods) ++per_node[pr.pods[i].node];
+          std::sort(pods.begin(), pods.end(), [&](std::size_t x, std::size_t y) {
+            const ProjectedPod& a1 = pr.pods[x];
+            const ProjectedPod& b1 = pr.pods[y];
+            if (a1.node.empty() != b1.node.empty()) return a1.node.empty();
+            if (per_node[a1.node] != per_node[b1.node]) return per_node[a1.node] > per_node[b1.node];
+            return a1.created_unix_s > b1.created_unix_s;
+          });
+          std::vector<std::size_t> drop(pods.begin(), pods.begin() + (have - v->replicas));
+          std::sort(drop.rbegin(), drop.rend());
+          for (std::size_t i : drop) pr.pods.erase(pr.pods.begin() + static_cast<std::ptrdiff_t>(i));
+        } else if (v->replicas > have) {
+          if (pods.empty()) {
+            pr.notes.push_back("action " + a.id + ": " + t.str() + " has no pod to copy; its new replicas are not projected");
+            break;
+          }
+          ProjectedPod copy = pr.pods[pods.back()];
+          Recreate(copy);
+          for (int k = have; k < v->replicas; ++k) {
+            copy.name = t.name + "-new-" + std::to_string(k) + "~";
+            pr.pods.push_back(copy);
+          }
+        }
+        break;
+      }
+      case model::ActionKind::kSetResources: {
+        const auto* before = std::get_if<model::ResourceValues>(&a.before);
+        const auto* after = std::get_if<model::ResourceValues>(&a.after);
+        if (before == nullptr || after == nullptr) break;
+        std::vector<std::size_t> pods = PodsOf(pr, t);
+        if (pods.empty()) pr.notes.push_back("action " + a.id + ": " + t.str() + " has no running pod");
+        for (std::size_t i : pods) {
+          ProjectedPod& p = pr.pods[i];
+          // GPU resources: the container's are replaced by `after`'s. cpu/memory changes are not projected.
+          for (const auto& [k, q] : before->requests) {
+            if (IsGpuResource(k)) p.extended.erase(k);
+          }
+          for (const auto& [k, q] : before->limits) {
+            if (IsGpuResource(k)) p.extended.erase(k);
+          }
+          auto add = [&](const std::map<std::string, std::string>& m) {
+            for (const auto& [k, q] : m) {
+              if (!IsGpuResource(k)) continue;
+              if (auto n = Number(q)) p.extended[k] = std::max(p.extended[k], *n);
+            }
+          };
+          add(after->requests);
+          add(after->limits);
+          Recreate(p);
+        }
+        break;
+      }
+      case model::ActionKind::kSetScheduling: {
+        const auto* after = std::get_if<model::SchedulingValues>(&a.after);
+        if (after == nullptr) break;
+        for (std::size_t i : PodsOf(pr, t)) {
+          pr.pods[i].node_selector = after->node_selector;
+          Recreate(pr.pods[i]);
+        }
+        break;
+      }
+      case model::ActionKind::kSetConfigMapKey: {
+        if (const auto* v = std::get_if<model::ConfigMapValue>(&a.after)) {
+          for (const auto& [name, layout] : v->mig_layouts) configs.mig[name] = layout;
+          for (const auto& [name, sharing] : v->sharing) configs.sharing[name] = sharing;
+        }
+        break;
+      }
+      case model::ActionKind::kSetEngineArgs:
+      case model::ActionKind::kSetAutoscalerBounds:
+      case model::ActionKind::kWaitForNodeLabel:
+      case model::ActionKind::kSetCronSchedule:
+        break;  // no effect on where pods run or what nodes advertise
+    }
+  }
+  Place(pr);
+  Occupancy(pr);
+  return pr;
+}
+
+}  // namespace gpuwise::optimize

@@ -1,0 +1,81 @@
+// The what-if: the snapshot's GPU nodes and live pods at the end of the window, and the same cluster with a plan's
+// actions applied, as a scheduler and the NVIDIA device plugin would leave it. Savings (savings.h) count what it
+// frees; optimizers never score themselves with it. Independent of how any optimizer reasons.
+//
+// The rules it applies, each the behaviour of the component that would carry the action out:
+// - SetResources / SetScheduling on a controller: its pods are recreated with the new values (a rolling update).
+// - SetReplicas: fewer pods removes the ones a ReplicaSet would delete first (unscheduled, then the most crowded
+//   node of the workload, then the newest); more pods adds copies of the newest one, unscheduled.
+// - Cordon / Uncordon: the node takes no new pod / takes them again. Evict: the pod goes; a controller's pod comes
+//   back unscheduled, a bare pod does not.
+// - SetNodeLabel nvidia.com/mig.config or nvidia.com/device-plugin.config: the node advertises what the named
+//   config (from a SetConfigMapKey of the same plan) gives every GPU; a MIG change with GPU pods still on the
+//   node is an error of the plan.
+// - Then every unscheduled pod is placed, oldest first, on a schedulable node whose allocatable cpu, memory and
+//   extended resources still fit it and whose labels match its nodeSelector, preferring the node with the most free
+//   GPU capacity (kube-scheduler's default LeastAllocated spreads, so this does not flatter consolidation).
+// Occupied GPUs per node: exclusive GPUs count one each; shares (time-slicing, MPS, HAMi, KAI) and MIG instances
+// are spread by the device plugin, so n of them occupy min(n, GPUs) GPUs unless the pods' devices are known from
+// telemetry (the pods already running keep theirs).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/plan.h"
+#include "model/snapshot.h"
+
+namespace gpuwise::optimize {
+
+struct ProjectedPod {
+  std::string namespace_name, name;
+  model::WorkloadKey workload;
+  std::string owner_kind;                      // direct owner's kind ("ReplicaSet", "" for a bare pod)
+  std::string node;                            // "" = unscheduled
+  std::map<std::string, double> extended;      // nvidia.com/gpu, nvidia.com/mig-3g.40gb, ... per pod
+  double cpu = 0, memory_bytes = 0;
+  std::map<std::string, std::string> node_selector;
+  std::int64_t created_unix_s = 0;
+  bool gpu() const { return !extended.empty(); }
+  // Physical GPUs (by device key) this pod holds, when telemetry said so; empty = left to the device plugin.
+  std::vector<std::string> devices;
+};
+
+struct ProjectedNode {
+  std::string name;
+  int gpus = 0;
+  bool unschedulable = false;
+  bool cordoned_by_plan = false;
+  int replicas = 1;                            // shares per GPU (time-slicing / MPS)
+  std::string mig_config;                      // the layout the node is asked for ("" = as it is)
+  std::map<std::string, double> allocatable;   // extended resources
+  double cpu = 0, memory_bytes = 0;
+  model::Labels labels;
+  std::int64_t price_micro_per_gpu_hour = 0;
+  int occupied_gpus = 0;                       // filled by Occupancy()
+  int gpu_pods = 0;
+};
+
+struct Projection {
+  std::vector<ProjectedNode> nodes;            // the snapshot's GPU nodes, by name
+  std::vector<ProjectedPod> pods;              // live pods on them, and pods the plan recreated
+  std::vector<std::string> notes;              // pods that could not be placed, unknown configs, ...
+  int unplaced_gpu_pods = 0;
+};
+
+// The cluster at the end of the snapshot's window.
+Projection ProjectNow(const model::Snapshot& snapshot);
+// `now` with every action of `plan` applied, then unscheduled pods placed. An error only for a plan that cannot be
+// applied at all (an action on an object the snapshot does not have is a note, not an error).
+base::Result<Projection> ProjectPlan(const model::Snapshot& snapshot, const model::Plan& plan);
+
+// Extended resources a pod's GPU request asks of a node ("nvidia.com/gpu": 1, "nvidia.com/mig-1g.10gb": 2).
+std::map<std::string, double> ExtendedRequests(const model::GpuRequest& request);
+// "1g.10gb+me" -> "nvidia.com/mig-1g.10gb.me" (the device plugin's mixed-strategy name).
+std::string MigResourceName(const std::string& profile);
+
+}  // namespace gpuwise::optimize

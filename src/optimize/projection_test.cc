@@ -1,0 +1,255 @@
+#include "optimize/projection.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+
+#include "optimize/savings.h"
+
+namespace gpuwise::optimize {
+namespace {
+
+constexpr std::int64_t kEnd = 1'794'787'200;
+
+// Hand-built snapshots: GPU nodes with allocatable resources, live pods with requests, owned by Deployments.
+struct Cluster {
+  model::Snapshot s;
+  Cluster() {
+    s.start_unix_s = s.grid_start_unix_s = kEnd - 3600;
+    s.end_unix_s = kEnd;
+    s.intervals = 1;
+  }
+  void Node(const std::string& name, int gpus, std::int64_t price = 2'000'000, int replicas = 1) {
+    model::SnapshotNode n;
+    n.node.name = name;
+    n.gpus = gpus;
+    n.replicas = replicas;
+    n.node.allocatable["nvidia.com/gpu"] = gpus * replicas;
+    n.node.cpu_allocatable = 64;
+    n.node.memory_allocatable_bytes = 512e9;
+    n.price_micro_per_gpu_hour = price;
+    s.nodes.push_back(n);
+  }
+  void Pod(const std::string& deployment, const std::string& name, const std::string& node, model::GpuRequest gpu,
+           double cpu = 4) {
+    model::Pod p;
+    p.namespace_name = "ml";
+    p.name = name;
+    p.node = node;
+    p.phase = node.empty() ? "Pending" : "Running";
+    p.created_unix_s = kEnd - 7200 + static_cast<std::int64_t>(s.pods.size());
+    model::Container c;
+    c.gpu = gpu;
+    c.cpu_request = cpu;
+    p.containers.push_back(c);
+    p.owners = {{"apps/v1", "ReplicaSet", deployment + "-abc", ""}, {"apps/v1", "Deployment", deployment, ""}};
+    s.pods.push_back(p);
+  }
+  static model::GpuRequest Gpus(int n) {
+    model::GpuRequest r;
+    r.gpus = n;
+    return r;
+  }
+};
+
+model::Action NodeAction(model::ActionKind kind, const std::string& node, model::ActionValue before, model::ActionValue after) {
+  model::Action a;
+  a.id = "n" + node + std::to_string(static_cast<int>(kind));
+  a.kind = kind;
+  a.target = {"v1", "Node", "", node, ""};
+  a.before = std::move(before);
+  a.after = std::move(after);
+  a.revert.kind = kind == model::ActionKind::kCordon ? model::ActionKind::kUncordon : kind;
+  return a;
+}
+
+model::Action Evict(const std::string& pod, const std::string& node, int i) {
+  model::Action a;
+  a.id = "e" + std::to_string(i);
+  a.kind = model::ActionKind::kEvict;
+  a.target = {"v1", "Pod", "ml", pod, ""};
+  a.before = model::PodPlacement{node};
+  a.revert = {true, model::ActionKind::kEvict, "recreated by its controller"};
+  return a;
+}
+
+const ProjectedNode& NodeOf(const Projection& p, const std::string& name) {
+  for (const ProjectedNode& n : p.nodes) {
+    if (n.name == name) return n;
+  }
+  ADD_FAILURE() << "no node " << name;
+  return p.nodes.front();
+}
+
+TEST(ProjectionTest, NowCountsExclusiveGpusAndSpreadShares) {
+  Cluster c;
+  c.Node("a", 8);
+  c.Node("ts", 8, 2'000'000, 4);  // time-sliced, 4 shares per GPU: 32 nvidia.com/gpu
+  c.Pod("big", "big-1", "a", Cluster::Gpus(3));
+  for (int i = 0; i < 5; ++i) c.Pod("small", "small-" + std::to_string(i), "ts", Cluster::Gpus(1));
+  const Projection now = ProjectNow(c.s);
+  EXPECT_EQ(NodeOf(now, "a").occupied_gpus, 3);
+  // The device plugin spreads shares over GPUs: 5 shares occupy 5 of the 8 GPUs, not ceil(5/4) = 2.
+  EXPECT_EQ(NodeOf(now, "ts").occupied_gpus, 5);
+}
+
+TEST(ProjectionTest, AnEmptyPlanSavesNothing) {
+  Cluster c;
+  c.Node("a", 8);
+  c.Node("b", 8);
+  c.Pod("x", "x-1", "a", Cluster::Gpus(2));
+  auto sv = ComputeSavings(c.s, model::Plan{});
+  ASSERT_TRUE(sv.ok()) << sv.status().ToString();
+  EXPECT_EQ(sv->gpus_freed, 0);
+  EXPECT_EQ(sv->micro_per_hour, 0);
+}
+
+TEST(ProjectionTest, DrainingANodeReleasesItWhenTheOthersHaveRoom) {
+  Cluster c;
+  c.Node("a", 8, 3'000'000);
+  c.Node("b", 8, 2'000'000);
+  c.Pod("x", "x-1", "a", Cluster::Gpus(2));
+  c.Pod("x", "x-2", "a", Cluster::Gpus(2));
+  c.Pod("y", "y-1", "b", Cluster::Gpus(2));
+  model::Plan plan;
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "a", model::Schedulability{false}, model::Schedulability{true}));
+  plan.actions.push_back(Evict("x-1", "a", 1));
+  plan.actions.push_back(Evict("x-2", "a", 2));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(NodeOf(*after, "a").gpu_pods, 0);
+  EXPECT_EQ(NodeOf(*after, "b").occupied_gpus, 6);
+  auto sv = ComputeSavings(c.s, plan);
+  ASSERT_TRUE(sv.ok());
+  EXPECT_EQ(sv->nodes_released, 1);
+  EXPECT_EQ(sv->gpus_freed, 8);                     // every GPU of the released node, not just the 4 held
+  EXPECT_EQ(sv->micro_per_hour, 8 * 3'000'000);
+  EXPECT_EQ(sv->annualized, 8 * 3'000'000LL * 8760);
+}
+
+TEST(ProjectionTest, DrainingWithoutRoomLeavesPodsPendingAndReleasesNothingFalsely) {
+  Cluster c;
+  c.Node("a", 4);
+  c.Node("b", 4);
+  c.Pod("x", "x-1", "a", Cluster::Gpus(4));
+  c.Pod("y", "y-1", "b", Cluster::Gpus(2));
+  model::Plan plan;
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "a", model::Schedulability{false}, model::Schedulability{true}));
+  plan.actions.push_back(Evict("x-1", "a", 1));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->unplaced_gpu_pods, 1);
+  ASSERT_FALSE(after->notes.empty());
+  EXPECT_NE(after->notes.back().find("x-1"), std::string::npos);
+}
+
+TEST(ProjectionTest, ScalingToZeroFreesTheGpusItHeld) {
+  Cluster c;
+  c.Node("a", 8);
+  c.Pod("idle", "idle-1", "a", Cluster::Gpus(2));
+  c.Pod("busy", "busy-1", "a", Cluster::Gpus(1));
+  model::Plan plan;
+  model::Action a;
+  a.id = "a1";
+  a.kind = model::ActionKind::kSetReplicas;
+  a.target = {"apps/v1", "Deployment", "ml", "idle", ""};
+  a.before = model::ReplicaCount{1};
+  a.after = model::ReplicaCount{0};
+  a.revert.kind = model::ActionKind::kSetReplicas;
+  plan.actions.push_back(a);
+  auto sv = ComputeSavings(c.s, plan);
+  ASSERT_TRUE(sv.ok());
+  EXPECT_EQ(sv->gpus_freed, 2);
+  EXPECT_EQ(sv->nodes_released, 0);
+  ASSERT_EQ(sv->freed.size(), 1u);
+  EXPECT_EQ(sv->freed[0].actions, std::vector<std::string>{"a1"});
+}
+
+TEST(ProjectionTest, AMigChangeNeedsTheNodeDrainedAndThenAdvertisesTheLayout) {
+  Cluster c;
+  c.Node("a", 2);
+  c.s.nodes[0].node.labels["nvidia.com/mig.strategy"] = "mixed";
+  c.Node("b", 8);
+  c.Pod("x", "x-1", "a", Cluster::Gpus(1));
+  model::Plan plan;
+  model::Action cm;
+  cm.id = "c1";
+  cm.kind = model::ActionKind::kSetConfigMapKey;
+  cm.target = {"v1", "ConfigMap", "gpu-operator", "gpuwise-mig-parted", ""};
+  model::ConfigMapValue v;
+  v.key = "config.yaml";
+  v.format = "mig-parted";
+  v.mig_layouts["gpuwise-a"] = {{"3g.40gb", 2}, {"1g.10gb", 1}};
+  cm.before = model::ConfigMapValue{};
+  cm.after = v;
+  cm.revert.kind = model::ActionKind::kSetConfigMapKey;
+  plan.actions.push_back(cm);
+  plan.actions.push_back(NodeAction(model::ActionKind::kSetNodeLabel, "a", model::LabelValue{"nvidia.com/mig.config", std::nullopt},
+                                    model::LabelValue{"nvidia.com/mig.config", "gpuwise-a"}));
+  auto refused = ProjectPlan(c.s, plan);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("x-1"), std::string::npos);
+
+  plan.actions.insert(plan.actions.begin() + 1, Evict("x-1", "a", 1));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  const ProjectedNode& a = NodeOf(*after, "a");
+  EXPECT_EQ(a.allocatable.count("nvidia.com/gpu"), 0u);
+  EXPECT_EQ(a.allocatable.at("nvidia.com/mig-3g.40gb"), 4);
+  EXPECT_EQ(a.allocatable.at("nvidia.com/mig-1g.10gb"), 2);
+}
+
+// Random clusters, random drains: whatever the plan, the projection never overcommits a node, a released node has
+// no GPU pod, and every displaced pod is either placed or reported.
+RC_GTEST_PROP(ProjectionProperty, DrainsNeverOvercommit, ()) {
+  Cluster c;
+  const int nodes = *rc::gen::inRange(1, 6);
+  std::vector<int> free(static_cast<std::size_t>(nodes));
+  for (int n = 0; n < nodes; ++n) {
+    const int gpus = *rc::gen::inRange(1, 9);
+    c.Node("n" + std::to_string(n), gpus);
+    free[static_cast<std::size_t>(n)] = gpus;
+  }
+  int pods = 0;
+  for (int n = 0; n < nodes; ++n) {
+    while (free[static_cast<std::size_t>(n)] > 0 && *rc::gen::inRange(0, 3) > 0) {
+      const int g = *rc::gen::inRange(1, free[static_cast<std::size_t>(n)] + 1);
+      c.Pod("d" + std::to_string(pods % 3), "p" + std::to_string(pods), "n" + std::to_string(n), Cluster::Gpus(g));
+      free[static_cast<std::size_t>(n)] -= g;
+      ++pods;
+    }
+  }
+  model::Plan plan;
+  int e = 0;
+  for (int n = 0; n < nodes; ++n) {
+    if (!*rc::gen::arbitrary<bool>()) continue;
+    const std::string name = "n" + std::to_string(n);
+    plan.actions.push_back(NodeAction(model::ActionKind::kCordon, name, model::Schedulability{false}, model::Schedulability{true}));
+    for (const model::Pod& p : c.s.pods) {
+      if (p.node == name) plan.actions.push_back(Evict(p.name, name, e++));
+    }
+  }
+  auto after = ProjectPlan(c.s, plan);
+  RC_ASSERT(after.ok());
+  std::map<std::string, double> used;
+  int placed = 0;
+  for (const ProjectedPod& p : after->pods) {
+    if (p.node.empty()) continue;
+    ++placed;
+    used[p.node] += p.extended.count("nvidia.com/gpu") ? p.extended.at("nvidia.com/gpu") : 0;
+  }
+  for (const ProjectedNode& n : after->nodes) {
+    RC_ASSERT(used[n.name] <= n.allocatable.at("nvidia.com/gpu"));
+    RC_ASSERT(n.occupied_gpus <= n.gpus);
+  }
+  RC_ASSERT(placed + after->unplaced_gpu_pods == pods);
+  auto sv = ComputeSavings(c.s, plan);
+  RC_ASSERT(sv.ok());
+  for (const model::FreedGpu& f : sv->freed) {
+    if (f.node_released) RC_ASSERT(NodeOf(*after, f.node).gpu_pods == 0);
+  }
+}
+
+}  // namespace
+}  // namespace gpuwise::optimize
