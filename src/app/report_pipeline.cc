@@ -320,6 +320,15 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
   analyze::ReportOptions report_options = config.report;
   report_options.prices = &run.prices;
   run.report = analyze::BuildReport(run.snapshot, run.ledger, report_options);
+  if (config.recommend) {
+    Progress(config, "planning");
+    optimize::OptimizeInput in{run.snapshot, run.ledger, run.report, optimize::ResolvePolicies(run.snapshot),
+                               optimize::RowsByWorkload(run.snapshot, run.report)};
+    optimize::RecommendOptions ro = config.recommend_options;
+    if (ro.created_unix_s == 0) ro.created_unix_s = clock.NowUnixMillis() / 1000;
+    if (!ro.monotonic_nanos) ro.monotonic_nanos = [&clock] { return clock.MonotonicNanos(); };
+    run.plan = optimize::BuildPlan(in, ro);
+  }
   return run;
 }
 

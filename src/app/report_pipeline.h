@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "model/annotations.h"
 #include "model/cluster.h"
+#include "model/plan.h"
 #include "model/price_book.h"
 #include "model/snapshot.h"
 #include "observe/kube/endpoint_discovery.h"
@@ -25,6 +26,7 @@
 #include "observe/kube/rest_config.h"
 #include "observe/prom/prom_client.h"
 #include "observe/prom/scraper.h"
+#include "optimize/optimizer.h"
 
 namespace gpuwise::app {
 
@@ -67,6 +69,10 @@ struct ReportConfig {
   bool interval_rollups = false;            // per-interval rows and sketches, for --store
   // Progress lines for stderr ("reading pods: 1200"), optional.
   std::function<void(std::string_view)> progress;
+  // After the report: the plan of every enabled optimizer (optimize/optimizer.h) and its savings, for `recommend`
+  // and the report's recoverable waste.
+  bool recommend = true;
+  optimize::RecommendOptions recommend_options;
 };
 
 struct ReportRun {
@@ -76,6 +82,7 @@ struct ReportRun {
   model::Snapshot snapshot;
   analyze::CostLedger ledger;
   analyze::Report report;
+  model::Plan plan;                         // when ReportConfig::recommend
   int scrape_failures = 0;                  // endpoints that failed (the rest is used)
   int proxied_pages = 0;                    // pages fetched through the API server's pods/proxy
   std::int64_t telemetry_points = 0;

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "store/rollup_store.h"
 #include "cli/explain_workload.h"
 #include "cli/focus_csv.h"
+#include "cli/plan_view.h"
 #include "cli/report_html.h"
 #include "cli/report_view.h"
 #include "cli/views.h"
@@ -32,6 +34,7 @@
 #include "observe/metrics_source.h"
 #include "observe/prometheus_source.h"
 #include "observe/usage_profile.h"
+#include "optimize/optimizer.h"
 #include "sim/cluster_server.h"
 #include "sim/history.h"
 #include "sim/scenario_gen.h"
@@ -592,9 +595,9 @@ int EmitReport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& 
   if (g.format == OutputFormat::kHtml) {
     std::cout << ReportHtml(r);
   } else if (g.format == OutputFormat::kTable) {
-    std::cout << ReportText(r, g.color);
+    std::cout << ReportText(r, g.color, &run.plan);
   } else {
-    int rc = EmitOrFail(g, "Report", ReportJson(r), ReportWorkloadTable(r));
+    int rc = EmitOrFail(g, "Report", ReportJson(r, &run.plan), ReportWorkloadTable(r));
     if (rc != kExitOk) return rc;
   }
   std::cout.flush();
@@ -677,6 +680,82 @@ int RunExplainWorkload(const GlobalFlags& g, const std::string& designator) {
   }
   Table none;
   return EmitOrFail(g, "WorkloadExplanation", ExplainWorkloadJson(*run, *w), none);
+}
+
+// ---- recommend ----
+
+struct RecommendArgs {
+  std::string out_dir;
+  std::vector<std::string> disable, only;
+  bool list = false;
+} g_recommend;
+ReportArgs g_recommend_report;
+
+void AddRecommendFlags(CLI::App* app) {
+  ReportArgs* a = &g_recommend_report;
+  AddReportSourceFlags(app, a, true);
+  app->add_option("--samples", a->samples, "Live view: scrapes to take, --every apart (profiles need several)")->capture_default_str();
+  app->add_option("--every", a->every, "Live view: time between scrapes")->capture_default_str();
+  app->add_option("-n,--namespace", a->namespaces, "Only act on these namespaces' workloads, repeatable");
+  app->add_option("-l,--selector", a->selector, "Only act on workloads whose pods match (k=v, k!=v, k, !k; comma-separated)");
+  app->add_option("--idle-compute", a->thresholds.idle_compute, "A sample below this compute activity is idle")->capture_default_str();
+  app->add_option("--idle-share", a->thresholds.idle_share, "Idle in at least this share of samples: an idle workload")->capture_default_str();
+  app->add_flag("--no-progress", a->no_progress, "No progress lines on stderr");
+  app->add_option("--out-dir", g_recommend.out_dir,
+                  "Also write the plan's patches and manifests here, with apply.sh (kubectl, in order) and plan.json");
+  app->add_option("--disable", g_recommend.disable, "Skip this optimizer, repeatable (see --list-optimizers)");
+  app->add_option("--only", g_recommend.only, "Run only this optimizer, repeatable");
+  app->add_flag("--list-optimizers", g_recommend.list, "Print the optimizer table and exit");
+}
+
+int RunRecommend(const GlobalFlags& g) {
+  if (g_recommend.list) {
+    Table t{{"OPTIMIZER", "DEFAULT", "WHAT IT DOES"}, {}, {}};
+    nlohmann::json doc = nlohmann::json::array();
+    for (const optimize::OptimizerEntry& e : optimize::Optimizers()) {
+      t.rows.push_back({std::string(e.name), e.enabled_by_default ? "on" : "off", std::string(e.description)});
+      doc.push_back({{"name", e.name}, {"enabledByDefault", e.enabled_by_default}, {"description", e.description}});
+    }
+    return EmitOrFail(g, "OptimizerList", {{"optimizers", doc}}, t);
+  }
+  std::set<std::string> known;
+  for (const optimize::OptimizerEntry& e : optimize::Optimizers()) known.insert(std::string(e.name));
+  for (const auto* names : {&g_recommend.disable, &g_recommend.only}) {
+    for (const std::string& n : *names) {
+      if (known.count(n) == 0) {
+        return Fail(base::InvalidArgument("recommend: no optimizer named '" + n + "' (see --list-optimizers)"), kExitUsage);
+      }
+    }
+  }
+  ReportArgs a = g_recommend_report;
+  a.all_namespaces = a.namespaces.empty();
+  // -n/-l restrict the workloads the optimizers act on: the report rows they read are filtered the same way.
+  auto run = RunReportFromFlags(a);
+  if (!run.ok()) return Fail(run.status(), run.status().code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailure);
+  if (!g_recommend.disable.empty() || !g_recommend.only.empty()) {
+    optimize::RecommendOptions ro;
+    ro.disable.insert(g_recommend.disable.begin(), g_recommend.disable.end());
+    ro.only.insert(g_recommend.only.begin(), g_recommend.only.end());
+    ro.created_unix_s = run->plan.created_unix_s;
+    ro.monotonic_nanos = [] { return base::SystemClock::Get().MonotonicNanos(); };
+    optimize::OptimizeInput in{run->snapshot, run->ledger, run->report, optimize::ResolvePolicies(run->snapshot),
+                               optimize::RowsByWorkload(run->snapshot, run->report)};
+    run->plan = optimize::BuildPlan(in, ro);
+  }
+  const model::Plan& plan = run->plan;
+  if (!g_recommend.out_dir.empty()) {
+    auto files = WritePlanFiles(plan, g_recommend.out_dir);
+    if (!files.ok()) return Fail(files.status(), kExitUsage);
+    std::cerr << "gpuwise: wrote " << *files << " files to " << g_recommend.out_dir << " (apply.sh applies them in order)\n";
+  }
+  int rc = kExitOk;
+  if (g.format == OutputFormat::kTable) {
+    std::cout << PlanText(plan, g.color);
+  } else {
+    rc = EmitOrFail(g, "Plan", PlanJson(plan), PlanTable(plan));
+  }
+  if (rc == kExitOk && run->scrape_failures > 0) rc = kExitPartial;
+  return rc;
 }
 
 // ---- rbac ----
@@ -1027,6 +1106,17 @@ const std::vector<Command>& Commands() {
          AddReportFlags(app, &g_demo_report, true);
        },
        RunDemo},
+      {"recommend", "What to change to free GPUs, as a plan of typed actions with savings, risks and disruption",
+       "Reads the same sources as `report` (the cluster, telemetry over a window or a live scrape, prices), runs the\n"
+       "optimizer table (--list-optimizers) and prints the plan: each action's target, change, reason, evidence,\n"
+       "risk, disruption and how to revert it, in dependency order. Savings are computed once for the whole plan by\n"
+       "re-applying every action to the cluster as the scheduler and device plugin would (docs/recommend.md): GPUs and\n"
+       "nodes that end with no pod, at their price. Nothing is changed in the cluster: --out-dir writes the patches,\n"
+       "manifests and an ordered apply.sh to review. Exit codes: 0 ok, 1 failure, 2 usage, 3 some endpoints failed.\n\n"
+       "Example:\n  gpuwise recommend --prometheus http://prometheus:9090 --window 7d\n"
+       "  gpuwise recommend --scrape --samples 10 --every 30s --out-dir plan/ -o json",
+       [](CLI::App* app) { AddRecommendFlags(app); },
+       RunRecommend},
       {"report", "Which workloads hold GPUs they do not use, what it costs, who owns it: attribution, cost, diagnosis",
        "Reads the cluster through the Kubernetes API (kubeconfig as kubectl reads it, or in-cluster), GPU telemetry\n"
        "from Prometheus over a window (--prometheus, with kube-state-metrics for pods that are gone) or by scraping\n"

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/units.h"
+#include "cli/plan_view.h"
 
 namespace gpuwise::cli {
 namespace {
@@ -46,7 +47,7 @@ Table ReportWorkloadTable(const Report& r) {
   return t;
 }
 
-std::string ReportText(const Report& r, bool color) {
+std::string ReportText(const Report& r, bool color, const model::Plan* plan) {
   std::ostringstream out;
   const analyze::Fleet& f = r.fleet;
   const std::string per = r.live ? " per hour" : "";
@@ -64,7 +65,11 @@ std::string ReportText(const Report& r, bool color) {
       << Share(f.idle, f.cost) << ")   unallocated " << Dollars(f.unallocated) << " (" << Share(f.unallocated, f.cost) << ")\n";
   if (f.unmeasured > 0) out << "  of allocated-idle, " << Dollars(f.unmeasured) << " had no usage sample (counted idle)\n";
   out << "  unused waste " << Dollars(f.unused_annualized) << " a year (allocated-idle + unallocated, annualised)\n";
-  out << "  recoverable waste: not computed yet (needs plans: `gpuwise recommend`)\n";
+  if (plan != nullptr) {
+    out << "  " << RecoverableLine(plan->savings) << "\n";
+  } else {
+    out << "  recoverable waste: not computed (the plan was not built)\n";
+  }
   if (!std::isnan(f.h100_equivalent_gpu_hours)) {
     out << "  " << Fixed(f.h100_equivalent_gpu_hours, 1) << " H100-equivalent GPU-hours" << per << " (by " << f.equivalence_method
         << "; table below)\n";
@@ -146,7 +151,7 @@ std::string ReportText(const Report& r, bool color) {
   return out.str();
 }
 
-nlohmann::json ReportJson(const Report& r) {
+nlohmann::json ReportJson(const Report& r, const model::Plan* plan) {
   using nlohmann::json;
   const analyze::Fleet& f = r.fleet;
   json doc;
@@ -226,6 +231,11 @@ nlohmann::json ReportJson(const Report& r) {
   }
   doc["findings"] = findings;
   doc["warnings"] = r.warnings;
+  if (plan != nullptr) {
+    doc["recoverable"] = {{"planId", plan->id}, {"actions", plan->actions.size()}, {"gpusFreed", plan->savings.gpus_freed},
+                          {"nodesReleased", plan->savings.nodes_released}, {"microUsdPerHour", plan->savings.micro_per_hour},
+                          {"annualizedMicroUsd", plan->savings.annualized}};
+  }
   return doc;
 }
 

@@ -9,11 +9,13 @@
 
 #include "analyze/report.h"
 #include "cli/output.h"
+#include "model/plan.h"
 
 namespace gpuwise::cli {
 
-std::string ReportText(const analyze::Report& report, bool color);
-nlohmann::json ReportJson(const analyze::Report& report);
+// plan: the plan computed with the report (app::ReportRun::plan), for the recoverable waste; null: not computed.
+std::string ReportText(const analyze::Report& report, bool color, const model::Plan* plan = nullptr);
+nlohmann::json ReportJson(const analyze::Report& report, const model::Plan* plan = nullptr);
 Table ReportWorkloadTable(const analyze::Report& report);
 // "$1,234.56" (cents, thousands separators) for a terminal; JSON keeps exact micro-dollars.
 std::string Dollars(std::int64_t micro);

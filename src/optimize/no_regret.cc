@@ -4,16 +4,13 @@
 #include <cstdio>
 #include <map>
 
+#include "base/units.h"
 #include "optimize/projection.h"
 
 namespace gpuwise::optimize {
 namespace {
 
-std::string Usd(std::int64_t micro) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "$%.2f", static_cast<double>(micro) / 1e6);
-  return buf;
-}
+std::string Usd(std::int64_t micro) { return base::FormatDollars(micro); }
 
 std::string Fixed(double v, int digits) {
   char buf[64];
@@ -42,7 +39,8 @@ void ReleaseIdleNodes(const OptimizeInput& in, const NoRegretOptions& o, const P
     cordon.before = model::Schedulability{false};
     cordon.after = model::Schedulability{true};
     cordon.reason = "no pod holds any of its " + std::to_string(pn.gpus) + " GPUs; " + Usd(cost.unallocated) + " of its " +
-                    Usd(cost.cost) + " GPU cost in the window was unallocated: cordon it so the node group can remove it";
+                    Usd(cost.cost) + " GPU cost" + (s.live ? " per hour" : " in the window") +
+                    " is unallocated: cordon it so the node group can remove it";
     cordon.evidence = {"GPU pods on the node at the end of the window: 0",
                        "unallocated share of its GPU cost: " + Fixed(100.0 * static_cast<double>(cost.unallocated) / static_cast<double>(cost.cost), 1) + "%",
                        "price: " + Usd(s.nodes[n].price_micro_per_gpu_hour) + " per GPU-hour (" + s.nodes[n].price_rule + ")"};
@@ -76,6 +74,7 @@ void ReleaseIdleNodes(const OptimizeInput& in, const NoRegretOptions& o, const P
 
 void ScaleIdleWorkloads(const OptimizeInput& in, const NoRegretOptions& o, const Projection& now, PlanBuilder& b) {
   const model::Snapshot& s = in.snapshot;
+  const std::string per = s.live ? " per hour" : " in the window";
   std::map<std::string, int> live;  // workload key -> live pods
   for (const ProjectedPod& p : now.pods) {
     if (p.gpu()) ++live[p.workload.str()];
@@ -96,7 +95,7 @@ void ScaleIdleWorkloads(const OptimizeInput& in, const NoRegretOptions& o, const
     }
     auto l = live.find(key);
     if (l == live.end() || l->second == 0) continue;  // nothing runs now: nothing to scale
-    if (row->gpu_hours < o.min_idle_gpu_hours) {
+    if (!s.live && row->gpu_hours < o.min_idle_gpu_hours) {
       b.Note(key + ": idle, but only " + Fixed(row->gpu_hours, 2) + " GPU-hours held in the window: too little to act on");
       continue;
     }
@@ -104,8 +103,8 @@ void ScaleIdleWorkloads(const OptimizeInput& in, const NoRegretOptions& o, const
     const bool endpoint = !row->engine.empty();
     const std::string what = endpoint ? "a " + row->engine + " endpoint" : "the workload";
     if (api == nullptr) {
-      b.Note(key + ": idle (" + Fixed(row->gpus, 2) + " GPUs, " + Usd(row->money.allocated()) +
-             " in the window), but a " + wl.key.kind + " has no replica count to scale: stop it by hand");
+      b.Note(key + ": idle (" + Fixed(row->gpus, 2) + " GPUs, " + Usd(row->money.allocated()) + per +
+             "), but its controller (" + wl.key.kind + ") has no replica count gpuwise can set: stop it by hand");
       continue;
     }
     model::Action a;
@@ -115,12 +114,16 @@ void ScaleIdleWorkloads(const OptimizeInput& in, const NoRegretOptions& o, const
     a.after = model::ReplicaCount{0};
     a.reason = what + " held " + Fixed(row->gpus, 2) + " GPUs and was idle in " +
                Fixed(row->diagnosis.idle_sample_share * 100, 0) + "% of samples; it holds " + Usd(row->money.allocated()) +
-               " of GPU in the window (" + Usd(row->idle_annualized) + " idle a year): scale it to zero";
+               " of GPU" + per + " (" + Usd(row->idle_annualized) + " idle a year): scale it to zero";
     a.evidence = row->diagnosis.evidence;
+    if (s.live) {
+      a.evidence.push_back("seen in a live view only: confirm over a window (--prometheus --window 7d) before acting");
+      a.risk = model::Risk::kHigh;
+    }
     if (endpoint && std::isfinite(row->requests_per_hour)) {
       a.evidence.push_back(Fixed(row->requests_per_hour, 2) + " requests per hour over the window");
     }
-    a.risk = endpoint || row->workload_class == "interactive" ? model::Risk::kMedium : model::Risk::kLow;
+    if (!s.live) a.risk = endpoint || row->workload_class == "interactive" ? model::Risk::kMedium : model::Risk::kLow;
     a.revert.kind = model::ActionKind::kSetReplicas;
     for (const ProjectedPod& p : now.pods) {
       if (p.workload.str() == key) a.disruption.pods_restarted.push_back(p.namespace_name + "/" + p.name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <set>
 #include <utility>
 
@@ -43,7 +44,11 @@ void Units(const ProjectedPod& p, const ProjectedNode& n, double& whole, double&
   }
 }
 
-void Occupancy(Projection& pr) {
+// Occupied GPUs per node. Pods whose devices telemetry named occupy those. The rest: whole GPUs one each; shares,
+// MIG instances and fractions are placed by the device plugin, which we do not see: `tight` packs them (n units
+// fill ceil(n / units per GPU) GPUs), otherwise they spread (n units occupy min(n, free GPUs)). Savings compare a
+// tight "before" with a spread "after", so an unknown placement can only make them smaller.
+void Occupancy(Projection& pr, bool tight) {
   std::map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < pr.nodes.size(); ++i) {
     pr.nodes[i].occupied_gpus = 0;
@@ -64,10 +69,19 @@ void Occupancy(Projection& pr) {
     }
   }
   for (ProjectedNode& n : pr.nodes) {
+    if (n.gpus <= 0) continue;
     const double k = static_cast<double>(known[n.name].size());
     const auto [whole, spread] = unknown[n.name];
     const double occupied = std::min<double>(n.gpus, k + whole);
-    n.occupied_gpus = static_cast<int>(std::min<double>(n.gpus, occupied + std::min<double>(n.gpus - occupied, spread)));
+    double extra = 0;
+    if (tight) {
+      double per_gpu = 1;
+      for (const auto& [name, value] : n.allocatable) per_gpu = std::max(per_gpu, value / n.gpus);
+      extra = std::ceil(spread / per_gpu - 1e-9);
+    } else {
+      extra = spread;
+    }
+    n.occupied_gpus = static_cast<int>(std::min<double>(n.gpus, occupied + std::min<double>(n.gpus - occupied, extra)));
   }
 }
 
@@ -314,7 +328,7 @@ Projection ProjectNow(const model::Snapshot& s) {
     pr.notes.push_back(std::to_string(unscheduled_before) +
                        " GPU pod(s) were Pending at the end of the window; the projection leaves them Pending");
   }
-  Occupancy(pr);
+  Occupancy(pr, /*tight=*/true);
   return pr;
 }
 
@@ -448,7 +462,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
     }
   }
   Place(pr);
-  Occupancy(pr);
+  Occupancy(pr, /*tight=*/false);
   return pr;
 }
 

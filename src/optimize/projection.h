@@ -14,9 +14,10 @@
 // - Then every unscheduled pod is placed, oldest first, on a schedulable node whose allocatable cpu, memory and
 //   extended resources still fit it and whose labels match its nodeSelector, preferring the node with the most free
 //   GPU capacity (kube-scheduler's default LeastAllocated spreads, so this does not flatter consolidation).
-// Occupied GPUs per node: exclusive GPUs count one each; shares (time-slicing, MPS, HAMi, KAI) and MIG instances
-// are spread by the device plugin, so n of them occupy min(n, GPUs) GPUs unless the pods' devices are known from
-// telemetry (the pods already running keep theirs).
+// Occupied GPUs per node: exclusive GPUs count one each; pods whose devices telemetry named occupy those; other
+// shares (time-slicing, MPS, HAMi, KAI) and MIG instances are placed by the device plugin, unseen: ProjectNow packs
+// them tightly (n units fill ceil(n / units per GPU) GPUs) and ProjectPlan spreads them (n units occupy min(n, GPUs)),
+// so savings, which compare the two, can only be understated by what we cannot see.
 // Thread-safety: pure functions.
 #pragma once
 

@@ -82,7 +82,7 @@ const ProjectedNode& NodeOf(const Projection& p, const std::string& name) {
   return p.nodes.front();
 }
 
-TEST(ProjectionTest, NowCountsExclusiveGpusAndSpreadShares) {
+TEST(ProjectionTest, UnseenSharesArePackedBeforeAndSpreadAfter) {
   Cluster c;
   c.Node("a", 8);
   c.Node("ts", 8, 2'000'000, 4);  // time-sliced, 4 shares per GPU: 32 nvidia.com/gpu
@@ -90,8 +90,25 @@ TEST(ProjectionTest, NowCountsExclusiveGpusAndSpreadShares) {
   for (int i = 0; i < 5; ++i) c.Pod("small", "small-" + std::to_string(i), "ts", Cluster::Gpus(1));
   const Projection now = ProjectNow(c.s);
   EXPECT_EQ(NodeOf(now, "a").occupied_gpus, 3);
-  // The device plugin spreads shares over GPUs: 5 shares occupy 5 of the 8 GPUs, not ceil(5/4) = 2.
-  EXPECT_EQ(NodeOf(now, "ts").occupied_gpus, 5);
+  // Where the device plugin put the shares is unseen: "now" packs them (5 shares of 4 per GPU fill 2 GPUs), the
+  // projection after a plan spreads them (5 GPUs), so savings never count GPUs the shares may still occupy.
+  EXPECT_EQ(NodeOf(now, "ts").occupied_gpus, 2);
+  auto after = ProjectPlan(c.s, model::Plan{});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(NodeOf(*after, "ts").occupied_gpus, 5);
+  // Scaling the shared workload from 5 pods to 3 frees nothing that can be proven: 3 spread shares may hold 3 GPUs.
+  model::Plan plan;
+  model::Action a;
+  a.id = "a1";
+  a.kind = model::ActionKind::kSetReplicas;
+  a.target = {"apps/v1", "Deployment", "ml", "small", ""};
+  a.before = model::ReplicaCount{5};
+  a.after = model::ReplicaCount{3};
+  a.revert.kind = model::ActionKind::kSetReplicas;
+  plan.actions.push_back(a);
+  auto sv = ComputeSavings(c.s, plan);
+  ASSERT_TRUE(sv.ok());
+  EXPECT_EQ(sv->gpus_freed, 0);
 }
 
 TEST(ProjectionTest, AnEmptyPlanSavesNothing) {
