@@ -322,6 +322,14 @@ base::Result<int> WritePlanFiles(const model::Plan& p, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return base::InvalidArgument("--out-dir " + dir + ": " + ec.message());
+  // Files an earlier plan wrote here ("NN-aN-....json") would mix with this plan's: remove them, and only them.
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool ours = name.size() > 6 && std::isdigit(static_cast<unsigned char>(name[0])) &&
+                      std::isdigit(static_cast<unsigned char>(name[1])) && name.compare(2, 2, "-a") == 0 &&
+                      name.ends_with(".json");
+    if (ours) fs::remove(e.path(), ec);
+  }
   auto write = [&](const std::string& name, const std::string& body) -> base::Status {
     std::ofstream f(fs::path(dir) / name, std::ios::trunc);
     f << body;

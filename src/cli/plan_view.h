@@ -21,7 +21,8 @@ std::string RecoverableLine(const model::PlanSavings& savings);
 
 // Writes the plan's files into `dir` (created if missing): NN-<id>-<kind>-<target>.{yaml,json} (a merge patch, an
 // Eviction, a ConfigMap key) and apply.sh, which applies them in order with kubectl and waits where the plan waits.
-// Returns the number of files written. Existing files of the same names are replaced; nothing else is touched.
+// Returns the number of files written. Action files an earlier plan wrote there (NN-aN-*.json), apply.sh and
+// plan.json are replaced; nothing else is touched.
 base::Result<int> WritePlanFiles(const model::Plan& plan, const std::string& dir);
 
 }  // namespace gpuwise::cli

@@ -114,7 +114,8 @@ void ScaleIdleWorkloads(const OptimizeInput& in, const NoRegretOptions& o, const
     a.after = model::ReplicaCount{0};
     a.reason = what + " held " + Fixed(row->gpus, 2) + " GPUs and was idle in " +
                Fixed(row->diagnosis.idle_sample_share * 100, 0) + "% of samples; it holds " + Usd(row->money.allocated()) +
-               " of GPU" + per + " (" + Usd(row->idle_annualized) + " idle a year): scale it to zero";
+               " of GPU" + per + (row->idle_annualized > 0 ? " (" + Usd(row->idle_annualized) + " idle a year)" : std::string()) +
+               ": scale it to zero";
     a.evidence = row->diagnosis.evidence;
     if (s.live) {
       a.evidence.push_back("seen in a live view only: confirm over a window (--prometheus --window 7d) before acting");

@@ -28,25 +28,25 @@ bool GpuResourceIsMig(const ProjectedNode& n) {
          p->second.find("-MIG-") != std::string::npos;
 }
 
-// Units a pod takes that the device plugin spreads over the node's GPUs (shares, MIG instances, fractions), and
-// whole GPUs it takes exclusively.
-void Units(const ProjectedPod& p, const ProjectedNode& n, double& whole, double& spread) {
+// What a pod takes of its node's GPUs: whole GPUs it holds exclusively, and units the device plugin spreads over
+// the GPUs (time-slicing and MPS shares, MIG instances, HAMi/KAI fractions), by resource name.
+void Units(const ProjectedPod& p, const ProjectedNode& n, double& whole, std::map<std::string, double>& spread) {
   for (const auto& [name, value] : p.extended) {
-    if (name == kGpu && n.replicas <= 1 && !GpuResourceIsMig(n)) {
+    if (name == "nvidia.com/gpumem" || name == "nvidia.com/gpumem-percentage" || name == "nvidia.com/gpucores") {
+      continue;  // HAMi: these size the fraction; the device count is nvidia.com/gpu
+    }
+    if (name == kGpu && n.replicas <= 1 && !GpuResourceIsMig(n) && !p.fractional) {
       whole += value;
-    } else if (name == kGpu || name.starts_with("nvidia.com/mig-") || name == "nvidia.com/gpu.shared") {
-      spread += value;
-    } else if (name == "nvidia.com/gpumem" || name == "nvidia.com/gpumem-percentage" || name == "nvidia.com/gpucores") {
-      // HAMi: the device count is nvidia.com/gpu (counted above); these only size the fraction.
     } else {
-      spread += value;
+      spread[name] += value;
     }
   }
 }
 
 // Occupied GPUs per node. Pods whose devices telemetry named occupy those. The rest: whole GPUs one each; shares,
 // MIG instances and fractions are placed by the device plugin, which we do not see: `tight` packs them (n units
-// fill ceil(n / units per GPU) GPUs), otherwise they spread (n units occupy min(n, free GPUs)). Savings compare a
+// fill ceil(n / units per GPU) GPUs, which may be the GPUs telemetry named), otherwise they spread (n units occupy
+// min(n, free GPUs)). Savings compare a
 // tight "before" with a spread "after", so an unknown placement can only make them smaller.
 void Occupancy(Projection& pr, bool tight) {
   std::map<std::string, std::size_t> index;
@@ -56,7 +56,8 @@ void Occupancy(Projection& pr, bool tight) {
     index[pr.nodes[i].name] = i;
   }
   std::map<std::string, std::set<std::string>> known;
-  std::map<std::string, std::pair<double, double>> unknown;  // node -> (whole, spread)
+  std::map<std::string, double> whole;                         // node -> exclusive GPUs
+  std::map<std::string, std::map<std::string, double>> spread;  // node -> resource -> units
   for (const ProjectedPod& p : pr.pods) {
     auto it = index.find(p.node);
     if (it == index.end() || !p.gpu()) continue;
@@ -65,23 +66,29 @@ void Occupancy(Projection& pr, bool tight) {
     if (!p.devices.empty()) {
       known[n.name].insert(p.devices.begin(), p.devices.end());
     } else {
-      Units(p, n, unknown[n.name].first, unknown[n.name].second);
+      Units(p, n, whole[n.name], spread[n.name]);
     }
   }
   for (ProjectedNode& n : pr.nodes) {
     if (n.gpus <= 0) continue;
     const double k = static_cast<double>(known[n.name].size());
-    const auto [whole, spread] = unknown[n.name];
-    const double occupied = std::min<double>(n.gpus, k + whole);
-    double extra = 0;
+    const double w = whole[n.name];
     if (tight) {
-      double per_gpu = 1;
-      for (const auto& [name, value] : n.allocatable) per_gpu = std::max(per_gpu, value / n.gpus);
-      extra = std::ceil(spread / per_gpu - 1e-9);
+      // Unseen units may share the GPUs telemetry named: they need only what those cannot hold. Units of a
+      // resource fill ceil(units / (allocatable / GPUs)) GPUs.
+      double packed = 0;
+      for (const auto& [name, units] : spread[n.name]) {
+        auto a = n.allocatable.find(name);
+        const double per_gpu = a == n.allocatable.end() ? 1 : std::max(1.0, a->second / n.gpus);
+        packed = std::max(packed, std::ceil(units / per_gpu - 1e-9));
+      }
+      n.occupied_gpus = static_cast<int>(std::min<double>(n.gpus, w + std::max(k, packed)));
     } else {
-      extra = spread;
+      double units = 0;
+      for (const auto& [name, u] : spread[n.name]) units += u;
+      const double occupied = std::min<double>(n.gpus, k + w);
+      n.occupied_gpus = static_cast<int>(std::min<double>(n.gpus, occupied + std::min<double>(n.gpus - occupied, units)));
     }
-    n.occupied_gpus = static_cast<int>(std::min<double>(n.gpus, occupied + std::min<double>(n.gpus - occupied, extra)));
   }
 }
 
@@ -314,7 +321,10 @@ Projection ProjectNow(const model::Snapshot& s) {
     pp.workload = model::WorkloadOf(p);
     pp.owner_kind = p.owners.empty() ? "" : p.owners.front().kind;
     pp.node = p.node;
-    pp.extended = ExtendedRequests(p.GpuTotal());
+    const model::GpuRequest request = p.GpuTotal();
+    pp.extended = ExtendedRequests(request);
+    pp.fractional = request.hami_gpumem_mib > 0 || request.hami_gpumem_percent > 0 || request.hami_gpucores_percent > 0 ||
+                    request.kai_fraction > 0 || request.kai_memory_mib > 0;
     for (const model::Container& c : p.containers) {
       pp.cpu += c.cpu_request;
       pp.memory_bytes += c.memory_request_bytes;

@@ -41,6 +41,7 @@ struct ProjectedPod {
   double cpu = 0, memory_bytes = 0;
   std::map<std::string, std::string> node_selector;
   std::int64_t created_unix_s = 0;
+  bool fractional = false;                     // HAMi or KAI fraction: its nvidia.com/gpu are shares, not devices
   bool gpu() const { return !extended.empty(); }
   // Physical GPUs (by device key) this pod holds, when telemetry said so; empty = left to the device plugin.
   std::vector<std::string> devices;

@@ -10,13 +10,13 @@
 
 namespace gpuwise::testing {
 
-base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples, bool via_api_proxy) {
+base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples, bool via_api_proxy, double speed) {
   ASSIGN_OR_RETURN(sim::Scenario scenario, sim::BuiltinScenario("demo"));
   sim::WorldOptions wo;
   wo.address_block = 40 + static_cast<int>(::getpid() % 40) * 4;
   ASSIGN_OR_RETURN(sim::World world, sim::BuildWorld(scenario, wo));
   sim::ClusterServerOptions co;
-  co.speed = 1e-6;
+  co.speed = speed;
   co.kube_api = true;
   std::unique_ptr<DemoReport> d(new DemoReport());
   d->server_ = std::make_unique<sim::ClusterServer>(std::move(world), co);

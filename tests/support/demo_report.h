@@ -16,14 +16,16 @@ namespace gpuwise::testing {
 class DemoReport {
  public:
   // Starts the demo cluster on a loopback block picked from the pid, writes a kubeconfig, and runs the pipeline with
-  // `samples` scrapes (no wait between them), directly or through the API server's pods/proxy.
-  static base::Result<std::unique_ptr<DemoReport>> Run(int samples, bool via_api_proxy = false);
+  // `samples` scrapes (no wait between them), directly or through the API server's pods/proxy. `speed`: simulated
+  // seconds per wall second (the default keeps time still; tests that change the cluster need it to move).
+  static base::Result<std::unique_ptr<DemoReport>> Run(int samples, bool via_api_proxy = false, double speed = 1e-6);
   ~DemoReport();
 
   sim::ClusterServer& server() { return *server_; }
   const sim::World& world() const { return server_->world(); }
   double Now() const { return server_->SimulatedNow(); }
   const app::ReportRun& run() const { return run_; }
+  const std::string& kubeconfig() const { return kubeconfig_; }
 
  private:
   DemoReport() = default;
