@@ -122,6 +122,11 @@ struct MipOptions {
   double relative_gap = 0.0;         // stop when (objective - bound) / |objective| <= this; 0 = prove optimality
   int threads = 1;
   bool log = false;                  // solver progress to stdout; off in the product
+  // The caller knows the LP relaxation is tight (arc-flow and pattern models: the LP bound rounds up to the optimum
+  // on nearly every instance). The solver then skips preprocessing and cutting planes, which cost more than they
+  // save there: the openb arc-flow model takes CBC about 17 ms with them and 4 ms without. Branching and primal
+  // heuristics stay on, so the answer and its proof are the same; only the route differs.
+  bool tight_relaxation = false;
 };
 
 enum class MipStatus {

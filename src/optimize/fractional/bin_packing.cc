@@ -335,12 +335,17 @@ base::Result<Packing> PackExact(std::span<const int> sizes, int capacity, MipSol
     return fall_back(std::string(solver.name()) + " " + std::string(MipStatusName(r.status)) + ": " + r.message,
                      solver_bound, r.seconds);
   }
+  // A solver that breaks its own model (wrong length, bins outside [L2, FFD]) is not believed.
+  const long long bins_var = r.values.size() == model.variables.size() ? std::llround(r.values[static_cast<std::size_t>(z)]) : -1;
+  if (bins_var < l2 || bins_var > ffd.bins_used) {
+    return fall_back("the solver's answer does not fit the model", l2, r.seconds);
+  }
   std::vector<long long> flow(g.arcs.size());
   for (std::size_t a = 0; a < g.arcs.size(); ++a) flow[a] = std::llround(r.values[a]);
   Packing exact;
   exact.method = PackingMethod::kArcFlow;
   exact.solver_seconds = r.seconds;
-  if (!DecodeArcFlow(g, flow, std::llround(r.values[static_cast<std::size_t>(z)]), sizes, &exact)) {
+  if (!DecodeArcFlow(g, flow, bins_var, sizes, &exact)) {
     return fall_back("the solver's flow did not decompose into bins", l2, r.seconds);
   }
   if (r.status == MipStatus::kOptimal) {

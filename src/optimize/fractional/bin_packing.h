@@ -90,7 +90,8 @@ struct ArcFlowGraph {
 base::Result<ArcFlowGraph> BuildArcFlowGraph(std::span<const int> sizes, int capacity, std::int64_t max_arcs = 2'000'000);
 
 struct ExactPackingOptions {
-  MipOptions mip;  // time limit, gap, threads, log of the solve
+  // Time limit, gap, threads, log of the solve. The arc-flow LP is tight, so the solver may skip its cuts.
+  MipOptions mip{.tight_relaxation = true};
   // Skip the solver when FFD already meets L2 (then FFD is optimal). Off lets tests exercise the arc-flow path.
   bool skip_solver_when_ffd_meets_bound = true;
   std::int64_t max_arcs = 2'000'000;  // a larger graph falls back to FFD (with the note saying so)

@@ -218,7 +218,9 @@ RC_GTEST_PROP(BinPackingProperty, ArcFlowEqualsBruteForceAndHeuristicsStayInThei
 
   const int opt = BruteForceOpt(sizes, capacity);
   auto cbc = Cbc();
-  const Packing exact = *PackExact(sizes, capacity, *cbc, AlwaysSolve());
+  ExactPackingOptions options = AlwaysSolve();
+  options.mip.tight_relaxation = *rc::gen::arbitrary<bool>();  // both CBC routes must reach the same optimum
+  const Packing exact = *PackExact(sizes, capacity, *cbc, options);
   RC_ASSERT(CheckPacking(sizes, capacity, exact) == "");
   RC_ASSERT(exact.optimal);
   RC_ASSERT(exact.bins_used == opt);
@@ -301,6 +303,37 @@ TEST(BinPackingStatus, GarbageFlowIsNotBelieved) {
   const Packing p = *PackExact(kFfdNotOptimal, 10, fake);
   EXPECT_EQ(p.method, PackingMethod::kFirstFitDecreasing);
   EXPECT_FALSE(p.optimal);
+  EXPECT_EQ(CheckPacking(kFfdNotOptimal, 10, p), "");
+}
+
+// A flow that conserves and has the right number of bins but places no item (all of it on the loss arcs, which the
+// model's demand rows forbid) must be caught by the decoder, not turned into a packing.
+class LossOnlySolver : public MipSolver {
+ public:
+  base::Result<MipResult> Solve(const MipModel& model, const MipOptions&) override {
+    MipResult r;
+    r.status = MipStatus::kOptimal;
+    r.values.assign(model.variables.size(), 0.0);
+    const int bins = 2;  // = L2 of kFfdNotOptimal, inside the model's bounds on z
+    r.values.back() = bins;
+    // PackExact's variables are the graph's arcs in order, then z.
+    const ArcFlowGraph g = *BuildArcFlowGraph(kFfdNotOptimal, 10);
+    for (std::size_t a = 0; a < g.arcs.size(); ++a) {
+      if (g.arcs[a].type < 0) r.values[a] = bins;
+    }
+    r.objective = bins;
+    r.best_bound = bins;
+    return r;
+  }
+  std::string_view name() const override { return "loss-only"; }
+};
+
+TEST(BinPackingStatus, FlowThatPlacesNoItemIsNotBelieved) {
+  LossOnlySolver fake;
+  const Packing p = *PackExact(kFfdNotOptimal, 10, fake);
+  EXPECT_EQ(p.method, PackingMethod::kFirstFitDecreasing);
+  EXPECT_FALSE(p.optimal);
+  EXPECT_NE(p.note.find("did not decompose"), std::string::npos) << p.note;
   EXPECT_EQ(CheckPacking(kFfdNotOptimal, 10, p), "");
 }
 
@@ -467,6 +500,11 @@ TEST(BinPackingOpenb, ExactOptimumAndBoundsMatchTheAnchors) {
     u /= 10;
   }
   EXPECT_EQ(PackExact(units, 100, *cbc, o)->bins_used, 1965);
+  // And with CBC's preprocessing and cuts left on.
+  o.mip.tight_relaxation = false;
+  const Packing full = *PackExact(*sizes, 1000, *cbc, o);
+  EXPECT_TRUE(full.optimal) << full.note;
+  EXPECT_EQ(full.bins_used, 1965);
 }
 
 }  // namespace
