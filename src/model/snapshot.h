@@ -122,6 +122,10 @@ struct ServingUsage {
   double gpu_memory_utilization = NAN;
   double requests = 0, prompt_tokens = 0, generation_tokens = 0, preemptions = 0;
   double seconds = 0;                // time the counters cover (the longest replica's scrape span)
+  // Latency the engine measured over the same span (vllm:time_to_first_token_seconds, time_per_output_token_seconds,
+  // e2e_request_latency_seconds histograms): p50 and p99 in seconds, NaN when no request completed or not read.
+  double ttft_p50_s = NAN, ttft_p99_s = NAN, tpot_p50_s = NAN, tpot_p99_s = NAN, e2e_p50_s = NAN, e2e_p99_s = NAN;
+  double latency_requests = 0;       // requests those histograms counted
   int pods = 0;                      // pods with engine metrics
   bool Any() const { return pods > 0; }
 };
