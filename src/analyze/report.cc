@@ -78,6 +78,14 @@ void AddServing(const model::ServingUsage& sv, double window_hours, bool live, W
   }
   row->kv_capacity_tokens = sv.kv_capacity_tokens;
   row->preemptions = sv.preemptions;
+  row->ttft_p50_s = sv.ttft_p50_s;
+  row->ttft_p99_s = sv.ttft_p99_s;
+  row->tpot_p50_s = sv.tpot_p50_s;
+  row->tpot_p99_s = sv.tpot_p99_s;
+  row->e2e_p50_s = sv.e2e_p50_s;
+  row->e2e_p99_s = sv.e2e_p99_s;
+  row->latency_requests = sv.latency_requests;
+  row->latency_basis = sv.latency_basis;
   // Beside the framebuffer (which a vLLM reservation fills): the KV cache actually in use.
   if (!std::isnan(row->kv_p95)) {
     std::string text = "KV cache in use p95 " + Fixed(row->kv_p95 * 100, 1) + "% (max " + Fixed(row->kv_max * 100, 1) + "%)";

@@ -58,6 +58,10 @@ struct WorkloadRow {
   double kv_p95 = NAN, kv_max = NAN;                       // KV-cache use, 0..1
   double kv_capacity_tokens = NAN;                         // per replica
   double preemptions = 0;
+  // Latency the engine measured (model::ServingUsage), seconds; NaN = unknown (no request in the window, not read).
+  double ttft_p50_s = NAN, ttft_p99_s = NAN, tpot_p50_s = NAN, tpot_p99_s = NAN, e2e_p50_s = NAN, e2e_p99_s = NAN;
+  double latency_requests = 0;   // requests the TTFT histogram counted
+  std::string latency_basis;     // what the histograms cover ("increase over 3 scrapes", ...); "" = not read
 };
 
 struct ShowbackRow {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "app/plan_render.h"
 #include "observe/kube/cluster_reader.h"
 #include "observe/kube/endpoint_discovery.h"
 #include "observe/ksm_history.h"
@@ -15,6 +16,7 @@
 #include "observe/serving_telemetry.h"
 #include "observe/snapshot_builder.h"
 #include "observe/usage_profile.h"
+#include "solve/cbc/cbc_solver.h"
 
 namespace gpuwise::app {
 namespace {
@@ -97,7 +99,7 @@ base::Status ReadLive(const ReportConfig& config, base::Clock& clock, kube::Kube
   for (const auto& e : run.exporters) {
     if (!e.pod.empty() && !e.node.empty()) snap.exporter_pod_node[e.namespace_name + "/" + e.pod] = e.node;
   }
-  // Serving engines' own metrics (vLLM), scraped in the same rounds: KV-cache use, requests and tokens.
+  // Serving engines' own metrics (vLLM), scraped in the same rounds: KV-cache use, requests, tokens and latency.
   std::vector<kube::EngineEndpoint> engines;
   kube::DiscoveryOptions engine_discovery;
   engine_discovery.via_api_proxy = proxied;
@@ -213,7 +215,8 @@ base::Status ReadWindow(const ReportConfig& config, base::Clock& clock, observe:
       past = std::move(ksm->pods);
     }
   }
-  // Serving engines' counters and KV use over the window (pods by pod/namespace labels, else by address).
+  // Serving engines' counters, KV use and latency histograms over the window (pods by pod/namespace labels, else by
+  // address).
   observe::ServingTotals serving_totals;
   {
     Progress(config, "reading serving-engine history");
@@ -226,7 +229,10 @@ base::Status ReadWindow(const ReportConfig& config, base::Clock& clock, observe:
     }
     prom::PromClient serving_client(config.prometheus, clock);
     int unmatched = 0;
-    auto totals = observe::ReadServingHistory(serving_client, config.start_unix_s, config.end_unix_s, by_address, &unmatched);
+    std::vector<std::string> serving_warnings;  // a latency histogram that could not be read
+    auto totals = observe::ReadServingHistory(serving_client, config.start_unix_s, config.end_unix_s, by_address,
+                                              &unmatched, &serving_warnings);
+    for (std::string& w : serving_warnings) range->warnings.push_back(std::move(w));
     if (totals.ok()) {
       serving_totals = std::move(*totals);
       snap.serving_totals = &serving_totals;
@@ -327,7 +333,11 @@ base::Result<ReportRun> RunReport(const ReportConfig& config, base::Clock& clock
     optimize::RecommendOptions ro = config.recommend_options;
     if (ro.created_unix_s == 0) ro.created_unix_s = clock.NowUnixMillis() / 1000;
     if (!ro.monotonic_nanos) ro.monotonic_nanos = [&clock] { return clock.MonotonicNanos(); };
+    std::unique_ptr<optimize::MipSolver> cbc = solve::cbc::NewCbcSolver();
+    in.solver = cbc.get();
+    in.allow_strategy_change = config.allow_strategy_change;
     run.plan = optimize::BuildPlan(in, ro);
+    RenderConfigMapTexts(run.cluster, run.plan);
   }
   return run;
 }

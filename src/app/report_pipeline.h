@@ -73,6 +73,7 @@ struct ReportConfig {
   // and the report's recoverable waste.
   bool recommend = true;
   optimize::RecommendOptions recommend_options;
+  bool allow_strategy_change = false;       // MIG layouts the node's MIG strategy does not advertise (cluster-wide)
 };
 
 struct ReportRun {

@@ -610,9 +610,11 @@ int EmitReport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& 
 }
 
 // Flags -> config -> the pipeline, for `report` and `explain WORKLOAD`. Usage errors come back as InvalidArgument.
-base::Result<app::ReportRun> RunReportFromFlags(const ReportArgs& a) {
+base::Result<app::ReportRun> RunReportFromFlags(const ReportArgs& a,
+                                                const std::function<void(app::ReportConfig&)>& tweak = {}) {
   app::ReportConfig c;
   RETURN_IF_ERROR(FillReportConfig(a, &c));
+  if (tweak) tweak(c);
   if (a.scrape == !a.prom.url.empty()) {
     return base::InvalidArgument("choose one source: --prometheus URL (a window) or --scrape (a live view)");
   }
@@ -688,6 +690,7 @@ struct RecommendArgs {
   std::string out_dir;
   std::vector<std::string> disable, only;
   bool list = false;
+  bool allow_strategy_change = false;
 } g_recommend;
 ReportArgs g_recommend_report;
 
@@ -706,6 +709,9 @@ void AddRecommendFlags(CLI::App* app) {
   app->add_option("--disable", g_recommend.disable, "Skip this optimizer, repeatable (see --list-optimizers)");
   app->add_option("--only", g_recommend.only, "Run only this optimizer, repeatable");
   app->add_flag("--list-optimizers", g_recommend.list, "Print the optimizer table and exit");
+  app->add_flag("--allow-strategy-change", g_recommend.allow_strategy_change,
+                "Allow MIG layouts the nodes' MIG strategy does not advertise (single -> mixed, or MIG on nodes "
+                "without a strategy): a cluster-wide change of the device plugin's flags, reported as such");
 }
 
 int RunRecommend(const GlobalFlags& g) {
@@ -730,18 +736,12 @@ int RunRecommend(const GlobalFlags& g) {
   ReportArgs a = g_recommend_report;
   a.all_namespaces = a.namespaces.empty();
   // -n/-l restrict the workloads the optimizers act on: the report rows they read are filtered the same way.
-  auto run = RunReportFromFlags(a);
+  auto run = RunReportFromFlags(a, [](app::ReportConfig& c) {
+    c.recommend_options.disable.insert(g_recommend.disable.begin(), g_recommend.disable.end());
+    c.recommend_options.only.insert(g_recommend.only.begin(), g_recommend.only.end());
+    c.allow_strategy_change = g_recommend.allow_strategy_change;
+  });
   if (!run.ok()) return Fail(run.status(), run.status().code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailure);
-  if (!g_recommend.disable.empty() || !g_recommend.only.empty()) {
-    optimize::RecommendOptions ro;
-    ro.disable.insert(g_recommend.disable.begin(), g_recommend.disable.end());
-    ro.only.insert(g_recommend.only.begin(), g_recommend.only.end());
-    ro.created_unix_s = run->plan.created_unix_s;
-    ro.monotonic_nanos = [] { return base::SystemClock::Get().MonotonicNanos(); };
-    optimize::OptimizeInput in{run->snapshot, run->ledger, run->report, optimize::ResolvePolicies(run->snapshot),
-                               optimize::RowsByWorkload(run->snapshot, run->report)};
-    run->plan = optimize::BuildPlan(in, ro);
-  }
   const model::Plan& plan = run->plan;
   if (!g_recommend.out_dir.empty()) {
     auto files = WritePlanFiles(plan, g_recommend.out_dir);

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -178,6 +179,25 @@ int TeamStep(const std::string& rule) {
   if (rule.starts_with("namespace ")) return rule.find(team_key) != std::string::npos ? 3 : 4;
   return 0;
 }
+
+// ---- serving latency (model::ServingUsage, from observe/serving_telemetry)
+
+constexpr const char* kLatencyRule =
+    "per pod, the increase of each cumulative bucket of vLLM's histogram over the basis (a count that drops is a "
+    "restart: the new value is the increase); the workload's pods summed bucket by bucket; then the quantile as "
+    "Prometheus's histogram_quantile computes it: linear inside the bucket that holds rank q x count, the highest "
+    "finite bound when it falls in the +Inf bucket";
+constexpr const char* kLatencyMetrics =
+    "vllm:time_to_first_token_seconds, vllm:time_per_output_token_seconds (else vllm:inter_token_latency_seconds), "
+    "vllm:e2e_request_latency_seconds";
+
+std::string Millis(double seconds) {
+  if (std::isnan(seconds)) return "unknown";
+  return Fixed(seconds * 1000.0, seconds < 0.1 ? 1 : 0) + " ms";
+}
+
+// Whether the workload's latency was read at all (some pod's page or Prometheus had the histograms).
+bool LatencyRead(const model::Workload& wl) { return wl.serving.Any() && !wl.serving.latency_basis.empty(); }
 
 // ---- the facts, gathered once and rendered as text and JSON
 
@@ -733,6 +753,35 @@ std::string ExplainWorkloadText(const app::ReportRun& run, int workload) {
   if (!f.reservation.empty()) out << "  reservation, not demand: " << f.reservation << "\n";
   out << "\n";
 
+  if (wl.serving.Any()) {
+    const model::ServingUsage& sv = wl.serving;
+    out << "SERVING LATENCY   [" << kLatencyMetrics << "]\n";
+    if (!LatencyRead(wl)) {
+      out << "  not read: the engine's metrics had no latency histograms\n\n";
+    } else {
+      out << "  basis " << sv.latency_basis << ", " << sv.pods << " pod(s); " << Fixed(sv.latency_requests, 0)
+          << " request(s) counted\n";
+      if (!(sv.latency_requests > 0)) {
+        out << "  no request in the basis: latency unknown (not zero)\n";
+      } else {
+        out << "  TTFT        p50 " << Millis(sv.ttft_p50_s) << ", p99 " << Millis(sv.ttft_p99_s) << "\n";
+        out << "  TPOT        p50 " << Millis(sv.tpot_p50_s) << ", p99 " << Millis(sv.tpot_p99_s) << "\n";
+        out << "  end-to-end  p50 " << Millis(sv.e2e_p50_s) << ", p99 " << Millis(sv.e2e_p99_s) << "\n";
+      }
+      if (f.has_policy) {
+        const auto slo = [&](const char* name, const model::Sourced<std::optional<std::chrono::milliseconds>>& v, double p99) {
+          if (!v.value) return;
+          out << "  SLO " << name << " p99 " << DurationText(*v.value) << ": observed " << Millis(p99);
+          if (!std::isnan(p99)) out << (p99 * 1000.0 <= static_cast<double>(v.value->count()) ? " (within)" : " (above)");
+          out << "   [" << v.source << "]\n";
+        };
+        slo("ttft", f.policy.slo_ttft_p99, sv.ttft_p99_s);
+        slo("tpot", f.policy.slo_tpot_p99, sv.tpot_p99_s);
+      }
+      out << "  rule: " << kLatencyRule << "\n\n";
+    }
+  }
+
   out << "DIAGNOSIS  " << analyze::GpuStateName(f.diagnosis.state);
   if (!f.report_state.empty()) out << " (the report's state: " << f.report_state << ")";
   out << "\n  rules of analyze/diagnosis.h in order, first match wins; thresholds in force: compute high "
@@ -892,11 +941,25 @@ nlohmann::json ExplainWorkloadJson(const app::ReportRun& run, int workload) {
     signals[sig.name] = {{"unit", sig.unit}, {"count", m.count}, {"p50", Num(m.p50)}, {"p95", Num(m.p95)},
                          {"p99", Num(m.p99)}, {"max", Num(m.max)}};
   }
+  json latency = nullptr;
+  if (LatencyRead(wl)) {
+    const model::ServingUsage& sv = wl.serving;
+    const auto pair = [](double p50, double p99) { return json{{"p50Seconds", Num(p50)}, {"p99Seconds", Num(p99)}}; };
+    latency = {{"basis", sv.latency_basis},
+               {"pods", sv.pods},
+               {"requests", sv.latency_requests},
+               {"metrics", kLatencyMetrics},
+               {"rule", kLatencyRule},
+               {"ttft", pair(sv.ttft_p50_s, sv.ttft_p99_s)},
+               {"tpot", pair(sv.tpot_p50_s, sv.tpot_p99_s)},
+               {"e2e", pair(sv.e2e_p50_s, sv.e2e_p99_s)}};
+  }
   doc["usage"] = {{"computeSource", wl.compute_source.empty() ? "none" : wl.compute_source},
                   {"computeSourceMeaning", ComputeSourceMeaning(wl.compute_source)},
                   {"samples", f.signals[0].summary.count},
                   {"sampling", SamplingSentence(f)},
                   {"reservation", f.reservation.empty() ? json(nullptr) : json(f.reservation)},
+                  {"latency", latency},
                   {"signals", signals}};
 
   const analyze::DiagnosisOptions& o = run.report.thresholds;

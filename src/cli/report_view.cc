@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "base/units.h"
@@ -91,17 +92,29 @@ std::string ReportText(const Report& r, bool color, const model::Plan* plan) {
   out << RenderTable(top, color) << "\n";
 
   Table serving;
-  serving.columns = {"SERVING WORKLOAD", "ENGINE", "REQ/H", "TOKENS/H", "$/1K REQ", "$/1M TOKENS", "KV P95", "KV TOKENS"};
+  serving.columns = {"SERVING WORKLOAD", "ENGINE", "REQ/H", "TOKENS/H", "$/1K REQ", "$/1M TOKENS", "KV P95", "KV TOKENS",
+                     "TTFT P99", "TPOT P99"};
+  // Latency in milliseconds; "-" when the window saw no request (unknown, not zero).
+  const auto ms = [](double s) { return std::isnan(s) ? std::string("-") : Fixed(s * 1000.0, s < 0.1 ? 1 : 0) + " ms"; };
+  std::set<std::string> bases;
   for (const auto& w : r.workloads) {
     if (!w.serving) continue;
     serving.rows.push_back({w.namespace_name + "/" + w.name, w.engine, Fixed(w.requests_per_hour, 0),
                             Fixed(w.tokens_per_hour, 0), w.micro_per_1k_requests >= 0 ? Dollars(w.micro_per_1k_requests) : "no requests",
                             w.micro_per_million_tokens >= 0 ? Dollars(w.micro_per_million_tokens) : "no tokens",
-                            Pct(w.kv_p95), Fixed(w.kv_capacity_tokens, 0)});
+                            Pct(w.kv_p95), Fixed(w.kv_capacity_tokens, 0), ms(w.ttft_p99_s), ms(w.tpot_p99_s)});
+    if (!w.latency_basis.empty()) bases.insert(w.latency_basis);
   }
   if (!serving.rows.empty()) {
     out << Bold("SERVING", color) << " (from the engines' own metrics; the framebuffer of a vLLM pod is its reservation)\n"
-        << RenderTable(serving, color) << "\n";
+        << RenderTable(serving, color);
+    if (!bases.empty()) {
+      std::string basis;
+      for (const std::string& b : bases) basis += (basis.empty() ? "" : ", ") + b;
+      out << "  latency: vLLM's histograms, " << basis << "; p99 interpolated in its bucket as histogram_quantile does; "
+          << "- = no request\n";
+    }
+    out << "\n";
   }
 
   out << Bold("SHOWBACK BY TEAM", color) << "\n";
@@ -195,7 +208,15 @@ nlohmann::json ReportJson(const Report& r, const model::Plan* plan) {
                                                       {"microUsdPerMillionTokens", w.micro_per_million_tokens >= 0 ? json(w.micro_per_million_tokens) : json(nullptr)},
                                                       {"kvCacheP95", Num(w.kv_p95)}, {"kvCacheMax", Num(w.kv_max)},
                                                       {"kvCapacityTokens", Num(w.kv_capacity_tokens)},
-                                                      {"preemptions", w.preemptions}}
+                                                      {"preemptions", w.preemptions},
+                                                      {"latency", {{"ttftP50Seconds", Num(w.ttft_p50_s)},
+                                                                   {"ttftP99Seconds", Num(w.ttft_p99_s)},
+                                                                   {"tpotP50Seconds", Num(w.tpot_p50_s)},
+                                                                   {"tpotP99Seconds", Num(w.tpot_p99_s)},
+                                                                   {"e2eP50Seconds", Num(w.e2e_p50_s)},
+                                                                   {"e2eP99Seconds", Num(w.e2e_p99_s)},
+                                                                   {"requests", w.latency_requests},
+                                                                   {"basis", w.latency_basis.empty() ? json(nullptr) : json(w.latency_basis)}}}}
                                                : json(nullptr)}});
   }
   doc["workloads"] = workloads;

@@ -184,6 +184,9 @@ struct ClusterState {
   std::vector<Node> nodes;               // sorted by name
   std::vector<Pod> pods;                 // sorted by namespace, name
   std::vector<Namespace> namespaces;     // sorted by name
+  // ConfigMaps read by name ("gpu-operator/default-mig-parted-config" -> data key -> text): the GPU Operator's
+  // configs a plan extends. Absent when not read (the reader says why in warnings).
+  std::map<std::string, std::map<std::string, std::string>> config_maps;
   std::int64_t read_unix_s = 0;
   std::string source;                    // "https://... (context prod)" or "fake"
   std::vector<std::string> warnings;     // objects skipped or half-read, each naming the object and why

@@ -112,6 +112,16 @@ inline constexpr std::size_t kUsageSignalCount = static_cast<std::size_t>(UsageS
 // "compute", "fb_share", "dram", "tensor", "power", "pcie_tx", "pcie_rx"
 std::string_view UsageSignalName(UsageSignal s);
 
+// A latency histogram as Prometheus keeps one (classic buckets): cumulative counts per finite upper bound, ascending,
+// and the count of every observation (the le="+Inf" bucket). Counts are doubles: Prometheus's increase()
+// extrapolates. Empty bounds and count 0: not read. Arithmetic (increase, merge, quantile): observe/serving_telemetry.
+struct LatencyHistogram {
+  std::vector<double> upper_bounds;  // seconds, ascending, finite
+  std::vector<double> cumulative;    // cumulative[i] = observations <= upper_bounds[i]; same size as upper_bounds
+  double count = 0;                  // every observation (+Inf)
+  bool read() const { return !upper_bounds.empty() || count > 0; }
+};
+
 // What a serving engine's own metrics say over the window (vLLM; observe/serving_telemetry). Counters are increases
 // over the scrapes (a live view: between the first and last scrape, `seconds` apart).
 struct ServingUsage {
@@ -125,7 +135,13 @@ struct ServingUsage {
   // Latency the engine measured over the same span (vllm:time_to_first_token_seconds, time_per_output_token_seconds,
   // e2e_request_latency_seconds histograms): p50 and p99 in seconds, NaN when no request completed or not read.
   double ttft_p50_s = NAN, ttft_p99_s = NAN, tpot_p50_s = NAN, tpot_p99_s = NAN, e2e_p50_s = NAN, e2e_p99_s = NAN;
-  double latency_requests = 0;       // requests those histograms counted
+  double latency_requests = 0;       // requests those histograms counted (the TTFT histogram's count: one per request)
+  // The histograms the quantiles come from, the workload's pods merged (TPOT: vllm:time_per_output_token_seconds, else
+  // its successor vllm:inter_token_latency_seconds; one observation per output token).
+  LatencyHistogram ttft, tpot, e2e;
+  // What the histograms cover: "increase over 5 scrapes", "since start (one scrape)", "increase over 7d (Prometheus)";
+  // "" when no latency histogram was read.
+  std::string latency_basis;
   int pods = 0;                      // pods with engine metrics
   bool Any() const { return pods > 0; }
 };

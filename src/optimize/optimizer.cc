@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "optimize/fractional_plan.h"
 #include "optimize/no_regret.h"
 #include "optimize/savings.h"
 
@@ -23,6 +24,14 @@ std::span<const OptimizerEntry> Optimizers() {
        "Release what nobody uses before re-packing anything: nodes with no GPU pod (cordon, move CPU-only pods off), "
        "idle workloads and forgotten serving endpoints (scale to zero)",
        true, [](const OptimizeInput& in, PlanBuilder& b) { NoRegret(in, NoRegretOptions{}, b); }},
+      {"fractional",
+       "Right-size every workload to a whole GPU or a MIG profile its SLO allows, pack the cluster with an exact "
+       "pattern MIP (CBC), and re-partition nodes with the safe rollout (cordon, evict, relabel, wait, uncordon)",
+       true, [](const OptimizeInput& in, PlanBuilder& b) {
+         FractionalOptions o;
+         o.packing.allow_strategy_change = in.allow_strategy_change;
+         Fractional(in, o, b);
+       }},
   };
   return kTable;
 }

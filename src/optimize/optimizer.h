@@ -17,6 +17,7 @@
 #include "model/annotations.h"
 #include "model/plan.h"
 #include "model/snapshot.h"
+#include "optimize/solver.h"
 
 namespace gpuwise::optimize {
 
@@ -29,6 +30,11 @@ struct OptimizeInput {
   std::vector<model::WorkloadPolicy> policies;
   // Per Snapshot::workloads index: the report row (nullptr when the report filtered it out).
   std::vector<const analyze::WorkloadRow*> rows;
+  // The MIP solver exact packing uses (solve/cbc's adapter in the product); null: optimizers that need one say so.
+  MipSolver* solver = nullptr;
+  // MIG layouts that the node's MIG strategy does not advertise (single -> mixed) are allowed: a cluster-wide
+  // change of the device plugin's flags, reported as such.
+  bool allow_strategy_change = false;
 };
 
 // Appends actions for one optimizer: ids are given in order ("a1", "a2", ...), the optimizer's name is filled in.
@@ -39,6 +45,8 @@ class PlanBuilder {
   std::string Add(model::Action action);
   // An "unknown, with a reason" answer or a skipped workload, shown under the plan.
   void Note(std::string text);
+  // The plan so far: what earlier optimizers of the table already decided (a cordoned node, a workload scaled to 0).
+  const model::Plan& plan() const { return plan_; }
 
  private:
   model::Plan& plan_;

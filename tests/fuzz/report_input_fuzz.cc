@@ -8,17 +8,23 @@
 // exactly when a and b both do), "!k" is the negation of "k", and a selector made of the labels' own k=v terms
 // matches them. KSM: a label KSM would write for a resource (every character outside [a-zA-Z0-9_] as '_') maps
 // back to a name that sanitises to the same label, and a MIG resource's profile is the one the API path reads.
+// vLLM pages (byte 0 = 3; pages separated by form feeds, scraped 30 s apart, observe/serving_telemetry.h): parsing
+// and the latency window never fail; every quantile is unknown (NaN) or lies within its histogram's bounds, p50 <=
+// p99, quantiles are monotone in q, no count is negative, and merging a pod into an empty workload keeps its figures.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "analyze/fail_on.h"
 #include "analyze/report.h"
 #include "observe/ksm_history.h"
+#include "observe/serving_telemetry.h"
 
 namespace analyze = gpuwise::analyze;
 
@@ -134,15 +140,71 @@ void Ksm(std::string_view text) {
   }
 }
 
+bool Within(double a, double b) {  // a <= b up to rounding of the interpolation
+  return a <= b + 1e-9 * std::max(std::fabs(a), std::fabs(b)) + 1e-300;
+}
+
+void CheckHistogram(const gpuwise::model::LatencyHistogram& h, double p50, double p99) {
+  namespace observe = gpuwise::observe;
+  Check(h.upper_bounds.size() == h.cumulative.size());
+  Check(!(h.count < 0));
+  for (double c : h.cumulative) Check(!(c < 0));
+  double last = -INFINITY;
+  for (double q : {0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0}) {
+    const double v = observe::HistogramQuantile(q, h);
+    if (std::isnan(v)) continue;
+    if (!std::isfinite(v)) return;  // bounds so far apart that their difference overflows
+    Check(!h.upper_bounds.empty());
+    Check(Within(v, h.upper_bounds.back()));
+    Check(Within(std::min(0.0, h.upper_bounds.front()), v));
+    Check(Within(last, v));
+    last = v;
+  }
+  const double r50 = observe::HistogramQuantile(0.5, h), r99 = observe::HistogramQuantile(0.99, h);
+  Check(std::isnan(p50) == std::isnan(r50) && (std::isnan(p50) || p50 == r50));
+  Check(std::isnan(p99) == std::isnan(r99) && (std::isnan(p99) || p99 == r99));
+  if (!std::isnan(p50) && !std::isnan(p99) && std::isfinite(p50) && std::isfinite(p99)) Check(Within(p50, p99));
+}
+
+void VllmPages(std::string_view text) {
+  namespace observe = gpuwise::observe;
+  std::vector<observe::ServingSample> samples;
+  std::int64_t t = 0;
+  for (std::string_view rest = text;;) {
+    const std::size_t ff = rest.find('\f');
+    samples.push_back(observe::ParseVllmPage(rest.substr(0, ff), t));
+    Check(samples.back().bad_lines >= 0);
+    t += 30'000;
+    if (ff == std::string_view::npos || samples.size() >= 16) break;
+    rest = rest.substr(ff + 1);
+  }
+  gpuwise::model::ServingUsage u;
+  observe::AccumulateServing(samples, &u);
+  Check(!(u.latency_requests < 0));
+  CheckHistogram(u.ttft, u.ttft_p50_s, u.ttft_p99_s);
+  CheckHistogram(u.tpot, u.tpot_p50_s, u.tpot_p99_s);
+  CheckHistogram(u.e2e, u.e2e_p50_s, u.e2e_p99_s);
+  const bool read = u.ttft.read() || u.tpot.read() || u.e2e.read();
+  Check(read == !u.latency_basis.empty());
+  gpuwise::model::ServingUsage w;
+  observe::MergeServing(u, &w);
+  Check(w.latency_basis == u.latency_basis);
+  for (auto [a, b] : {std::pair{w.ttft_p99_s, u.ttft_p99_s}, std::pair{w.tpot_p99_s, u.tpot_p99_s},
+                      std::pair{w.e2e_p50_s, u.e2e_p50_s}}) {
+    Check(std::isnan(a) == std::isnan(b) && (std::isnan(a) || a == b));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: FailOn(text); break;
     case 1: Selector(text); break;
-    default: Ksm(text); break;
+    case 2: Ksm(text); break;
+    default: VllmPages(text); break;
   }
   return 0;
 }

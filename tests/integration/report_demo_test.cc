@@ -4,12 +4,19 @@
 // micro-dollar, with the GPU cost computed independently from the scenario's prices; the planted states found.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "analyze/cost.h"
 #include "app/report_pipeline.h"
+#include "cli/explain_workload.h"
+#include "cli/report_view.h"
 #include "demo_report.h"
+#include "schema_check.h"
 #include "sim/behavior.h"
 
 namespace gpuwise {
@@ -223,6 +230,126 @@ TEST_F(ReportDemoTest, ProfilesCarryPcieBothWays) {
     }
   }
   EXPECT_GT(with_compute, 5);
+}
+
+
+// ---- serving latency
+
+// The TTFT histogram a vLLM page shows, read line by line here (independently of gpuwise's parser): le -> count,
+// plus _count.
+struct PageTtft {
+  std::map<double, double> buckets;  // finite bounds
+  double count = 0;
+};
+void ReadTtft(const std::string& page, PageTtft* out) {
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = "vllm:time_to_first_token_seconds";
+    if (line.rfind(name, 0) != 0) continue;
+    const double value = std::stod(line.substr(line.rfind(' ') + 1));
+    const std::string rest = line.substr(name.size());
+    if (rest.rfind("_count", 0) == 0) out->count += value;
+    if (rest.rfind("_bucket", 0) != 0) continue;
+    const std::size_t le = rest.find("le=\"");
+    const std::string bound = rest.substr(le + 4, rest.find('"', le + 4) - le - 4);
+    if (bound != "+Inf") out->buckets[std::stod(bound)] += value;
+  }
+}
+
+// With time standing still, a window of several scrapes sees no request complete: its latency is unknown (NaN, null
+// in JSON), never 0, and the basis says what was measured.
+TEST_F(ReportDemoTest, AWindowInWhichNoRequestCompletedHasUnknownLatency) {
+  int serving = 0;
+  for (const auto& w : run_->report.workloads) {
+    if (!w.serving) continue;
+    ++serving;
+    EXPECT_EQ(w.latency_basis, "increase over 3 scrapes") << w.name;
+    EXPECT_EQ(w.latency_requests, 0) << w.name;
+    EXPECT_TRUE(std::isnan(w.ttft_p99_s)) << w.name;
+    EXPECT_TRUE(std::isnan(w.tpot_p99_s)) << w.name;
+    EXPECT_TRUE(std::isnan(w.e2e_p50_s)) << w.name;
+  }
+  EXPECT_GT(serving, 0);
+  const nlohmann::json doc = cli::ReportJson(run_->report);
+  for (const auto& w : doc["workloads"]) {
+    if (w["serving"].is_null()) continue;
+    EXPECT_TRUE(w["serving"]["latency"]["ttftP99Seconds"].is_null());
+    EXPECT_EQ(w["serving"]["latency"]["requests"], 0);
+  }
+}
+
+// One scrape: the basis is every request since the engine started (the simulator's first step of traffic). Checked
+// against the pages the simulator renders at that instant, read here with no gpuwise code: the requests counted are
+// the pages' _count summed over the workload's pods, and the p99 lies in the bucket of the pods' summed histogram
+// that holds rank 0.99 x count (the workload's quantile is over its merged buckets, not a pod's).
+TEST_F(ReportDemoTest, OneScrapeReportsTheTtftP99OfTheHistogramTheSimulatorKeeps) {
+  auto once = testing::DemoReport::Run(1);
+  ASSERT_TRUE(once.ok()) << once.status().message();
+  const app::ReportRun& r = (*once)->run();
+  std::map<std::pair<std::string, std::string>, sim::Endpoint> vllm;
+  for (const sim::Endpoint& e : (*once)->server().Endpoints()) {
+    if (e.kind == "vllm") vllm[{e.namespace_name, e.pod}] = e;
+  }
+  ASSERT_FALSE(vllm.empty());
+  int checked = 0;
+  for (const analyze::WorkloadRow& row : r.report.workloads) {
+    if (!row.serving) continue;
+    EXPECT_EQ(row.latency_basis, "since start (one scrape)") << row.name;
+    PageTtft truth;
+    for (int p : r.snapshot.workloads[static_cast<std::size_t>(row.workload)].pods) {
+      const model::Pod& pod = r.snapshot.pods[static_cast<std::size_t>(p)];
+      const auto it = vllm.find({pod.namespace_name, pod.name});
+      if (it != vllm.end()) ReadTtft((*once)->server().RenderFor(it->second), &truth);
+    }
+    EXPECT_DOUBLE_EQ(row.latency_requests, truth.count) << row.name;
+    if (truth.count == 0) {
+      EXPECT_TRUE(std::isnan(row.ttft_p99_s)) << row.name << ": no traffic, unknown";
+      continue;
+    }
+    ++checked;
+    ASSERT_FALSE(std::isnan(row.ttft_p99_s)) << row.name;
+    const double rank = 0.99 * truth.count;
+    double lower = 0, upper = NAN;
+    for (const auto& [le, cum] : truth.buckets) {
+      if (cum >= rank) {
+        upper = le;
+        break;
+      }
+      lower = le;
+    }
+    if (std::isnan(upper)) {
+      EXPECT_DOUBLE_EQ(row.ttft_p99_s, truth.buckets.rbegin()->first) << row.name << ": +Inf bucket";
+    } else {
+      EXPECT_GE(row.ttft_p99_s, lower) << row.name;
+      EXPECT_LE(row.ttft_p99_s, upper) << row.name;
+    }
+    EXPECT_LE(row.ttft_p50_s, row.ttft_p99_s) << row.name;
+    EXPECT_FALSE(std::isnan(row.tpot_p99_s)) << row.name;
+    EXPECT_FALSE(std::isnan(row.e2e_p99_s)) << row.name;
+  }
+  EXPECT_GT(checked, 0) << "some vLLM workload had traffic in the simulator's first step";
+
+  // The same figures in the report JSON and in `explain`, each held to its schema.
+  nlohmann::json doc = cli::ReportJson(r.report);
+  doc["apiVersion"] = "gpuwise.io/v1alpha1";
+  doc["kind"] = "Report";
+  for (const std::string& v : testing::CheckSchema(testing::LoadSchema("Report"), doc)) ADD_FAILURE() << v;
+  for (const analyze::WorkloadRow& row : r.report.workloads) {
+    if (!row.serving || std::isnan(row.ttft_p99_s)) continue;
+    for (const auto& w : doc["workloads"]) {
+      if (w["name"] != row.name || w["namespace"] != row.namespace_name) continue;
+      EXPECT_DOUBLE_EQ(w["serving"]["latency"]["ttftP99Seconds"].get<double>(), row.ttft_p99_s);
+      EXPECT_EQ(w["serving"]["latency"]["basis"], "since start (one scrape)");
+    }
+    const nlohmann::json ex = cli::ExplainWorkloadJson(r, row.workload);
+    for (const std::string& v : testing::CheckSchema(testing::LoadSchema("WorkloadExplanation"), ex)) ADD_FAILURE() << v;
+    EXPECT_EQ(ex["usage"]["latency"]["basis"], "since start (one scrape)");
+    EXPECT_DOUBLE_EQ(ex["usage"]["latency"]["ttft"]["p99Seconds"].get<double>(), row.ttft_p99_s);
+    const std::string text = cli::ExplainWorkloadText(r, row.workload);
+    EXPECT_NE(text.find("SERVING LATENCY"), std::string::npos);
+    EXPECT_NE(text.find("basis since start (one scrape)"), std::string::npos) << text;
+    break;  // one workload's explanation is enough
+  }
 }
 
 }  // namespace

@@ -315,6 +315,25 @@ base::Result<model::ClusterState> ReadCluster(KubeClient& client, const ReadOpti
     }
   }
 
+  // The GPU Operator's configs a plan extends: optional.
+  for (const std::string& ref : options.config_maps) {
+    const auto slash = ref.find('/');
+    if (slash == std::string::npos) continue;
+    const AccessRule& rule = Use(Need::kGetGpuOperatorConfigs, "get", ConfigMapsType());
+    base::Result<ObjectPtr> cm = client.Get(ConfigMapsType(), ref.substr(0, slash), ref.substr(slash + 1));
+    if (!cm.ok()) {
+      state.warnings.push_back("configmap " + ref + " not read (plans that change MIG layouts then carry only their own "
+                               "configs, to merge by hand): " + WithRule(cm.status(), rule).message());
+      continue;
+    }
+    std::map<std::string, std::string>& data = state.config_maps[ref];
+    if (auto d = (*cm)->find("data"); d != (*cm)->end() && d->is_object()) {
+      for (auto it = d->begin(); it != d->end(); ++it) {
+        if (it->is_string()) data[it.key()] = it->get<std::string>();
+      }
+    }
+  }
+
   std::sort(state.nodes.begin(), state.nodes.end(),
             [](const model::Node& a, const model::Node& b) { return a.name < b.name; });
   std::sort(state.pods.begin(), state.pods.end(), [](const model::Pod& a, const model::Pod& b) {

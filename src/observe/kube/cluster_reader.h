@@ -50,6 +50,8 @@ struct ReadOptions {
   // walked so far). May be empty.
   std::function<void(std::string_view stage, std::size_t done)> progress;
   base::Clock* clock = nullptr;  // for ClusterState::read_unix_s; nullptr = the system clock
+  // ConfigMaps to read by "namespace/name" into ClusterState::config_maps (optional: a failure is a warning).
+  std::vector<std::string> config_maps = {"gpu-operator/default-mig-parted-config"};
 };
 
 base::Result<model::ClusterState> ReadCluster(KubeClient& client, const ReadOptions& options = {});

@@ -363,6 +363,11 @@ const ResourceType& NodesType() {
       "nodes", "Node", false, {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"});
   return t;
 }
+const ResourceType& ConfigMapsType() {
+  static const ResourceType t =
+      MakeType("configmaps", "ConfigMap", true, {"create", "delete", "get", "list", "patch", "update", "watch"});
+  return t;
+}
 const ResourceType& NamespacesType() {
   static const ResourceType t =
       MakeType("namespaces", "Namespace", false, {"create", "delete", "get", "list", "patch", "update", "watch"});

@@ -52,6 +52,7 @@ struct ResourceType {
 const ResourceType& PodsType();
 const ResourceType& NodesType();
 const ResourceType& NamespacesType();
+const ResourceType& ConfigMapsType();
 
 struct KubeClientOptions {
   // Client-side rate limit (token bucket), <= 0: none. client-go's library default is 5/10, which tools that read a

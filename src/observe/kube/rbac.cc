@@ -54,6 +54,11 @@ std::vector<AccessRule> BuildRules() {
                "OPTIONAL (--via-api-proxy): scraping serving engines' /metrics through the API server when gpuwise "
                "cannot reach pod IPs. Sensitive: it lets the holder send any HTTP GET to any port of any pod",
                true});
+  r.push_back({"get-gpu-operator-configs", {""}, {"configmaps"}, {}, {"get"},
+               "OPTIONAL: the GPU Operator's MIG manager config (default-mig-parted-config) and device-plugin sharing "
+               "config (time-slicing-config), by name only, so that a plan adds its MIG layouts to the existing "
+               "configs instead of replacing them. Without it `recommend` says the ConfigMap must be merged by hand",
+               false, {"default-mig-parted-config", "time-slicing-config"}});
   return r;
 }
 
@@ -192,6 +197,7 @@ std::string ClusterRoleYaml(const RbacOptions& options) {
           rule.id == "get-custom-owners" ? OwnerGroupsFor(options) : rule.api_groups;
       y += "  - apiGroups: " + Quoted(groups) + "\n";
       y += "    resources: " + Quoted(rule.resources) + "\n";
+      if (!rule.resource_names.empty()) y += "    resourceNames: " + Quoted(rule.resource_names) + "\n";
     }
     y += "    verbs: " + Quoted(rule.verbs) + "\n";
   }

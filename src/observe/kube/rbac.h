@@ -37,6 +37,7 @@ struct AccessRule {
   std::vector<std::string> verbs;
   std::string why;
   bool pod_proxy_only = false;           // granted only with RbacOptions::pod_proxy
+  std::vector<std::string> resource_names = {};  // non-empty: only these objects (resourceNames)
 };
 
 // What the reader and discovery code ask for; each names one row of the table.
@@ -53,6 +54,7 @@ enum class Need {
   kListEndpointSlices,
   kGetEndpoints,     // fallback when EndpointSlices are not readable
   kPodProxy,         // optional: metrics through the API server
+  kGetGpuOperatorConfigs,  // optional: the MIG manager's and device plugin's ConfigMaps (by name), for plans
 };
 
 struct RbacOptions {

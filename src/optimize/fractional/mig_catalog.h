@@ -7,7 +7,8 @@
 // Vocabulary (MIG user guide "Concepts"; NVML nvmlGpuInstancePlacement_t): a GPU has 8 memory slices and 7 compute
 // slices (A30: 4 and 4). A profile occupies `memory_slices` consecutive memory slices starting at one of its valid
 // placement starts, i.e. the range [start, start + memory_slices). Two instances may not overlap; the compute slices
-// of all instances add up to at most the GPU's total.
+// of all instances add up to at most the GPU's total. (With the catalog's tables the placements alone already keep
+// compute within the total; the check stays for tables where they would not.)
 //
 // Creation without an explicit placement (`nvidia-smi mig -cgi 19,14,5`, or NVML's nvmlDeviceCreateGpuInstance)
 // lets the driver choose the start. INFERENCE (not documented by NVIDIA): the driver takes the free valid start that
@@ -145,9 +146,11 @@ struct MigCreationPlan {
 base::Result<MigCreationPlan> CreationOrder(const MigGpu& gpu, const MigLayout& layout);
 
 // A valid placed layout for counts (zero counts ignored): one the driver reaches by plain creates in its order when
-// such an order exists, else any non-overlapping placement (then create it with explicit placements). Errors say
-// why nothing fits: "\"9g.10gb\" is not a profile of A100-40GB", "3 x 3g.20gb: at most 2 per GPU", "compute slices
-// 8 > 7", "memory slices 9 > 8", or "no placement without overlap: 4g.20gb only at {0}:4 ...".
+// such an order exists (for every valid multiset of the catalog one does: mig_catalog_test.cc), else any
+// non-overlapping placement (then create it with explicit placements). Errors (InvalidArgument) say why nothing fits:
+// "\"9g.10gb\" is not a profile of A100-40GB", "3 x 3g.20gb: at most 2 per GPU on A100-40GB", "compute slices 8 > 7
+// on A100-40GB", "memory slices 9 > 8 on A100-40GB", or "no placement without overlap on <gpu>: 2 x 2g.2gb at {0}:2"
+// (the last never happens with the catalog's tables, but the rules allow it).
 base::Result<MigLayout> PlaceCounts(const MigGpu& gpu, const MigCounts& counts);
 
 struct EnumerateOptions {

@@ -1,0 +1,66 @@
+#include "app/plan_render.h"
+
+#include "observe/nvidia_config.h"
+
+namespace gpuwise::app {
+namespace {
+
+namespace fractional = optimize::fractional;
+
+fractional::MigPartedConfig ConfigOf(const std::string& name, const std::map<std::string, int>& layout) {
+  fractional::MigPartedConfig c;
+  c.name = name;
+  fractional::MigPartedEntry e;
+  e.all_devices = true;
+  e.mig_enabled = !layout.empty();
+  for (const auto& [profile, n] : layout) e.mig_devices[profile] = n;
+  c.entries.push_back(std::move(e));
+  return c;
+}
+
+}  // namespace
+
+void RenderConfigMapTexts(const model::ClusterState& cluster, model::Plan& plan) {
+  for (model::Action& a : plan.actions) {
+    if (a.kind != model::ActionKind::kSetConfigMapKey) continue;
+    auto* after = std::get_if<model::ConfigMapValue>(&a.after);
+    auto* before = std::get_if<model::ConfigMapValue>(&a.before);
+    if (after == nullptr || after->format != "mig-parted" || after->text) continue;
+    const std::string ref = a.target.namespace_name + "/" + a.target.name;
+    fractional::MigPartedSpec spec;
+    bool merged = false, parse_failed = false;
+    if (auto cm = cluster.config_maps.find(ref); cm != cluster.config_maps.end()) {
+      if (auto text = cm->second.find(after->key); text != cm->second.end()) {
+        auto parsed = observe::ParseMigPartedConfig(text->second, ref + " " + after->key);
+        if (parsed.ok()) {
+          spec = std::move(*parsed);
+          merged = true;
+          if (before != nullptr) before->text = text->second;
+        } else {
+          parse_failed = true;
+          plan.risks.push_back("action " + a.id + ": " + parsed.status().message() +
+                               "; the plan's MIG configs are written alone: merge them into the file by hand");
+        }
+      }
+    }
+    if (!merged && !parse_failed) {
+      plan.risks.push_back("action " + a.id + ": configmap " + ref + " was not read, so its text holds only the plan's "
+                           "MIG configs: merge them into the existing " + after->key + " by hand, or grant gpuwise the "
+                           "get-gpu-operator-configs rule");
+    }
+    for (const auto& [name, layout] : after->mig_layouts) {
+      fractional::MigPartedConfig c = ConfigOf(name, layout);
+      bool replaced = false;
+      for (fractional::MigPartedConfig& existing : spec.configs) {
+        if (existing.name == name) {
+          existing = c;
+          replaced = true;
+        }
+      }
+      if (!replaced) spec.configs.push_back(std::move(c));
+    }
+    after->text = observe::RenderMigPartedConfig(spec);
+  }
+}
+
+}  // namespace gpuwise::app

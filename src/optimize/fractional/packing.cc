@@ -1,0 +1,481 @@
+#include "optimize/fractional/packing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace gpuwise::optimize::fractional {
+namespace {
+
+// A unit type: what a pod takes of a node. "gpu:4" (an exclusive pod of 4 GPUs), "mig:3g.40gb", "mps:4".
+std::string UnitKey(const UnitChoice& u) {
+  switch (u.kind) {
+    case UnitKind::kWholeGpu: return "gpu:" + std::to_string(u.gpus);
+    case UnitKind::kMig: return "mig:" + u.mig_profile;
+    case UnitKind::kMps: return "mps:" + std::to_string(u.replicas);
+    case UnitKind::kTimeSlice: return "ts";
+    case UnitKind::kFraction: return "fraction";
+  }
+  return "?";
+}
+
+// Units whose replicas must sit on different nodes (the device plugin chooses the GPU inside a node).
+bool Spread(const std::string& key) { return key.starts_with("mig:") || key.starts_with("mps:"); }
+
+struct Pattern {
+  NodeConfig config;
+  std::map<std::string, int> capacity;  // unit key -> how many
+};
+
+// Exclusive splits of `gpus` GPUs into the demanded pod sizes: every maximal multiset (no further size fits).
+void ExclusivePatterns(int gpus, const std::vector<int>& sizes, std::vector<Pattern>& out) {
+  std::vector<int> counts(sizes.size(), 0);
+  std::function<void(std::size_t, int)> rec = [&](std::size_t i, int left) {
+    if (i == sizes.size()) {
+      bool maximal = true;
+      for (int s : sizes) maximal &= s > left;
+      if (!maximal) return;
+      Pattern p;
+      p.config.kind = UnitKind::kWholeGpu;
+      for (std::size_t k = 0; k < sizes.size(); ++k) {
+        if (counts[k] > 0) p.capacity["gpu:" + std::to_string(sizes[k])] = counts[k];
+      }
+      if (!p.capacity.empty()) out.push_back(std::move(p));
+      return;
+    }
+    for (int c = left / sizes[i]; c >= 0; --c) {
+      counts[i] = c;
+      rec(i + 1, left - c * sizes[i]);
+    }
+    counts[i] = 0;
+  };
+  rec(0, gpus);
+}
+
+// The capacity a config gives a node, per unit key.
+std::map<std::string, int> Capacity(const NodeConfig& c, int gpus) {
+  std::map<std::string, int> cap;
+  switch (c.kind) {
+    case UnitKind::kWholeGpu: cap["gpu:1"] = gpus; break;  // residual splits are built separately
+    case UnitKind::kMig:
+      for (const auto& [p, n] : c.layout) cap["mig:" + p] = n * gpus;
+      break;
+    case UnitKind::kMps: cap["mps:" + std::to_string(c.replicas)] = c.replicas * gpus; break;
+    case UnitKind::kTimeSlice:
+    case UnitKind::kFraction: break;
+  }
+  return cap;
+}
+
+bool MigAllowed(const PackNode& n, const PackOptions& o) {
+  if (n.mig == nullptr) return false;
+  return n.mig_strategy == "mixed" || n.mig_strategy == "single" || o.allow_strategy_change;
+}
+bool SingleProfileOnly(const PackNode& n, const PackOptions& o) {
+  return !o.allow_strategy_change && n.mig_strategy == "single";
+}
+
+// Nodes that can be configured freely and are interchangeable: same model, GPUs, price, MIG catalog and strategy.
+struct NodeType {
+  std::vector<int> nodes;
+  std::vector<Pattern> patterns;
+  bool pinned = false;  // one node hosting pinned pods: its config is kept, its leftover capacity offered
+};
+
+}  // namespace
+
+std::string NodeConfig::Describe() const {
+  switch (kind) {
+    case UnitKind::kWholeGpu: return "exclusive GPUs";
+    case UnitKind::kMig: {
+      std::string s = "MIG ";
+      for (const auto& [p, n] : layout) s += (s.size() > 4 ? " + " : "") + p + " x" + std::to_string(n);
+      return s + " per GPU";
+    }
+    case UnitKind::kMps: return "MPS x" + std::to_string(replicas);
+    case UnitKind::kTimeSlice: return "time-slicing x" + std::to_string(replicas);
+    case UnitKind::kFraction: return "fractional backend";
+  }
+  return "?";
+}
+
+base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<const PackItem> items, MipSolver& solver,
+                                     const PackOptions& options) {
+  PackResult r;
+  r.nodes.resize(nodes.size());
+  r.item_node.assign(items.size(), -1);
+  r.item_unit.resize(items.size());
+  for (std::size_t n = 0; n < nodes.size(); ++n) r.nodes[n].config = nodes[n].current;
+
+  // Each movable pod's unit: its first option some node of its model can provide. A pod with none is pinned.
+  auto provides = [&](const PackNode& n, const UnitChoice& u) {
+    if (!n.available || n.gpu_model != u.gpu_model) return false;
+    switch (u.kind) {
+      case UnitKind::kWholeGpu: return u.gpus <= n.gpus;
+      case UnitKind::kMig: return MigAllowed(n, options) && n.mig->FindProfile(u.mig_profile) != nullptr;
+      case UnitKind::kMps: return n.mig_strategy != "single" || options.allow_strategy_change;
+      case UnitKind::kTimeSlice:
+      case UnitKind::kFraction: return false;  // pinned kinds: not packed here
+    }
+    return false;
+  };
+  std::vector<bool> pinned(items.size(), false);
+  std::map<std::string, std::vector<int>> by_model;  // GPU model -> movable item indices
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const PackItem& it = items[i];
+    const UnitChoice* pick = nullptr;
+    if (it.movable) {
+      for (const UnitChoice& u : it.options) {
+        for (const PackNode& n : nodes) {
+          if (provides(n, u)) { pick = &u; break; }
+        }
+        if (pick != nullptr) break;
+      }
+      if (pick == nullptr) r.notes.push_back("pod " + it.pod + ": no node can provide any of its units; it stays where it is");
+    }
+    if (pick == nullptr) {
+      pinned[i] = true;
+      continue;
+    }
+    r.item_unit[i] = *pick;
+    by_model[pick->gpu_model].push_back(static_cast<int>(i));
+  }
+
+  // Which nodes host pinned pods, and what the pinned pods take there.
+  std::vector<std::map<std::string, int>> pinned_use(nodes.size());
+  std::vector<bool> has_pinned(nodes.size(), false), hosts_gpu(nodes.size(), false);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const PackItem& it = items[i];
+    if (it.node < 0 || static_cast<std::size_t>(it.node) >= nodes.size()) {
+      if (pinned[i]) r.notes.push_back("pod " + it.pod + " has no node and no unit a node can provide: left out");
+      continue;
+    }
+    hosts_gpu[static_cast<std::size_t>(it.node)] = true;
+    if (pinned[i]) {
+      has_pinned[static_cast<std::size_t>(it.node)] = true;
+      ++pinned_use[static_cast<std::size_t>(it.node)][UnitKey(it.current)];
+      r.item_node[i] = it.node;
+      r.item_unit[i] = it.current;
+      r.nodes[static_cast<std::size_t>(it.node)].items.push_back(static_cast<int>(i));
+    }
+  }
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    if (hosts_gpu[n]) r.current_micro_per_hour += nodes[n].micro_per_hour;
+  }
+
+  bool all_optimal = true;
+  std::int64_t lower_bound = 0;
+  std::set<int> priced_pinned, in_mip;
+  for (auto& [model_name, model_items] : by_model) {
+    // Demand per unit key, and the most replicas of one workload per spread key.
+    std::map<std::string, int> demand;
+    std::map<std::string, std::map<int, int>> replicas;
+    std::set<int> exclusive_sizes;
+    for (int i : model_items) {
+      const std::string key = UnitKey(r.item_unit[static_cast<std::size_t>(i)]);
+      ++demand[key];
+      ++replicas[key][items[static_cast<std::size_t>(i)].workload];
+      if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kWholeGpu) exclusive_sizes.insert(r.item_unit[static_cast<std::size_t>(i)].gpus);
+    }
+    const std::vector<int> sizes(exclusive_sizes.rbegin(), exclusive_sizes.rend());
+
+    // Node types: each pinned node alone; the free nodes of this model grouped.
+    std::vector<NodeType> types;
+    std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
+    for (std::size_t n = 0; n < nodes.size(); ++n) {
+      const PackNode& node = nodes[n];
+      if (!node.available || node.gpu_model != model_name) continue;
+      in_mip.insert(static_cast<int>(n));
+      if (has_pinned[n]) {
+        NodeType t;
+        t.pinned = true;
+        t.nodes = {static_cast<int>(n)};
+        // Leftover of the kept config.
+        if (node.current.kind == UnitKind::kWholeGpu) {
+          int used = 0;
+          for (const auto& [k, c] : pinned_use[n]) {
+            if (k.starts_with("gpu:")) used += c * std::stoi(k.substr(4));
+          }
+          ExclusivePatterns(std::max(0, node.gpus - used), sizes, t.patterns);
+        } else if (node.current.kind == UnitKind::kMig || node.current.kind == UnitKind::kMps) {
+          Pattern p;
+          p.config = node.current;
+          for (const auto& [k, c] : Capacity(node.current, node.gpus)) {
+            auto u = pinned_use[n].find(k);
+            const int left = c - (u == pinned_use[n].end() ? 0 : u->second);
+            if (left > 0) p.capacity[k] = left;
+          }
+          t.patterns.push_back(std::move(p));
+        }
+        if (t.patterns.empty()) t.patterns.push_back(Pattern{node.current, {}});
+        types.push_back(std::move(t));
+        continue;
+      }
+      auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
+                                 SingleProfileOnly(node, options) ? std::string("single") : std::string("any"));
+      auto [it, fresh] = type_of.try_emplace(key, types.size());
+      if (fresh) {
+        NodeType t;
+        ExclusivePatterns(node.gpus, sizes, t.patterns);
+        if (MigAllowed(node, options)) {
+          for (const MigLayoutOption& l : EnumerateLayouts(*node.mig)) {
+            if (!l.maximal) continue;
+            if (SingleProfileOnly(node, options) && l.counts.size() != 1) continue;
+            Pattern p;
+            p.config.kind = UnitKind::kMig;
+            p.config.layout = l.counts;
+            bool useful = false;
+            for (const auto& [prof, c] : l.counts) {
+              p.capacity["mig:" + prof] = c * node.gpus;
+              useful |= demand.count("mig:" + prof) != 0;
+            }
+            if (useful) t.patterns.push_back(std::move(p));
+          }
+        }
+        for (const auto& [k, d] : demand) {
+          if (!k.starts_with("mps:") || (node.mig_strategy == "single" && !options.allow_strategy_change)) continue;
+          Pattern p;
+          p.config.kind = UnitKind::kMps;
+          p.config.replicas = std::stoi(k.substr(4));
+          p.capacity[k] = p.config.replicas * node.gpus;
+          t.patterns.push_back(std::move(p));
+        }
+        types.push_back(std::move(t));
+      }
+      types[it->second].nodes.push_back(static_cast<int>(n));
+    }
+
+    // The pattern MIP: z[t][p] = nodes of type t configured as pattern p.
+    MipModel m;
+    std::vector<std::vector<int>> var(types.size());
+    std::int64_t pinned_cost = 0;
+    for (std::size_t t = 0; t < types.size(); ++t) {
+      const PackNode& first = nodes[static_cast<std::size_t>(types[t].nodes.front())];
+      const double price = types[t].pinned ? 0.0 : static_cast<double>(first.micro_per_hour) / 1e6;
+      std::vector<MipTerm> count;
+      for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+        const int v = m.AddVariable(0, static_cast<double>(types[t].nodes.size()), price, true);
+        var[t].push_back(v);
+        count.push_back({v, 1});
+      }
+      if (types[t].pinned) {
+        m.AddRow(count, 1, 1, "pinned " + first.name);
+        if (priced_pinned.insert(types[t].nodes.front()).second) pinned_cost += first.micro_per_hour;
+      } else {
+        m.AddRow(count, 0, static_cast<double>(types[t].nodes.size()), "nodes of " + first.name + "'s type");
+      }
+    }
+    for (const auto& [k, d] : demand) {
+      if (!Spread(k)) {
+        std::vector<MipTerm> cover;
+        for (std::size_t t = 0; t < types.size(); ++t) {
+          for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+            auto c = types[t].patterns[p].capacity.find(k);
+            if (c != types[t].patterns[p].capacity.end() && c->second > 0) cover.push_back({var[t][p], static_cast<double>(c->second)});
+          }
+        }
+        m.AddRow(cover, d, kMipInfinity, "demand " + k);
+        continue;
+      }
+      // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
+      // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
+      // (Gale-Ryser). Linear in the pattern counts, so the MIP is exact; j = number of workloads is the demand.
+      std::vector<int> r_sorted;
+      for (const auto& [w, c] : replicas[k]) r_sorted.push_back(c);
+      std::sort(r_sorted.rbegin(), r_sorted.rend());
+      int prefix = 0;
+      for (std::size_t j = 1; j <= r_sorted.size(); ++j) {
+        prefix += r_sorted[j - 1];
+        std::vector<MipTerm> row;
+        for (std::size_t t = 0; t < types.size(); ++t) {
+          for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+            auto c = types[t].patterns[p].capacity.find(k);
+            if (c == types[t].patterns[p].capacity.end() || c->second <= 0) continue;
+            row.push_back({var[t][p], static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(c->second), j))});
+          }
+        }
+        m.AddRow(row, prefix, kMipInfinity, "replicas of the " + std::to_string(j) + " largest workloads of " + k + " on different nodes");
+      }
+    }
+    ASSIGN_OR_RETURN(MipResult mr, solver.Solve(m, options.mip));
+    if (!mr.has_solution()) {
+      r.notes.push_back(model_name + ": no packing within the deployment model (" + std::string(MipStatusName(mr.status)) +
+                        (mr.message.empty() ? "" : ": " + mr.message) + "); its pods stay where they are");
+      for (int i : model_items) r.item_unit[static_cast<std::size_t>(i)] = UnitChoice{};
+      all_optimal = false;
+      continue;
+    }
+    all_optimal &= mr.status == MipStatus::kOptimal;
+    const double bound = std::isfinite(mr.best_bound) ? mr.best_bound : mr.objective;
+    lower_bound += static_cast<std::int64_t>(std::ceil(bound * 1e6 - 1e-3)) + pinned_cost;
+
+    // Patterns to nodes: nodes that already have the config, then those hosting most of the pods it serves.
+    std::map<int, std::map<std::string, int>> left;  // kept node -> unit key -> slots left (its pattern's capacity)
+    for (std::size_t t = 0; t < types.size(); ++t) {
+      std::vector<int> chosen;  // pattern index per configured node
+      for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+        const int n = static_cast<int>(std::lround(mr.values[static_cast<std::size_t>(var[t][p])]));
+        for (int k = 0; k < n; ++k) chosen.push_back(static_cast<int>(p));
+      }
+      std::vector<int> free_nodes = types[t].nodes;
+      while (!chosen.empty() && !free_nodes.empty()) {
+        int best_i = 0, best_j = 0;
+        long best = -1;
+        for (std::size_t i = 0; i < chosen.size(); ++i) {
+          const Pattern& pat = types[t].patterns[static_cast<std::size_t>(chosen[i])];
+          for (std::size_t j = 0; j < free_nodes.size(); ++j) {
+            const int n = free_nodes[j];
+            long score = nodes[static_cast<std::size_t>(n)].current == pat.config ? 1'000'000 : 0;
+            for (int it : model_items) {
+              if (items[static_cast<std::size_t>(it)].node == n && pat.capacity.count(UnitKey(r.item_unit[static_cast<std::size_t>(it)]))) ++score;
+            }
+            if (score > best) {
+              best = score;
+              best_i = static_cast<int>(i);
+              best_j = static_cast<int>(j);
+            }
+          }
+        }
+        const int n = free_nodes[static_cast<std::size_t>(best_j)];
+        const Pattern& pat = types[t].patterns[static_cast<std::size_t>(chosen[static_cast<std::size_t>(best_i)])];
+        NodeOutcome& out = r.nodes[static_cast<std::size_t>(n)];
+        out.kept = true;
+        if (!types[t].pinned) out.config = pat.config;
+        out.config_changed = !(out.config == nodes[static_cast<std::size_t>(n)].current);
+        left[n] = pat.capacity;
+        chosen.erase(chosen.begin() + best_i);
+        free_nodes.erase(free_nodes.begin() + best_j);
+      }
+    }
+
+    // Pods to the slots of the kept nodes' patterns, one unit key at a time. Keys whose replicas must be on
+    // different nodes: workloads with the most replicas first, each onto the nodes with the most slots left (the
+    // greedy that realises a bipartite degree sequence whenever one exists, Gale-Ryser), a pod's current node first
+    // among equals. Other keys: a pod keeps its node when it has a slot, else the first node with one.
+    std::map<int, std::pair<double, double>> cpu_mem_left;
+    for (const auto& [n, cap] : left) cpu_mem_left[n] = {nodes[static_cast<std::size_t>(n)].cpu_free, nodes[static_cast<std::size_t>(n)].memory_free};
+    auto fits = [&](int i, int n) {
+      const PackItem& it = items[static_cast<std::size_t>(i)];
+      const PackNode& node = nodes[static_cast<std::size_t>(n)];
+      const auto& cm = cpu_mem_left[n];
+      return !((node.cpu_free > 0 && cm.first + 1e-9 < it.cpu) || (node.memory_free > 0 && cm.second + 1 < it.memory_bytes));
+    };
+    auto place = [&](int i, int n, const std::string& key) {
+      --left[n][key];
+      cpu_mem_left[n].first -= items[static_cast<std::size_t>(i)].cpu;
+      cpu_mem_left[n].second -= items[static_cast<std::size_t>(i)].memory_bytes;
+      r.item_node[static_cast<std::size_t>(i)] = n;
+      r.nodes[static_cast<std::size_t>(n)].items.push_back(i);
+    };
+    std::map<std::string, std::vector<int>> by_key;
+    for (int i : model_items) by_key[UnitKey(r.item_unit[static_cast<std::size_t>(i)])].push_back(i);
+    bool unplaced = false;
+    for (const auto& [key, key_items] : by_key) {
+      if (Spread(key)) {
+        std::map<int, std::vector<int>> by_workload;
+        for (int i : key_items) by_workload[items[static_cast<std::size_t>(i)].workload].push_back(i);
+        std::vector<std::vector<int>*> order;
+        for (auto& [w, v] : by_workload) order.push_back(&v);
+        std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->size() > b->size(); });
+        for (std::vector<int>* pods : order) {
+          // The nodes with the most slots left; a node one of its pods is on wins a tie.
+          std::set<int> here;
+          for (int i : *pods) here.insert(items[static_cast<std::size_t>(i)].node);
+          std::vector<int> candidates;
+          for (auto& [n, cap] : left) {
+            if (cap[key] > 0) candidates.push_back(n);
+          }
+          std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+            if (left[a][key] != left[b][key]) return left[a][key] > left[b][key];
+            return here.count(a) > here.count(b);
+          });
+          std::vector<int> waiting;
+          std::vector<int> chosen(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(std::min(candidates.size(), pods->size())));
+          for (int i : *pods) {  // pods already on a chosen node stay
+            auto c = std::find(chosen.begin(), chosen.end(), items[static_cast<std::size_t>(i)].node);
+            if (c != chosen.end() && fits(i, *c)) {
+              place(i, *c, key);
+              chosen.erase(c);
+            } else {
+              waiting.push_back(i);
+            }
+          }
+          for (int i : waiting) {
+            auto c = std::find_if(chosen.begin(), chosen.end(), [&](int n) { return fits(i, n); });
+            if (c == chosen.end()) {
+              unplaced = true;
+              r.notes.push_back("pod " + items[static_cast<std::size_t>(i)].pod + " (" + key + ") fits no kept node of " +
+                                model_name + " (cpu or memory of the nodes, or replica spread)");
+              continue;
+            }
+            place(i, *c, key);
+            chosen.erase(c);
+          }
+        }
+      } else {
+        std::vector<int> waiting;
+        for (int i : key_items) {
+          const int here = items[static_cast<std::size_t>(i)].node;
+          if (left.count(here) && left[here][key] > 0 && fits(i, here)) place(i, here, key);
+          else waiting.push_back(i);
+        }
+        for (int i : waiting) {
+          bool ok = false;
+          for (auto& [n, cap] : left) {
+            if (cap[key] > 0 && fits(i, n)) {
+              place(i, n, key);
+              ok = true;
+              break;
+            }
+          }
+          if (!ok) {
+            unplaced = true;
+            r.notes.push_back("pod " + items[static_cast<std::size_t>(i)].pod + " (" + key + ") fits no kept node of " +
+                              model_name + " (cpu or memory of the nodes)");
+          }
+        }
+      }
+    }
+    if (unplaced) {
+      // Half a packing is worse than none: this model's pods and nodes stay as they are.
+      r.notes.push_back(model_name + ": the packing could not place every pod, so nothing of this model changes");
+      for (std::size_t n = 0; n < nodes.size(); ++n) {
+        if (nodes[n].gpu_model != model_name) continue;
+        NodeOutcome keep;
+        keep.config = nodes[n].current;
+        keep.kept = hosts_gpu[n];
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          if (items[i].node == static_cast<int>(n)) keep.items.push_back(static_cast<int>(i));
+        }
+        r.nodes[n] = std::move(keep);
+      }
+      for (int i : model_items) {
+        r.item_node[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].node;
+        r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
+      }
+      all_optimal = false;
+    }
+  }
+  // Pods no packing moved stay, and so do their nodes (pinned pods' nodes outside every MIP included).
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (r.item_node[i] < 0 && items[i].node >= 0) {
+      r.item_node[i] = items[i].node;
+      r.item_unit[i] = items[i].current;
+    }
+    if (r.item_node[i] >= 0) r.nodes[static_cast<std::size_t>(r.item_node[i])].kept = true;
+  }
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    if (!r.nodes[n].kept) continue;
+    r.micro_per_hour += nodes[n].micro_per_hour;
+    if (!in_mip.count(static_cast<int>(n))) lower_bound += nodes[n].micro_per_hour;  // no MIP bounded it: as is
+  }
+  r.lower_bound_micro_per_hour = std::min(lower_bound, r.micro_per_hour);
+  r.gap = r.micro_per_hour > 0 ? static_cast<double>(r.micro_per_hour - r.lower_bound_micro_per_hour) / static_cast<double>(r.micro_per_hour) : 0;
+  r.optimal = all_optimal && r.gap < 1e-9;
+  return r;
+}
+
+}  // namespace gpuwise::optimize::fractional

@@ -1,0 +1,417 @@
+#include "optimize/fractional_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "base/units.h"
+#include "optimize/projection.h"
+
+namespace gpuwise::optimize {
+namespace {
+
+using fractional::NodeConfig;
+using fractional::PackItem;
+using fractional::PackNode;
+using fractional::UnitChoice;
+using fractional::UnitKind;
+
+std::string Usd(std::int64_t micro) { return base::FormatDollars(micro); }
+
+std::string Pct(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", ratio * 100);
+  return buf;
+}
+
+bool Patchable(const std::string& kind) { return kind == "Deployment" || kind == "StatefulSet" || kind == "ReplicaSet"; }
+
+// What a unit asks of Kubernetes: the extended resource and its count per pod.
+std::pair<std::string, std::string> ResourceOf(const UnitChoice& u) {
+  if (u.kind == UnitKind::kMig) return {MigResourceName(u.mig_profile), "1"};
+  return {"nvidia.com/gpu", std::to_string(u.gpus)};
+}
+
+std::string UnitText(const UnitChoice& u) {
+  switch (u.kind) {
+    case UnitKind::kWholeGpu: return std::to_string(u.gpus) + " whole GPU" + (u.gpus > 1 ? "s" : "");
+    case UnitKind::kMig: return "MIG " + u.mig_profile;
+    case UnitKind::kMps: return "MPS 1/" + std::to_string(u.replicas);
+    case UnitKind::kTimeSlice: return "time-sliced share";
+    case UnitKind::kFraction: return "fraction";
+  }
+  return "?";
+}
+
+// The node's current configuration from its devices: every GPU with the same MIG layout, all whole GPUs, a sharing
+// config; `regular` false when the GPUs differ (some MIG, some not): such a node is left alone.
+NodeConfig CurrentConfig(const model::Snapshot& s, int node, bool& regular) {
+  const model::SnapshotNode& sn = s.nodes[static_cast<std::size_t>(node)];
+  NodeConfig c;
+  regular = true;
+  if (sn.node.backend != model::FractionalBackend::kNone) {
+    c.kind = UnitKind::kFraction;
+    return c;
+  }
+  if (sn.replicas > 1) {
+    c.kind = UnitKind::kTimeSlice;
+    c.replicas = sn.replicas;
+    return c;
+  }
+  std::vector<fractional::MigCounts> layouts;
+  for (const model::MigParent& p : s.mig_parents) {
+    if (p.node != node) continue;
+    fractional::MigCounts counts;
+    for (int d : p.instances) ++counts[s.devices[static_cast<std::size_t>(d)].mig_profile];
+    layouts.push_back(counts);
+  }
+  if (layouts.empty()) return c;  // exclusive whole GPUs
+  c.kind = UnitKind::kMig;
+  c.layout = layouts.front();
+  regular = static_cast<int>(layouts.size()) == sn.gpus &&
+            std::all_of(layouts.begin(), layouts.end(), [&](const fractional::MigCounts& l) { return l == layouts.front(); });
+  return c;
+}
+
+std::string GpuModelOf(const model::Snapshot& s, int node) {
+  for (const model::Device& d : s.devices) {
+    if (d.node == node && !d.model_name.empty()) return d.model_name;
+  }
+  return s.nodes[static_cast<std::size_t>(node)].node.gpu_product;
+}
+
+model::Action NodeAction(model::ActionKind kind, const std::string& node) {
+  model::Action a;
+  a.kind = kind;
+  a.target = {"v1", "Node", "", node, ""};
+  return a;
+}
+
+}  // namespace
+
+std::string MigConfigName(const fractional::MigCounts& layout) {
+  if (layout.empty()) return "all-disabled";
+  std::string name = "gpuwise";
+  for (const auto& [profile, n] : layout) {
+    std::string p = profile;
+    std::replace(p.begin(), p.end(), '+', '.');
+    name += "-" + p + "-x" + std::to_string(n);
+  }
+  return name;
+}
+
+void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder& b) {
+  const model::Snapshot& s = in.snapshot;
+  if (in.solver == nullptr) {
+    b.Note("no MIP solver was given: cluster packing skipped");
+    return;
+  }
+  // What earlier optimizers decided: cordoned nodes, workloads they changed.
+  std::set<std::string> cordoned, touched;
+  for (const model::Action& a : b.plan().actions) {
+    if (a.kind == model::ActionKind::kCordon) cordoned.insert(a.target.name);
+    if (a.target.kind != "Node" && a.target.kind != "Pod") touched.insert(a.target.namespace_name + "/" + a.target.kind + "/" + a.target.name);
+  }
+
+  // Nodes.
+  std::vector<PackNode> nodes;
+  std::vector<bool> reconfigurable;
+  std::map<std::string, int> node_index;
+  for (std::size_t n = 0; n < s.nodes.size(); ++n) {
+    const model::SnapshotNode& sn = s.nodes[n];
+    PackNode pn;
+    pn.name = sn.node.name;
+    pn.gpu_model = GpuModelOf(s, static_cast<int>(n));
+    pn.gpus = sn.gpus;
+    pn.gpu_memory_bytes = sn.node.gpu_memory_mib * 1048576.0;
+    pn.micro_per_hour = sn.price_micro_per_gpu_hour * sn.gpus;
+    pn.mig = fractional::FindMigGpu(pn.gpu_model);
+    pn.mig_strategy = sn.node.mig_strategy == "none" ? "" : sn.node.mig_strategy;
+    bool regular = true;
+    pn.current = CurrentConfig(s, static_cast<int>(n), regular);
+    pn.cpu_free = sn.node.cpu_allocatable;
+    pn.memory_free = sn.node.memory_allocatable_bytes;
+    pn.available = !sn.node.unschedulable && cordoned.count(pn.name) == 0 && sn.price_micro_per_gpu_hour > 0 && regular &&
+                   (pn.current.kind == UnitKind::kWholeGpu || pn.current.kind == UnitKind::kMig);
+    reconfigurable.push_back(pn.available);
+    if (!regular) b.Note("node " + pn.name + ": its GPUs are configured differently (some MIG, some not): left as it is");
+    if (sn.price_micro_per_gpu_hour == 0) b.Note("node " + pn.name + ": unpriced, left as it is");
+    node_index[pn.name] = static_cast<int>(n);
+    nodes.push_back(std::move(pn));
+  }
+
+  // Decisions, once per workload.
+  std::map<int, fractional::SizingDecision> decisions;
+  auto decision_of = [&](int w) -> const fractional::SizingDecision& {
+    auto it = decisions.find(w);
+    if (it != decisions.end()) return it->second;
+    const analyze::WorkloadRow* row = in.rows[static_cast<std::size_t>(w)];
+    model::WorkloadClass cls = model::WorkloadClass::kUnknown;
+    if (row != nullptr) cls = model::ParseWorkloadClass(row->workload_class).value_or(model::WorkloadClass::kUnknown);
+    return decisions.emplace(w, fractional::RightSize(s, w, in.policies[static_cast<std::size_t>(w)], cls, o.sizing)).first->second;
+  };
+
+  // Pods: movable ones get the units their decision allows; the others are pinned where they are.
+  std::vector<PackItem> items;
+  std::vector<int> item_pod;
+  const Projection now = ProjectNow(s);
+  std::map<std::string, int> pod_index;
+  for (std::size_t i = 0; i < s.pods.size(); ++i) pod_index[s.pods[i].namespace_name + "/" + s.pods[i].name] = static_cast<int>(i);
+  std::set<int> noted;
+  for (const ProjectedPod& p : now.pods) {
+    auto ni = node_index.find(p.node);
+    if (ni == node_index.end()) continue;
+    PackNode& node = nodes[static_cast<std::size_t>(ni->second)];
+    const int pod = pod_index[p.namespace_name + "/" + p.name];
+    if (!p.gpu()) {
+      node.cpu_free -= p.cpu;  // CPU-only pods stay
+      node.memory_free -= p.memory_bytes;
+      continue;
+    }
+    const int w = s.pod_workload[static_cast<std::size_t>(pod)];
+    const model::Workload& wl = s.workloads[static_cast<std::size_t>(w)];
+    const fractional::SizingDecision& d = decision_of(w);
+    PackItem it;
+    it.pod = p.namespace_name + "/" + p.name;
+    it.workload = w;
+    it.node = ni->second;
+    it.current = d.current;
+    it.cpu = p.cpu;
+    it.memory_bytes = p.memory_bytes;
+    std::string why;
+    if (touched.count(wl.key.str())) why = "an earlier optimizer already changes it";
+    else if (!reconfigurable[static_cast<std::size_t>(ni->second)]) why = "its node is left as it is";
+    else if (!Patchable(wl.key.kind)) why = "its controller (" + wl.key.kind + ") is not one gpuwise patches";
+    else if (d.status == fractional::SizingStatus::kUnknown) why = "right-sizing is unknown: " + d.reason;
+    else if (d.current.kind != UnitKind::kWholeGpu && d.current.kind != UnitKind::kMig) why = "it runs on a share";
+    const model::WorkloadPolicy& policy = in.policies[static_cast<std::size_t>(w)];
+    if (why.empty() && (policy.ignore.value || policy.automation.value == model::Automation::kOff)) why = "its policy says leave it";
+    it.movable = why.empty();
+    if (it.movable) {
+      if (d.status == fractional::SizingStatus::kResize) {
+        for (const UnitChoice& u : d.feasible) {
+          if (u.kind == UnitKind::kWholeGpu || u.kind == UnitKind::kMig) it.options.push_back(u);
+        }
+      }
+      if (it.options.empty()) it.options = {d.current};
+    } else {
+      if (noted.insert(w).second) b.Note(wl.key.str() + ": stays where it is (" + why + ")");
+      // Its node keeps its config and its resources.
+      node.cpu_free -= p.cpu;
+      node.memory_free -= p.memory_bytes;
+    }
+    items.push_back(std::move(it));
+    item_pod.push_back(pod);
+  }
+  bool any_resize = false;
+  for (const auto& [w, d] : decisions) any_resize |= d.status == fractional::SizingStatus::kResize;
+
+  auto packed = fractional::PackCluster(nodes, items, *in.solver, o.packing);
+  if (!packed.ok()) {
+    b.Note("cluster packing failed: " + packed.status().message());
+    return;
+  }
+  const fractional::PackResult& r = *packed;
+  for (const std::string& n : r.notes) b.Note(n);
+  const std::string summary = "the packing needs " + Usd(r.micro_per_hour) + "/h of GPU nodes instead of " +
+                              Usd(r.current_micro_per_hour) + "/h (lower bound " + Usd(r.lower_bound_micro_per_hour) +
+                              "/h, gap " + Pct(r.gap) + (r.optimal ? ", proven optimal" : "") + ")";
+  if (r.micro_per_hour >= r.current_micro_per_hour) {
+    b.Note(std::string(any_resize ? "right-sized units found, but " : "") + "no cheaper packing: " + summary);
+    return;
+  }
+
+  // New layouts for the MIG manager.
+  model::ConfigMapValue configs;
+  configs.key = o.mig_config_key;
+  configs.format = "mig-parted";
+  std::vector<std::size_t> changed, released;
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    const fractional::NodeOutcome& out = r.nodes[n];
+    if (out.kept && out.config_changed) {
+      changed.push_back(n);
+      if (out.config.kind == UnitKind::kMig || out.config.kind == UnitKind::kWholeGpu) {
+        configs.mig_layouts[MigConfigName(out.config.kind == UnitKind::kMig ? out.config.layout : fractional::MigCounts{})] =
+            out.config.kind == UnitKind::kMig ? std::map<std::string, int>(out.config.layout.begin(), out.config.layout.end())
+                                              : std::map<std::string, int>{};
+      }
+    }
+    bool hosts = false;
+    for (const PackItem& it : items) hosts |= it.node == static_cast<int>(n);
+    if (!out.kept && hosts) released.push_back(n);
+  }
+  std::vector<std::string> ready;  // the actions after which the new capacity exists
+
+  // 1. Released nodes take no new pod from now on.
+  std::map<std::size_t, std::string> release_cordon;
+  for (std::size_t n : released) {
+    if (s.nodes[n].node.unschedulable) continue;
+    model::Action a = NodeAction(model::ActionKind::kCordon, nodes[n].name);
+    a.before = model::Schedulability{false};
+    a.after = model::Schedulability{true};
+    a.reason = "the packing does not need node " + nodes[n].name + " (" + Usd(nodes[n].micro_per_hour) + "/h): " + summary;
+    a.evidence = {"packing: " + summary};
+    a.revert.kind = model::ActionKind::kUncordon;
+    a.disruption.text = "none by itself: no new pod lands on the node";
+    release_cordon[n] = b.Add(std::move(a));
+  }
+  // 2. The MIG manager's configs.
+  std::string config_id;
+  if (!configs.mig_layouts.empty()) {
+    model::Action a;
+    a.kind = model::ActionKind::kSetConfigMapKey;
+    a.target = {"v1", "ConfigMap", o.mig_config_namespace, o.mig_config_name, ""};
+    model::ConfigMapValue before;
+    before.key = o.mig_config_key;
+    before.format = "mig-parted";
+    a.before = before;
+    a.after = configs;
+    std::string names;
+    for (const auto& [name, layout] : configs.mig_layouts) names += (names.empty() ? "" : ", ") + name;
+    a.reason = "adds the MIG layouts the packing uses to the MIG manager's configs: " + names;
+    a.revert.kind = model::ActionKind::kSetConfigMapKey;
+    a.disruption.text = "none: the MIG manager applies a config only to nodes labelled with it";
+    config_id = b.Add(std::move(a));
+  }
+  // 3. Per node whose configuration changes: the safe rollout.
+  for (std::size_t n : changed) {
+    const PackNode& node = nodes[n];
+    const fractional::NodeOutcome& out = r.nodes[n];
+    const std::string name = MigConfigName(out.config.kind == UnitKind::kMig ? out.config.layout : fractional::MigCounts{});
+    std::vector<std::string> pods_here;
+    for (const PackItem& it : items) {
+      if (it.node == static_cast<int>(n)) pods_here.push_back(it.pod);
+    }
+    model::Action cordon = NodeAction(model::ActionKind::kCordon, node.name);
+    cordon.before = model::Schedulability{s.nodes[n].node.unschedulable};
+    cordon.after = model::Schedulability{true};
+    cordon.reason = "node " + node.name + " changes from " + node.current.Describe() + " to " + out.config.Describe() +
+                    ": no new pod may land during the change";
+    cordon.revert.kind = model::ActionKind::kUncordon;
+    cordon.disruption.text = "none by itself";
+    const std::string cordon_id = b.Add(std::move(cordon));
+    std::vector<std::string> deps = {cordon_id};
+    if (!config_id.empty()) deps.push_back(config_id);
+    for (const std::string& pod : pods_here) {
+      model::Action ev;
+      ev.kind = model::ActionKind::kEvict;
+      const auto slash = pod.find('/');
+      ev.target = {"v1", "Pod", pod.substr(0, slash), pod.substr(slash + 1), ""};
+      ev.before = model::PodPlacement{node.name};
+      ev.depends_on = {cordon_id};
+      ev.reason = "the MIG manager needs the GPUs of " + node.name + " free to re-partition them";
+      ev.risk = model::Risk::kMedium;
+      ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
+      ev.disruption.pods_restarted = {pod};
+      ev.disruption.expected_seconds = o.pod_restart_s + o.mig_reconfigure_s;
+      ev.disruption.text = "the pod restarts once the node is re-partitioned (about " +
+                           std::to_string(static_cast<int>(o.pod_restart_s + o.mig_reconfigure_s)) +
+                           " s), or elsewhere sooner; PodDisruptionBudgets are honoured";
+      deps.push_back(b.Add(std::move(ev)));
+    }
+    model::Action label = NodeAction(model::ActionKind::kSetNodeLabel, node.name);
+    label.before = model::LabelValue{"nvidia.com/mig.config", s.nodes[n].node.mig_config.empty() ? std::nullopt
+                                                                                                   : std::optional(s.nodes[n].node.mig_config)};
+    label.after = model::LabelValue{"nvidia.com/mig.config", name};
+    label.depends_on = deps;
+    label.reason = "asks the MIG manager for " + out.config.Describe() + " on every GPU of " + node.name;
+    label.evidence = {"GPU " + node.gpu_model + (node.mig != nullptr && node.mig->AnyInferred() ? " (some catalog rows are inferred)" : "")};
+    if (node.mig != nullptr && out.config.kind == UnitKind::kMig && fractional::AnyInferred(*node.mig, out.config.layout)) {
+      label.risk = model::Risk::kMedium;
+      for (const std::string& f : fractional::InferredFacts(*node.mig, out.config.layout)) label.evidence.push_back("inferred: " + f);
+    }
+    label.revert.kind = model::ActionKind::kSetNodeLabel;
+    label.disruption.text = "the GPUs reset while the MIG manager re-partitions them (about " +
+                            std::to_string(static_cast<int>(o.mig_reconfigure_s)) + " s)";
+    label.disruption.expected_seconds = o.mig_reconfigure_s;
+    const std::string label_id = b.Add(std::move(label));
+    model::Action wait = NodeAction(model::ActionKind::kWaitForNodeLabel, node.name);
+    wait.after = model::LabelValue{"nvidia.com/mig.config.state", "success"};
+    wait.depends_on = {label_id};
+    wait.reason = "the MIG manager reports success before pods use the new layout (failed: stop and revert the label)";
+    wait.revert = {true, model::ActionKind::kWaitForNodeLabel, "nothing to undo"};
+    const std::string wait_id = b.Add(std::move(wait));
+    model::Action uncordon = NodeAction(model::ActionKind::kUncordon, node.name);
+    uncordon.before = model::Schedulability{true};
+    uncordon.after = model::Schedulability{false};
+    uncordon.depends_on = {wait_id};
+    uncordon.reason = "node " + node.name + " serves " + out.config.Describe() + " now";
+    uncordon.revert.kind = model::ActionKind::kCordon;
+    ready.push_back(b.Add(std::move(uncordon)));
+  }
+  // 4. Workloads whose unit changes: their controller asks for the new unit (a rolling update).
+  std::map<int, UnitChoice> new_unit;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].movable && !(r.item_unit[i] == items[i].current) && r.item_unit[i].gpu_model == items[i].current.gpu_model) {
+      new_unit.emplace(items[i].workload, r.item_unit[i]);
+    }
+  }
+  std::vector<std::string> resized;
+  for (const auto& [w, unit] : new_unit) {
+    const model::Workload& wl = s.workloads[static_cast<std::size_t>(w)];
+    const fractional::SizingDecision& d = decisions.at(w);
+    const model::Pod& pod = s.pods[static_cast<std::size_t>(wl.pods.front())];
+    std::string container;
+    for (const model::Container& c : pod.containers) {
+      if (!c.gpu.Empty()) container = c.name;
+    }
+    model::Action a;
+    a.kind = model::ActionKind::kSetResources;
+    a.target = {"apps/v1", wl.key.kind, wl.key.namespace_name, wl.key.name, container};
+    const auto [old_res, old_n] = ResourceOf(d.current);
+    const auto [new_res, new_n] = ResourceOf(unit);
+    model::ResourceValues before, after;
+    before.requests[old_res] = old_n;
+    before.limits[old_res] = old_n;
+    after.requests[new_res] = new_n;
+    after.limits[new_res] = new_n;
+    a.before = before;
+    a.after = after;
+    a.depends_on = ready;
+    if (!config_id.empty() && ready.empty()) a.depends_on = {config_id};
+    a.reason = "from " + UnitText(d.current) + " to " + UnitText(unit) + ": " + d.reason;
+    a.evidence = d.evidence;
+    for (const std::string& why : unit.reasons) a.evidence.push_back(why);
+    if (unit.predicted_ttft_p99_s || unit.predicted_tpot_p99_s || unit.predicted_request_p99_s) {
+      a.risk = model::Risk::kMedium;
+    }
+    if (unit.relies_on_inferred) a.risk = model::Risk::kHigh;
+    a.revert.kind = model::ActionKind::kSetResources;
+    for (int p : wl.pods) {
+      const model::Pod& wp = s.pods[static_cast<std::size_t>(p)];
+      if (wp.end_unix_s == 0) a.disruption.pods_restarted.push_back(wp.namespace_name + "/" + wp.name);
+    }
+    a.disruption.expected_seconds = o.pod_restart_s;
+    a.disruption.text = "a rolling update: each pod is replaced by one on " + UnitText(unit) + " (about " +
+                        std::to_string(static_cast<int>(o.pod_restart_s)) + " s each, as the update strategy allows)";
+    resized.push_back(b.Add(std::move(a)));
+  }
+  // 5. Released nodes: move what is left once the new capacity is ready.
+  for (std::size_t n : released) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (items[i].node != static_cast<int>(n) || new_unit.count(items[i].workload)) continue;
+      model::Action ev;
+      ev.kind = model::ActionKind::kEvict;
+      const std::string& pod = items[i].pod;
+      const auto slash = pod.find('/');
+      ev.target = {"v1", "Pod", pod.substr(0, slash), pod.substr(slash + 1), ""};
+      ev.before = model::PodPlacement{nodes[n].name};
+      ev.depends_on = ready;
+      if (release_cordon.count(n)) ev.depends_on.push_back(release_cordon[n]);
+      ev.depends_on.insert(ev.depends_on.end(), resized.begin(), resized.end());
+      ev.reason = "moves off " + nodes[n].name + ", which the packing releases";
+      ev.risk = model::Risk::kMedium;
+      ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
+      ev.disruption.pods_restarted = {pod};
+      ev.disruption.expected_seconds = o.pod_restart_s;
+      ev.disruption.text = "the pod restarts on a kept node; PodDisruptionBudgets are honoured";
+      b.Add(std::move(ev));
+    }
+    b.Note("node " + nodes[n].name + ": once empty, remove it from its node group (" + Usd(nodes[n].micro_per_hour) + "/h)");
+  }
+  b.Note("packing: " + summary + (r.optimal ? "" : "; not proven optimal"));
+}
+
+}  // namespace gpuwise::optimize
