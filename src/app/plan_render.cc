@@ -7,14 +7,23 @@ namespace {
 
 namespace fractional = optimize::fractional;
 
-fractional::MigPartedConfig ConfigOf(const std::string& name, const std::map<std::string, int>& layout) {
+// One config: the layout on every GPU, or on the first k of g GPUs with MIG off on the others (k, g > 0).
+fractional::MigPartedConfig ConfigOf(const std::string& name, const std::map<std::string, int>& layout, int k, int g) {
   fractional::MigPartedConfig c;
   c.name = name;
   fractional::MigPartedEntry e;
-  e.all_devices = true;
+  e.all_devices = k <= 0;
+  for (int i = 0; i < k; ++i) e.devices.push_back(i);
   e.mig_enabled = !layout.empty();
   for (const auto& [profile, n] : layout) e.mig_devices[profile] = n;
   c.entries.push_back(std::move(e));
+  if (k > 0 && k < g) {
+    fractional::MigPartedEntry rest;
+    rest.all_devices = false;
+    for (int i = k; i < g; ++i) rest.devices.push_back(i);
+    rest.mig_enabled = false;
+    c.entries.push_back(std::move(rest));
+  }
   return c;
 }
 
@@ -49,7 +58,9 @@ void RenderConfigMapTexts(const model::ClusterState& cluster, model::Plan& plan)
                            "get-gpu-operator-configs rule");
     }
     for (const auto& [name, layout] : after->mig_layouts) {
-      fractional::MigPartedConfig c = ConfigOf(name, layout);
+      auto d = after->mig_devices.find(name);
+      fractional::MigPartedConfig c =
+          d == after->mig_devices.end() ? ConfigOf(name, layout, 0, 0) : ConfigOf(name, layout, d->second.first, d->second.second);
       bool replaced = false;
       for (fractional::MigPartedConfig& existing : spec.configs) {
         if (existing.name == name) {

@@ -45,6 +45,7 @@ json ValueJson(const model::ActionValue& v) {
         } else if constexpr (std::is_same_v<T, model::ConfigMapValue>) {
           json j = {{"key", x.key}, {"format", x.format}, {"text", x.text ? json(*x.text) : json(nullptr)}};
           if (!x.mig_layouts.empty()) j["migLayouts"] = x.mig_layouts;
+          for (const auto& [name, kg] : x.mig_devices) j["migDevices"][name] = {{"migGpus", kg.first}, {"gpus", kg.second}};
           if (!x.sharing.empty()) {
             json s = json::object();
             for (const auto& [name, v] : x.sharing) s[name] = {{"strategy", v.first}, {"replicas", v.second}};
@@ -251,7 +252,8 @@ nlohmann::json PlanJson(const model::Plan& p) {
           {"savings",
            {{"gpusFreed", p.savings.gpus_freed}, {"nodesReleased", p.savings.nodes_released},
             {"microUsdPerHour", p.savings.micro_per_hour}, {"annualizedMicroUsd", p.savings.annualized},
-            {"freed", freed}, {"enables", p.savings.enables}, {"method", p.savings.method}, {"notes", p.savings.notes}}},
+            {"freed", freed}, {"enables", p.savings.enables}, {"method", p.savings.method}, {"notes", p.savings.notes},
+            {"podsLeftPending", p.savings.pods_left_pending}}},
           {"risks", p.risks},
           {"optimizers", optimizers}};
 }

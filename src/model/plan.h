@@ -75,8 +75,10 @@ struct ConfigMapValue {
   std::string key;
   std::optional<std::string> text;
   std::string format;
-  // mig-parted: config name -> profile -> count per GPU (every GPU of the node; "" profile = MIG disabled).
+  // mig-parted: config name -> profile -> count per GPU (empty: MIG disabled), on every GPU of the node unless
+  // mig_devices names the first k of its g GPUs (the others whole, MIG disabled): name -> (k, g).
   std::map<std::string, std::map<std::string, int>> mig_layouts;
+  std::map<std::string, std::pair<int, int>> mig_devices;
   // device-plugin: config name -> (sharing "time-slicing" | "mps" | "none", replicas per GPU).
   std::map<std::string, std::pair<std::string, int>> sharing;
   bool operator==(const ConfigMapValue&) const = default;
@@ -155,6 +157,7 @@ struct PlanSavings {
   std::map<std::string, std::string> enables;
   std::string method;                // how the savings were computed, in words
   std::vector<std::string> notes;    // pods the projection could not place, unpriced GPUs, ...
+  int pods_left_pending = 0;         // GPU pods the plan displaces that find no node (the plan is then not safe)
 };
 
 // What one optimizer of the table did in a run.

@@ -381,7 +381,10 @@ using PodOf = std::function<const PodKey*(const prom::Labels&)>;
 
 // `sum by (namespace, pod, instance, le) (increase(<name>_bucket{<shard>}[<window>]))`.
 std::string BucketIncreaseQuery(std::string_view name, const std::string& shard, const std::string& window) {
-  return "sum by (namespace, pod, instance, le) (increase(" + prom::BuildSelector(std::string(name) + "_bucket", shard.empty() ? std::vector<std::string>{} : std::vector<std::string>{shard}) + "[" + window + "]))";
+  std::vector<std::string> matchers;
+  if (!shard.empty()) matchers.push_back(shard);
+  return "sum by (namespace, pod, instance, le) (increase(" + prom::BuildSelector(std::string(name) + "_bucket", matchers) +
+         "[" + window + "]))";
 }
 
 // The latency histograms per pod over the window (see ReadServingHistory in the header).

@@ -91,7 +91,7 @@ model::Action NodeAction(model::ActionKind kind, const std::string& node) {
 
 }  // namespace
 
-std::string MigConfigName(const fractional::MigCounts& layout) {
+std::string MigConfigName(const fractional::MigCounts& layout, int mig_gpus) {
   if (layout.empty()) return "all-disabled";
   std::string name = "gpuwise";
   for (const auto& [profile, n] : layout) {
@@ -99,6 +99,7 @@ std::string MigConfigName(const fractional::MigCounts& layout) {
     std::replace(p.begin(), p.end(), '+', '.');
     name += "-" + p + "-x" + std::to_string(n);
   }
+  if (mig_gpus > 0) name += "-on-" + std::to_string(mig_gpus);
   return name;
 }
 
@@ -186,16 +187,22 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     else if (!Patchable(wl.key.kind)) why = "its controller (" + wl.key.kind + ") is not one gpuwise patches";
     else if (d.status == fractional::SizingStatus::kUnknown) why = "right-sizing is unknown: " + d.reason;
     else if (d.current.kind != UnitKind::kWholeGpu && d.current.kind != UnitKind::kMig) why = "it runs on a share";
+    else if (!p.node_selector.empty()) why = "its nodeSelector pins it to some nodes";
     const model::WorkloadPolicy& policy = in.policies[static_cast<std::size_t>(w)];
     if (why.empty() && (policy.ignore.value || policy.automation.value == model::Automation::kOff)) why = "its policy says leave it";
     it.movable = why.empty();
     if (it.movable) {
-      if (d.status == fractional::SizingStatus::kResize) {
-        for (const UnitChoice& u : d.feasible) {
-          if (u.kind == UnitKind::kWholeGpu || u.kind == UnitKind::kMig) it.options.push_back(u);
-        }
+      // Keep or resize: any feasible unit (a keep decision still lists units of the same share, such as a whole GPU
+      // for a full-GPU MIG instance).
+      for (const UnitChoice& u : d.feasible) {
+        if (u.kind == UnitKind::kWholeGpu || u.kind == UnitKind::kMig) it.options.push_back(u);
       }
       if (it.options.empty()) it.options = {d.current};
+      // Equal shares: a whole GPU before a full-GPU MIG instance (more SMs, and any node can give one).
+      std::stable_sort(it.options.begin(), it.options.end(), [](const UnitChoice& a, const UnitChoice& b) {
+        if (a.gpu_share != b.gpu_share) return a.gpu_share < b.gpu_share;
+        return a.kind == UnitKind::kWholeGpu && b.kind != UnitKind::kWholeGpu;
+      });
     } else {
       if (noted.insert(w).second) b.Note(wl.key.str() + ": stays where it is (" + why + ")");
       // Its node keeps its config and its resources.
@@ -206,7 +213,12 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     item_pod.push_back(pod);
   }
   bool any_resize = false;
-  for (const auto& [w, d] : decisions) any_resize |= d.status == fractional::SizingStatus::kResize;
+  for (const auto& [w, d] : decisions) {
+    any_resize |= d.status == fractional::SizingStatus::kResize;
+    if (d.status == fractional::SizingStatus::kKeep && !noted.count(w)) {
+      b.Note(s.workloads[static_cast<std::size_t>(w)].key.str() + ": keeps its unit (" + d.reason + ")");
+    }
+  }
 
   auto packed = fractional::PackCluster(nodes, items, *in.solver, o.packing);
   if (!packed.ok()) {
@@ -232,10 +244,12 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     const fractional::NodeOutcome& out = r.nodes[n];
     if (out.kept && out.config_changed) {
       changed.push_back(n);
-      if (out.config.kind == UnitKind::kMig || out.config.kind == UnitKind::kWholeGpu) {
-        configs.mig_layouts[MigConfigName(out.config.kind == UnitKind::kMig ? out.config.layout : fractional::MigCounts{})] =
-            out.config.kind == UnitKind::kMig ? std::map<std::string, int>(out.config.layout.begin(), out.config.layout.end())
-                                              : std::map<std::string, int>{};
+      if (out.config.kind == UnitKind::kMig) {
+        const std::string name = MigConfigName(out.config.layout, out.config.mig_gpus);
+        configs.mig_layouts[name] = std::map<std::string, int>(out.config.layout.begin(), out.config.layout.end());
+        if (out.config.mig_gpus > 0) configs.mig_devices[name] = {out.config.mig_gpus, nodes[n].gpus};
+      } else if (out.config.kind == UnitKind::kWholeGpu) {
+        configs.mig_layouts[MigConfigName({})] = {};
       }
     }
     bool hosts = false;
@@ -279,7 +293,8 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
   for (std::size_t n : changed) {
     const PackNode& node = nodes[n];
     const fractional::NodeOutcome& out = r.nodes[n];
-    const std::string name = MigConfigName(out.config.kind == UnitKind::kMig ? out.config.layout : fractional::MigCounts{});
+    const std::string name =
+        out.config.kind == UnitKind::kMig ? MigConfigName(out.config.layout, out.config.mig_gpus) : MigConfigName({});
     std::vector<std::string> pods_here;
     for (const PackItem& it : items) {
       if (it.node == static_cast<int>(n)) pods_here.push_back(it.pod);
@@ -311,6 +326,18 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
                            " s), or elsewhere sooner; PodDisruptionBudgets are honoured";
       deps.push_back(b.Add(std::move(ev)));
     }
+    // The MIG manager reports on its own label; clearing the last report first makes the wait below see this
+    // change's outcome, not the previous success.
+    model::Action clear = NodeAction(model::ActionKind::kSetNodeLabel, node.name);
+    auto old_state = s.nodes[n].node.labels.find("nvidia.com/mig.config.state");
+    clear.before = model::LabelValue{"nvidia.com/mig.config.state", old_state == s.nodes[n].node.labels.end()
+                                                                        ? std::nullopt
+                                                                        : std::optional(old_state->second)};
+    clear.after = model::LabelValue{"nvidia.com/mig.config.state", std::nullopt};
+    clear.depends_on = deps;
+    clear.reason = "clears the MIG manager's last report on " + node.name + " so that the wait sees this change's outcome";
+    clear.revert = {true, model::ActionKind::kSetNodeLabel, "nothing to undo: the MIG manager writes the label again"};
+    deps = {b.Add(std::move(clear))};
     model::Action label = NodeAction(model::ActionKind::kSetNodeLabel, node.name);
     label.before = model::LabelValue{"nvidia.com/mig.config", s.nodes[n].node.mig_config.empty() ? std::nullopt
                                                                                                    : std::optional(s.nodes[n].node.mig_config)};

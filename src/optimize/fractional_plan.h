@@ -38,7 +38,7 @@ struct FractionalOptions {
 void Fractional(const OptimizeInput& input, const FractionalOptions& options, PlanBuilder& builder);
 
 // The name gpuwise gives a layout in the MIG manager's config: "gpuwise-1g.10gb-x2-2g.20gb-x1" (profiles sorted,
-// '+' as '.'), "all-disabled" for MIG off.
-std::string MigConfigName(const fractional::MigCounts& layout);
+// '+' as '.'), "-on-3" when only the first 3 GPUs carry it, "all-disabled" for MIG off.
+std::string MigConfigName(const fractional::MigCounts& layout, int mig_gpus = 0);
 
 }  // namespace gpuwise::optimize

@@ -91,6 +91,11 @@ model::Plan BuildPlan(const OptimizeInput& input, const RecommendOptions& option
   auto savings = ComputeSavings(s, plan);
   if (savings.ok()) {
     plan.savings = std::move(*savings);
+    if (plan.savings.pods_left_pending > 0) {
+      plan.risks.push_back(std::to_string(plan.savings.pods_left_pending) +
+                           " GPU pod(s) the plan displaces find no node with room once it is applied (see the savings "
+                           "notes): do not apply it as it is");
+    }
   } else {
     plan.risks.push_back("the plan cannot be applied as written: " + savings.status().message());
   }

@@ -193,6 +193,7 @@ void Recreate(ProjectedPod& p) {
 
 struct Configs {
   std::map<std::string, std::map<std::string, int>> mig;
+  std::map<std::string, std::pair<int, int>> mig_devices;
   std::map<std::string, std::pair<std::string, int>> sharing;
 };
 
@@ -239,7 +240,10 @@ base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Actio
       if (auto m = product.find("-MIG-"); m != std::string::npos) product.resize(m);
       product += "-MIG-" + layout.begin()->first;
     } else {
-      for (const auto& [profile, count] : layout) n.allocatable[MigResourceName(profile)] = static_cast<double>(count) * n.gpus;
+      int mig = n.gpus;
+      if (auto d = configs.mig_devices.find(value); d != configs.mig_devices.end()) mig = std::min(d->second.first, n.gpus);
+      for (const auto& [profile, count] : layout) n.allocatable[MigResourceName(profile)] = static_cast<double>(count) * mig;
+      if (mig < n.gpus) n.allocatable[std::string(kGpu)] = n.gpus - mig;
     }
   } else if (v.key == kPluginConfigLabel) {
     auto c = configs.sharing.find(value);
@@ -460,6 +464,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
       case model::ActionKind::kSetConfigMapKey: {
         if (const auto* v = std::get_if<model::ConfigMapValue>(&a.after)) {
           for (const auto& [name, layout] : v->mig_layouts) configs.mig[name] = layout;
+          for (const auto& [name, devices] : v->mig_devices) configs.mig_devices[name] = devices;
           for (const auto& [name, sharing] : v->sharing) configs.sharing[name] = sharing;
         }
         break;

@@ -70,6 +70,7 @@ base::Result<model::PlanSavings> ComputeSavings(const model::Snapshot& snapshot,
     sv.enables[a.id] = enables;
   }
   sv.notes.insert(sv.notes.end(), after.notes.begin(), after.notes.end());
+  sv.pods_left_pending = after.unplaced_gpu_pods;
   return sv;
 }
 

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -18,7 +20,9 @@
 #include "cli/output.h"
 #include "cli/plan_view.h"
 #include "demo_report.h"
+#include "optimize/fractional/right_size.h"
 #include "schema_check.h"
+#include "sim/scenario.h"
 
 namespace gpuwise {
 namespace {
@@ -66,6 +70,44 @@ GpuUse ReadGpuUse(sim::ClusterServer& server) {
 
 bool HaveKubectl() { return std::system("kubectl version --client >/dev/null 2>&1") == 0; }
 
+// Writes the plan's files and runs its apply.sh with kubectl against the simulated API server.
+void ApplyWithKubectl(const model::Plan& plan, const testing::DemoReport& demo, const std::string& dir) {
+  auto files = cli::WritePlanFiles(plan, dir);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  const std::string cmd = "KUBECONFIG='" + demo.kubeconfig() + "' sh '" + dir + "/apply.sh' > '" + dir + "/apply.log' 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "apply.sh failed; see " << dir << "/apply.log";
+}
+
+// Lets the simulated control plane run for `seconds` of simulated time.
+void RunFor(sim::ClusterServer& server, double seconds) {
+  const double t0 = server.SimulatedNow();
+  while (server.SimulatedNow() < t0 + seconds) {
+    server.ReconcileNow();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Every GPU the plan promised is free once the displaced pods run again.
+void ExpectPromisedGpusFree(const model::Plan& plan, const GpuUse& before, const GpuUse& after) {
+  int promised = 0, realised = 0;
+  for (const model::FreedGpu& f : plan.savings.freed) {
+    promised += f.gpus;
+    const int now_free = after.Free(f.node);
+    const int was_free = before.Free(f.node);
+    std::printf("freed %s: promised %d GPUs%s; free before %d, after %d\n", f.node.c_str(), f.gpus,
+                f.node_released ? " (the whole node)" : "", was_free, now_free);
+    if (f.node_released) {
+      EXPECT_EQ(now_free, static_cast<int>(after.all.at(f.node).size())) << f.node << ": released, yet a pod holds a GPU";
+      realised += now_free;
+    } else {
+      EXPECT_GE(now_free - was_free, f.gpus) << f.node << ": the plan promised " << f.gpus << " more free GPUs";
+      realised += now_free - was_free;
+    }
+  }
+  EXPECT_GE(realised, promised);
+  std::printf("plan: %zu actions, promised %d GPUs freed, realised %d\n", plan.actions.size(), promised, realised);
+}
+
 TEST(RecommendDemoTest, ThePlanIsWellFormedAndConformsToItsSchema) {
   auto demo = testing::DemoReport::Run(3);
   ASSERT_TRUE(demo.ok()) << demo.status().ToString();
@@ -93,34 +135,103 @@ TEST(RecommendDemoTest, ApplyingThePlanWithKubectlFreesTheGpusItPromised) {
   const GpuUse before = ReadGpuUse(server);
 
   const std::string dir = ::testing::TempDir() + "gpuwise-plan-" + std::to_string(::getpid());
-  auto files = cli::WritePlanFiles(plan, dir);
-  ASSERT_TRUE(files.ok()) << files.status().ToString();
-  const std::string cmd = "KUBECONFIG='" + (*demo)->kubeconfig() + "' sh '" + dir + "/apply.sh' > '" + dir + "/apply.log' 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "apply.sh failed; see " << dir << "/apply.log";
+  ApplyWithKubectl(plan, **demo, dir);
+  RunFor(server, 60);  // deletions, recreations, scheduling
+  ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
+  std::filesystem::remove_all(dir);
+}
 
-  // Let the control plane delete, recreate and schedule: 60 simulated seconds at least.
-  const double t0 = server.SimulatedNow();
-  while (server.SimulatedNow() < t0 + 60) {
-    server.ReconcileNow();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+// Five small LLM endpoints on whole-GPU MIG instances (7g.80gb) over two of three A100 nodes, each with TTFT and
+// TPOT SLOs (tests/scenarios/rightsize.yaml). The plan right-sizes them to smaller MIG profiles, re-partitions one
+// node with the safe rollout and releases the others; applied with kubectl, it frees what it promised, and every
+// moved endpoint's latency, as the simulator serves it afterwards (its own serving model, not gpuwise's), stays
+// within its SLO. The predicted and realised latencies are printed.
+TEST(RecommendSimTest, RightSizingToMigFreesNodesAndKeepsEverySlo) {
+  if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
+  const std::string path = GPUWISE_SOURCE_DIR "/tests/scenarios/rightsize.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto scenario = sim::ParseScenario(text.str(), path);
+  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+  auto demo = testing::DemoReport::Run(*scenario, 40, false, 200);
+  ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+  sim::ClusterServer& server = (*demo)->server();
+  const app::ReportRun& run = (*demo)->run();
+  const model::Plan& plan = run.plan;
+  ASSERT_TRUE(plan.risks.empty()) << plan.risks.front();
+  std::map<std::string, std::string> moved;  // workload "ns/name" -> new MIG profile
+  bool relabel = false;
+  for (const model::Action& a : plan.actions) {
+    if (a.kind == model::ActionKind::kSetResources) {
+      for (const auto& [res, q] : std::get<model::ResourceValues>(a.after).requests) {
+        if (res.starts_with("nvidia.com/mig-")) moved[a.target.namespace_name + "/" + a.target.name] = res.substr(15);
+      }
+    }
+    relabel |= a.kind == model::ActionKind::kSetNodeLabel;
   }
-  const GpuUse after = ReadGpuUse(server);
-  int promised = 0, realised = 0;
-  for (const model::FreedGpu& f : plan.savings.freed) {
-    std::printf("freed %s %d released %d before-free %d after-free %d\n", f.node.c_str(), f.gpus, f.node_released, before.Free(f.node), after.Free(f.node));
-    promised += f.gpus;
-    const int now_free = after.Free(f.node);
-    const int was_free = before.Free(f.node);
-    if (f.node_released) {
-      EXPECT_EQ(now_free, static_cast<int>(after.all.at(f.node).size())) << f.node << ": released, yet a pod holds a GPU";
-      realised += now_free;
-    } else {
-      EXPECT_GE(now_free - was_free, f.gpus) << f.node << ": the plan promised " << f.gpus << " more free GPUs";
-      realised += now_free - was_free;
+  ASSERT_FALSE(moved.empty()) << cli::PlanText(plan, false);
+  ASSERT_TRUE(relabel);
+  ASSERT_GT(plan.savings.nodes_released, 0) << cli::PlanText(plan, false);
+
+  // What the slice model predicted for each moved workload, and its SLO.
+  struct Expect {
+    double predicted_ttft = NAN, predicted_tpot = NAN, slo_ttft = NAN, slo_tpot = NAN;
+  };
+  std::map<std::string, Expect> expect;
+  const auto policies = optimize::ResolvePolicies(run.snapshot);
+  const auto rows = optimize::RowsByWorkload(run.snapshot, run.report);
+  for (std::size_t w = 0; w < run.snapshot.workloads.size(); ++w) {
+    const model::Workload& wl = run.snapshot.workloads[w];
+    const std::string key = wl.key.namespace_name + "/" + wl.key.name;
+    if (!moved.count(key)) continue;
+    const model::WorkloadClass cls = rows[w] != nullptr ? model::ParseWorkloadClass(rows[w]->workload_class).value_or(model::WorkloadClass::kUnknown)
+                                                        : model::WorkloadClass::kUnknown;
+    const auto d = optimize::fractional::RightSize(run.snapshot, static_cast<int>(w), policies[w], cls);
+    for (const auto& u : d.feasible) {
+      if (u.kind != optimize::fractional::UnitKind::kMig || u.mig_profile != moved[key]) continue;
+      expect[key].predicted_ttft = u.predicted_ttft_p99_s.value_or(NAN);
+      expect[key].predicted_tpot = u.predicted_tpot_p99_s.value_or(NAN);
+    }
+    if (policies[w].slo_ttft_p99.value) expect[key].slo_ttft = static_cast<double>(policies[w].slo_ttft_p99.value->count()) / 1000;
+    if (policies[w].slo_tpot_p99.value) expect[key].slo_tpot = static_cast<double>(policies[w].slo_tpot_p99.value->count()) / 1000;
+  }
+
+  const GpuUse before = ReadGpuUse(server);
+  const std::string dir = ::testing::TempDir() + "gpuwise-rightsize-" + std::to_string(::getpid());
+  ApplyWithKubectl(plan, **demo, dir);
+  RunFor(server, 900);  // MIG re-partition, rolling updates, cold starts, then traffic on the new slices
+  ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
+  if (::testing::Test::HasFailure()) {
+    const std::string kc = "KUBECONFIG='" + (*demo)->kubeconfig() + "' ";
+    std::system((kc + "kubectl get pods -A -o wide; " + kc + "kubectl get nodes -L nvidia.com/mig.config,nvidia.com/mig.config.state; " +
+                 kc + "kubectl get events -A | tail -20; cat '" + dir + "/apply.log' | tail -20").c_str());
+  }
+
+  // Realised latency, read the way gpuwise reads it: the engines' own histograms, over a fresh window.
+  auto after = (*demo)->Rerun(40);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  for (const auto& [key, profile] : moved) {
+    const model::Workload* wl = nullptr;
+    for (const model::Workload& w : after->snapshot.workloads) {
+      if (w.key.namespace_name + "/" + w.key.name == key) wl = &w;
+    }
+    ASSERT_NE(wl, nullptr) << key;
+    const Expect& e = expect[key];
+    const double ttft = wl->serving.ttft_p99_s, tpot = wl->serving.tpot_p99_s;
+    std::printf("%-24s %-8s TTFT p99 predicted %7.1f ms, realised %7.1f ms (SLO %5.0f ms); TPOT p99 predicted %6.1f ms, "
+                "realised %6.1f ms (SLO %4.0f ms)\n",
+                key.c_str(), profile.c_str(), e.predicted_ttft * 1000, ttft * 1000, e.slo_ttft * 1000, e.predicted_tpot * 1000,
+                tpot * 1000, e.slo_tpot * 1000);
+    if (std::isfinite(e.slo_ttft)) {
+      ASSERT_TRUE(std::isfinite(ttft)) << key << ": no TTFT measured after the move";
+      EXPECT_LE(ttft, e.slo_ttft) << key;
+    }
+    if (std::isfinite(e.slo_tpot)) {
+      ASSERT_TRUE(std::isfinite(tpot)) << key << ": no TPOT measured after the move";
+      EXPECT_LE(tpot, e.slo_tpot) << key;
     }
   }
-  EXPECT_GE(realised, promised);
-  std::printf("plan: %zu actions, promised %d GPUs freed, realised %d\n", plan.actions.size(), promised, realised);
   std::filesystem::remove_all(dir);
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -324,6 +325,8 @@ TEST_F(ReportDemoTest, OneScrapeReportsTheTtftP99OfTheHistogramTheSimulatorKeeps
       EXPECT_LE(row.ttft_p99_s, upper) << row.name;
     }
     EXPECT_LE(row.ttft_p50_s, row.ttft_p99_s) << row.name;
+    std::printf("%s: %.0f requests, TTFT p50 %.4f s p99 %.4f s (bucket %.3f..%.3f), TPOT p99 %.4f s, e2e p99 %.3f s\n",
+                row.name.c_str(), truth.count, row.ttft_p50_s, row.ttft_p99_s, lower, upper, row.tpot_p99_s, row.e2e_p99_s);
     EXPECT_FALSE(std::isnan(row.tpot_p99_s)) << row.name;
     EXPECT_FALSE(std::isnan(row.e2e_p99_s)) << row.name;
   }

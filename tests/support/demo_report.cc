@@ -12,6 +12,11 @@ namespace gpuwise::testing {
 
 base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples, bool via_api_proxy, double speed) {
   ASSIGN_OR_RETURN(sim::Scenario scenario, sim::BuiltinScenario("demo"));
+  return Run(scenario, samples, via_api_proxy, speed);
+}
+
+base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(const sim::Scenario& scenario, int samples, bool via_api_proxy,
+                                                          double speed) {
   sim::WorldOptions wo;
   wo.address_block = 40 + static_cast<int>(::getpid() % 40) * 4;
   ASSIGN_OR_RETURN(sim::World world, sim::BuildWorld(scenario, wo));
@@ -24,17 +29,22 @@ base::Result<std::unique_ptr<DemoReport>> DemoReport::Run(int samples, bool via_
   ASSIGN_OR_RETURN(std::string text, d->server_->KubeApi()->Kubeconfig("report-test", {"system:masters"}, ""));
   d->kubeconfig_ = std::filesystem::temp_directory_path() / ("demo-report-" + std::to_string(::getpid()) + ".kubeconfig");
   std::ofstream(d->kubeconfig_) << text;
+  d->via_api_proxy_ = via_api_proxy;
+  ASSIGN_OR_RETURN(d->run_, d->Rerun(samples));
+  return d;
+}
+
+base::Result<app::ReportRun> DemoReport::Rerun(int samples) const {
   app::ReportConfig c;
   c.source = app::TelemetrySource::kScrape;
-  c.kubeconfig.path = d->kubeconfig_;
+  c.kubeconfig.path = kubeconfig_;
   c.scrape_samples = samples;
-  c.via_api_proxy = via_api_proxy;
-  sim::ClusterServer* server = d->server_.get();
+  c.via_api_proxy = via_api_proxy_;
+  sim::ClusterServer* server = server_.get();
   const double epoch = server->world().options.epoch_unix_s;
   c.scrape_time = [server, epoch] { return static_cast<std::int64_t>((epoch + server->SimulatedNow()) * 1000.0); };
   c.scrape_sleep = [](std::chrono::milliseconds) {};
-  ASSIGN_OR_RETURN(d->run_, app::RunReport(c, base::SystemClock::Get()));
-  return d;
+  return app::RunReport(c, base::SystemClock::Get());
 }
 
 DemoReport::~DemoReport() {

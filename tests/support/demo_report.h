@@ -10,6 +10,7 @@
 #include "app/report_pipeline.h"
 #include "base/status.h"
 #include "sim/cluster_server.h"
+#include "sim/scenario.h"
 
 namespace gpuwise::testing {
 
@@ -19,6 +20,11 @@ class DemoReport {
   // `samples` scrapes (no wait between them), directly or through the API server's pods/proxy. `speed`: simulated
   // seconds per wall second (the default keeps time still; tests that change the cluster need it to move).
   static base::Result<std::unique_ptr<DemoReport>> Run(int samples, bool via_api_proxy = false, double speed = 1e-6);
+  // The same with another scenario (a file under tests/scenarios/, read with ScenarioPath).
+  static base::Result<std::unique_ptr<DemoReport>> Run(const sim::Scenario& scenario, int samples, bool via_api_proxy,
+                                                       double speed);
+  // Runs the report pipeline again on the running cluster (after the test changed it), `samples` scrapes.
+  base::Result<app::ReportRun> Rerun(int samples) const;
   ~DemoReport();
 
   sim::ClusterServer& server() { return *server_; }
@@ -31,6 +37,7 @@ class DemoReport {
   DemoReport() = default;
   std::unique_ptr<sim::ClusterServer> server_;
   std::string kubeconfig_;
+  bool via_api_proxy_ = false;
   app::ReportRun run_;
 };
 

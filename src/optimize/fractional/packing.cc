@@ -60,9 +60,12 @@ std::map<std::string, int> Capacity(const NodeConfig& c, int gpus) {
   std::map<std::string, int> cap;
   switch (c.kind) {
     case UnitKind::kWholeGpu: cap["gpu:1"] = gpus; break;  // residual splits are built separately
-    case UnitKind::kMig:
-      for (const auto& [p, n] : c.layout) cap["mig:" + p] = n * gpus;
+    case UnitKind::kMig: {
+      const int mig = c.mig_gpus > 0 ? std::min(c.mig_gpus, gpus) : gpus;
+      for (const auto& [p, n] : c.layout) cap["mig:" + p] = n * mig;
+      if (mig < gpus) cap["gpu:1"] = gpus - mig;  // MIG off on the rest: whole GPUs (mixed strategy)
       break;
+    }
     case UnitKind::kMps: cap["mps:" + std::to_string(c.replicas)] = c.replicas * gpus; break;
     case UnitKind::kTimeSlice:
     case UnitKind::kFraction: break;
@@ -93,6 +96,7 @@ std::string NodeConfig::Describe() const {
     case UnitKind::kMig: {
       std::string s = "MIG ";
       for (const auto& [p, n] : layout) s += (s.size() > 4 ? " + " : "") + p + " x" + std::to_string(n);
+      if (mig_gpus > 0) return s + " per GPU on " + std::to_string(mig_gpus) + " GPUs, the others whole";
       return s + " per GPU";
     }
     case UnitKind::kMps: return "MPS x" + std::to_string(replicas);
@@ -232,7 +236,21 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
               p.capacity["mig:" + prof] = c * node.gpus;
               useful |= demand.count("mig:" + prof) != 0;
             }
-            if (useful) t.patterns.push_back(std::move(p));
+            if (!useful) continue;
+            // Under the mixed strategy the layout may cover only the first k GPUs, the others staying whole
+            // (one mig-parted config, two device entries): single-GPU pods and slices share a node.
+            if (node.mig_strategy == "mixed" || options.allow_strategy_change) {
+              if (demand.count("gpu:1")) {
+                for (int k = 1; k < node.gpus; ++k) {
+                  Pattern q;
+                  q.config = p.config;
+                  q.config.mig_gpus = k;
+                  q.capacity = Capacity(q.config, node.gpus);
+                  t.patterns.push_back(std::move(q));
+                }
+              }
+            }
+            t.patterns.push_back(std::move(p));
           }
         }
         for (const auto& [k, d] : demand) {
@@ -282,10 +300,25 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
       }
       // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
       // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
-      // (Gale-Ryser). Linear in the pattern counts, so the MIP is exact; j = number of workloads is the demand.
+      // (Gale-Ryser), over the workloads with more than one replica; the demand row above holds the single replicas
+      // too (they need a slot anywhere). Linear in the pattern counts, so the MIP is exact.
+      // Single-replica workloads need a slot anywhere: the rows run over the multi-replica ones, and one more row
+      // covers the whole demand.
       std::vector<int> r_sorted;
-      for (const auto& [w, c] : replicas[k]) r_sorted.push_back(c);
+      for (const auto& [w, c] : replicas[k]) {
+        if (c > 1) r_sorted.push_back(c);
+      }
       std::sort(r_sorted.rbegin(), r_sorted.rend());
+      {
+        std::vector<MipTerm> cover;
+        for (std::size_t t = 0; t < types.size(); ++t) {
+          for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+            auto c = types[t].patterns[p].capacity.find(k);
+            if (c != types[t].patterns[p].capacity.end() && c->second > 0) cover.push_back({var[t][p], static_cast<double>(c->second)});
+          }
+        }
+        m.AddRow(cover, d, kMipInfinity, "demand " + k);
+      }
       int prefix = 0;
       for (std::size_t j = 1; j <= r_sorted.size(); ++j) {
         prefix += r_sorted[j - 1];
@@ -373,7 +406,8 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
     std::map<std::string, std::vector<int>> by_key;
     for (int i : model_items) by_key[UnitKey(r.item_unit[static_cast<std::size_t>(i)])].push_back(i);
     bool unplaced = false;
-    for (const auto& [key, key_items] : by_key) {
+    for (const auto& [key_name, key_items] : by_key) {
+      const std::string key = key_name;  // a copy: lambdas below capture it (clang 14 cannot capture a binding)
       if (Spread(key)) {
         std::map<int, std::vector<int>> by_workload;
         for (int i : key_items) by_workload[items[static_cast<std::size_t>(i)].workload].push_back(i);

@@ -39,6 +39,7 @@ struct NodeConfig {
   UnitKind kind = UnitKind::kWholeGpu;  // kWholeGpu: exclusive GPUs; kMig; kMps; kTimeSlice / kFraction: pinned
   MigCounts layout;                     // kMig: instances per GPU (every GPU of the node the same)
   int replicas = 1;                     // kMps / kTimeSlice: shares per GPU
+  int mig_gpus = 0;                     // kMig: the layout is on the first mig_gpus GPUs, the others whole (0: all)
   std::string Describe() const;         // "exclusive", "MIG 3g.40gb x2 + 1g.10gb x1 per GPU", "MPS x4"
   bool operator==(const NodeConfig&) const = default;
 };

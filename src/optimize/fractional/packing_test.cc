@@ -55,11 +55,15 @@ PackItem Item(const std::string& pod, int workload, int node, UnitChoice want, U
   return it;
 }
 
+// What a config gives, computed here independently: "gpus" (whole GPUs for pods of any size), "gpus1" (whole GPUs
+// beside a partial MIG layout: single-GPU pods only), and instances per profile.
 std::map<std::string, int> CapacityOf(const NodeConfig& c, int gpus) {
   std::map<std::string, int> cap;
   if (c.kind == UnitKind::kWholeGpu) cap["gpus"] = gpus;
   if (c.kind == UnitKind::kMig) {
-    for (const auto& [p, n] : c.layout) cap[p] = n * gpus;
+    const int mig = c.mig_gpus > 0 ? c.mig_gpus : gpus;
+    for (const auto& [p, n] : c.layout) cap[p] = n * mig;
+    if (mig < gpus) cap["gpus1"] = gpus - mig;
   }
   return cap;
 }
@@ -82,8 +86,13 @@ std::string PackingError(std::span<const PackNode> nodes, std::span<const PackIt
       const UnitChoice& u = r.item_unit[static_cast<std::size_t>(i)];
       if (r.item_node[static_cast<std::size_t>(i)] != static_cast<int>(n)) return "item lists disagree";
       if (u.kind == UnitKind::kWholeGpu) {
-        if (o.config.kind != UnitKind::kWholeGpu) return "an exclusive pod on a " + o.config.Describe() + " node";
-        used["gpus"] += u.gpus;
+        if (o.config.kind == UnitKind::kWholeGpu) {
+          used["gpus"] += u.gpus;
+        } else if (u.gpus == 1 && o.config.mig_gpus > 0) {
+          used["gpus1"] += 1;
+        } else {
+          return "an exclusive pod on a " + o.config.Describe() + " node";
+        }
       } else if (u.kind == UnitKind::kMig) {
         used[u.mig_profile] += 1;
         if (++per_workload[items[static_cast<std::size_t>(i)].workload] > 1) return "two replicas of a workload on " + nodes[n].name;
@@ -116,9 +125,20 @@ void CheckPacking(std::span<const PackNode> nodes, std::span<const PackItem> ite
 std::int64_t CompactOptimum(std::span<const PackNode> nodes, std::span<const PackItem> items, MipSolver& solver) {
   MipModel m;
   const MigGpu* gpu = FindMigGpu(kA100);
+  // Configs: 0 exclusive; then every layout (maximal or not) on k of the node's GPUs, the others whole (k = all: none).
+  std::vector<MigCounts> all_layouts;
+  for (const MigLayoutOption& l : EnumerateLayouts(*gpu)) all_layouts.push_back(l.counts);
   std::vector<MigCounts> layouts;
-  for (const MigLayoutOption& l : EnumerateLayouts(*gpu)) layouts.push_back(l.counts);  // maximal or not
-  const std::size_t configs = layouts.size() + 1;  // 0: exclusive
+  std::vector<int> mig_on;  // GPUs carrying the layout, per config (0 = all)
+  for (const MigCounts& l : all_layouts) {
+    layouts.push_back(l);
+    mig_on.push_back(0);
+    for (int k = 1; k < 8; ++k) {
+      layouts.push_back(l);
+      mig_on.push_back(k);
+    }
+  }
+  const std::size_t configs = layouts.size() + 1;
   std::vector<std::vector<int>> y(nodes.size()), x(items.size());
   for (std::size_t n = 0; n < nodes.size(); ++n) {
     std::vector<MipTerm> one;
@@ -143,17 +163,36 @@ std::int64_t CompactOptimum(std::span<const PackNode> nodes, std::span<const Pac
   std::set<int> workloads;
   for (const PackItem& it : items) workloads.insert(it.workload);
   for (std::size_t n = 0; n < nodes.size(); ++n) {
-    std::vector<MipTerm> gpus{{y[n][0], -static_cast<double>(nodes[n].gpus)}};
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (items[i].options[0].kind == UnitKind::kWholeGpu) gpus.push_back({x[i][n], static_cast<double>(items[i].options[0].gpus)});
+    const int g = nodes[n].gpus;
+    // Multi-GPU pods: exclusive nodes only. All whole-GPU pods: exclusive GPUs plus the whole GPUs of partial layouts.
+    std::vector<MipTerm> whole{{y[n][0], -static_cast<double>(g)}};
+    for (std::size_t c = 1; c < configs; ++c) {
+      const int k = mig_on[c - 1];
+      if (k > 0 && k < g) whole.push_back({y[n][c], -static_cast<double>(g - k)});
+      if (k >= g) m.AddRow({{y[n][c], 1}}, 0, 0);  // not a config of this node
     }
-    m.AddRow(gpus, -kMipInfinity, 0);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (items[i].options[0].kind != UnitKind::kWholeGpu) continue;
+      whole.push_back({x[i][n], static_cast<double>(items[i].options[0].gpus)});
+    }
+    m.AddRow(whole, -kMipInfinity, 0);
+    {
+      // Multi-GPU pods only on exclusive nodes: their GPUs <= g y_excl.
+      std::vector<MipTerm> row{{y[n][0], -static_cast<double>(g)}};
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (items[i].options[0].kind == UnitKind::kWholeGpu && items[i].options[0].gpus > 1) {
+          row.push_back({x[i][n], static_cast<double>(items[i].options[0].gpus)});
+        }
+      }
+      m.AddRow(row, -kMipInfinity, 0);
+    }
     for (const std::string& p : profiles) {
       std::vector<MipTerm> row;
       for (std::size_t c = 1; c < configs; ++c) {
         auto f = layouts[c - 1].find(p);
+        const int k = mig_on[c - 1] > 0 ? std::min(mig_on[c - 1], g) : g;
         if (f != layouts[c - 1].end()) {
-          row.push_back({y[n][c], -static_cast<double>(f->second * nodes[n].gpus)});
+          row.push_back({y[n][c], -static_cast<double>(f->second * k)});
         }
       }
       for (std::size_t i = 0; i < items.size(); ++i) {
