@@ -144,6 +144,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
   }
 
   // Decisions, once per workload.
+  const fractional::UsageIndex usage_index = fractional::IndexUsage(s);
   std::map<int, fractional::SizingDecision> decisions;
   auto decision_of = [&](int w) -> const fractional::SizingDecision& {
     auto it = decisions.find(w);
@@ -151,7 +152,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     const analyze::WorkloadRow* row = in.rows[static_cast<std::size_t>(w)];
     model::WorkloadClass cls = model::WorkloadClass::kUnknown;
     if (row != nullptr) cls = model::ParseWorkloadClass(row->workload_class).value_or(model::WorkloadClass::kUnknown);
-    return decisions.emplace(w, fractional::RightSize(s, w, in.policies[static_cast<std::size_t>(w)], cls, o.sizing)).first->second;
+    return decisions.emplace(w, fractional::RightSize(s, w, in.policies[static_cast<std::size_t>(w)], cls, o.sizing, &usage_index)).first->second;
   };
 
   // Pods: movable ones get the units their decision allows; the others are pinned where they are.

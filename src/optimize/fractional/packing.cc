@@ -347,40 +347,45 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
 
     // Patterns to nodes: nodes that already have the config, then those hosting most of the pods it serves.
     std::map<int, std::map<std::string, int>> left;  // kept node -> unit key -> slots left (its pattern's capacity)
+    std::map<int, std::map<std::string, int>> hosted;  // node -> unit key -> movable pods on it now wanting that unit
+    for (int it : model_items) ++hosted[items[static_cast<std::size_t>(it)].node][UnitKey(r.item_unit[static_cast<std::size_t>(it)])];
     for (std::size_t t = 0; t < types.size(); ++t) {
-      std::vector<int> chosen;  // pattern index per configured node
+      std::map<int, int> chosen;  // pattern index -> nodes still to configure with it
       for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
         const int n = static_cast<int>(std::lround(mr.values[static_cast<std::size_t>(var[t][p])]));
-        for (int k = 0; k < n; ++k) chosen.push_back(static_cast<int>(p));
+        if (n > 0) chosen[static_cast<int>(p)] = n;
       }
       std::vector<int> free_nodes = types[t].nodes;
+      // Greedy: the (pattern, node) pair with the best score, where a node scores for already having the config,
+      // then for the pods it hosts that the pattern serves. O(distinct patterns x nodes) per pick.
       while (!chosen.empty() && !free_nodes.empty()) {
-        int best_i = 0, best_j = 0;
+        int best_p = -1;
+        std::size_t best_j = 0;
         long best = -1;
-        for (std::size_t i = 0; i < chosen.size(); ++i) {
-          const Pattern& pat = types[t].patterns[static_cast<std::size_t>(chosen[i])];
+        for (const auto& [p, count] : chosen) {
+          const Pattern& pat = types[t].patterns[static_cast<std::size_t>(p)];
           for (std::size_t j = 0; j < free_nodes.size(); ++j) {
             const int n = free_nodes[j];
             long score = nodes[static_cast<std::size_t>(n)].current == pat.config ? 1'000'000 : 0;
-            for (int it : model_items) {
-              if (items[static_cast<std::size_t>(it)].node == n && pat.capacity.count(UnitKey(r.item_unit[static_cast<std::size_t>(it)]))) ++score;
+            if (auto h = hosted.find(n); h != hosted.end()) {
+              for (const auto& [key, c] : h->second) score += pat.capacity.count(key) ? c : 0;
             }
             if (score > best) {
               best = score;
-              best_i = static_cast<int>(i);
-              best_j = static_cast<int>(j);
+              best_p = p;
+              best_j = j;
             }
           }
         }
-        const int n = free_nodes[static_cast<std::size_t>(best_j)];
-        const Pattern& pat = types[t].patterns[static_cast<std::size_t>(chosen[static_cast<std::size_t>(best_i)])];
+        const int n = free_nodes[best_j];
+        const Pattern& pat = types[t].patterns[static_cast<std::size_t>(best_p)];
         NodeOutcome& out = r.nodes[static_cast<std::size_t>(n)];
         out.kept = true;
         if (!types[t].pinned) out.config = pat.config;
         out.config_changed = !(out.config == nodes[static_cast<std::size_t>(n)].current);
         left[n] = pat.capacity;
-        chosen.erase(chosen.begin() + best_i);
-        free_nodes.erase(free_nodes.begin() + best_j);
+        if (--chosen[best_p] == 0) chosen.erase(best_p);
+        free_nodes.erase(free_nodes.begin() + static_cast<std::ptrdiff_t>(best_j));
       }
     }
 

@@ -266,9 +266,29 @@ std::string Join(const std::vector<std::string>& parts, const char* sep) {
 class Sizer {
  public:
   Sizer(const model::Snapshot& s, int workload, const model::WorkloadPolicy& policy, model::WorkloadClass cls,
-        const RightSizeOptions& o)
+        const RightSizeOptions& o, const UsageIndex* index)
       : s_(s), w_(s.workloads[static_cast<std::size_t>(workload)]), policy_(policy), cls_(cls), o_(o) {
     d_.workload = workload;
+    // The usage rows its pods hold a device in, in snapshot order.
+    if (index != nullptr) {
+      for (int p : w_.pods) {
+        if (p >= 0 && static_cast<std::size_t>(p) < index->by_pod.size()) {
+          rows_.insert(rows_.end(), index->by_pod[static_cast<std::size_t>(p)].begin(), index->by_pod[static_cast<std::size_t>(p)].end());
+        }
+      }
+      std::sort(rows_.begin(), rows_.end());
+      rows_.erase(std::unique(rows_.begin(), rows_.end()), rows_.end());
+    } else {
+      const std::set<int> pods(w_.pods.begin(), w_.pods.end());
+      for (std::size_t r = 0; r < s_.usage.size(); ++r) {
+        for (const model::DeviceHold& h : s_.usage[r].holds) {
+          if (pods.count(h.pod)) {
+            rows_.push_back(static_cast<std::uint32_t>(r));
+            break;
+          }
+        }
+      }
+    }
   }
 
   SizingDecision Run() {
@@ -392,14 +412,16 @@ class Sizer {
       if (pod.RequestsGpu()) ++live_requesting_;
     }
     std::map<int, int> latest;  // pod -> latest interval it holds a device in
-    for (const model::DeviceInterval& iv : s_.usage) {
+    for (std::uint32_t row : rows_) {
+      const model::DeviceInterval& iv = s_.usage[row];
       for (const model::DeviceHold& h : iv.holds) {
         if (!live.count(h.pod) || h.fraction <= 0) continue;
         auto [it, fresh] = latest.emplace(h.pod, iv.interval);
         if (!fresh && iv.interval > it->second) it->second = iv.interval;
       }
     }
-    for (const model::DeviceInterval& iv : s_.usage) {
+    for (std::uint32_t row : rows_) {
+      const model::DeviceInterval& iv = s_.usage[row];
       for (const model::DeviceHold& h : iv.holds) {
         auto it = latest.find(h.pod);
         if (it == latest.end() || it->second != iv.interval || h.fraction <= 0) continue;
@@ -425,7 +447,8 @@ class Sizer {
       std::set<int> pods(w_.pods.begin(), w_.pods.end());
       double demand = NAN;
       int reserved = 0, known = 0;
-      for (const model::DeviceInterval& iv : s_.usage) {
+      for (std::uint32_t row : rows_) {
+        const model::DeviceInterval& iv = s_.usage[row];
         if (!iv.fb_reserved) continue;
         if (std::none_of(iv.holds.begin(), iv.holds.end(), [&](const model::DeviceHold& h) { return pods.count(h.pod) > 0; })) {
           continue;
@@ -857,6 +880,7 @@ class Sizer {
   const RightSizeOptions& o_;
   SizingDecision d_;
   std::map<int, std::vector<Held>> held_;  // live pod -> devices it holds in its latest held interval
+  std::vector<std::uint32_t> rows_;        // Snapshot::usage rows one of its pods holds a device in
   int live_requesting_ = 0;
   Current c_;
   std::vector<std::string> other_units_;
@@ -902,15 +926,28 @@ std::string UnitLabel(const UnitChoice& u) {
   return "unit";
 }
 
+UsageIndex IndexUsage(const model::Snapshot& snapshot) {
+  UsageIndex index;
+  index.by_pod.resize(snapshot.pods.size());
+  for (std::size_t r = 0; r < snapshot.usage.size(); ++r) {
+    for (const model::DeviceHold& h : snapshot.usage[r].holds) {
+      if (h.pod < 0 || static_cast<std::size_t>(h.pod) >= index.by_pod.size()) continue;
+      std::vector<std::uint32_t>& rows = index.by_pod[static_cast<std::size_t>(h.pod)];
+      if (rows.empty() || rows.back() != r) rows.push_back(static_cast<std::uint32_t>(r));
+    }
+  }
+  return index;
+}
+
 SizingDecision RightSize(const model::Snapshot& snapshot, int workload, const model::WorkloadPolicy& policy,
-                         model::WorkloadClass workload_class, const RightSizeOptions& options) {
+                         model::WorkloadClass workload_class, const RightSizeOptions& options, const UsageIndex* index) {
   if (workload < 0 || static_cast<std::size_t>(workload) >= snapshot.workloads.size()) {
     SizingDecision d;
     d.workload = workload;
     d.reason = "no such workload in the snapshot";
     return d;
   }
-  return Sizer(snapshot, workload, policy, workload_class, options).Run();
+  return Sizer(snapshot, workload, policy, workload_class, options, index).Run();
 }
 
 }  // namespace gpuwise::optimize::fractional

@@ -100,8 +100,16 @@ struct RightSizeOptions {
   LatencyOptions latency;            // the slice model's options (slice_latency.h)
 };
 
+// Which Snapshot::usage rows each pod holds a device in (by pod index), built once per snapshot so that sizing every
+// workload is linear in the snapshot rather than quadratic.
+struct UsageIndex {
+  std::vector<std::vector<std::uint32_t>> by_pod;
+};
+UsageIndex IndexUsage(const model::Snapshot& snapshot);
+
 // One workload's decision. `policy` is its resolved gpuwise.io/ policy; `workload_class` its effective class.
 SizingDecision RightSize(const model::Snapshot& snapshot, int workload, const model::WorkloadPolicy& policy,
-                         model::WorkloadClass workload_class, const RightSizeOptions& options = {});
+                         model::WorkloadClass workload_class, const RightSizeOptions& options = {},
+                         const UsageIndex* index = nullptr);
 
 }  // namespace gpuwise::optimize::fractional
