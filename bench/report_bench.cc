@@ -243,6 +243,14 @@ int ChildMain(const std::map<std::string, std::string>& args) {
     out["devices"] = run->snapshot.devices.size();
     out["workloads"] = run->snapshot.workloads.size();
     out["gpu_cost_micro_usd"] = run->ledger.gpu_cost;
+    // The plan computed with the report (recommend): each optimizer's time and actions.
+    json plan = json::array();
+    for (const model::OptimizerRun& o : run->plan.optimizers) {
+      plan.push_back({{"optimizer", o.name}, {"s", o.seconds}, {"actions", o.actions}});
+    }
+    out["plan"] = plan;
+    out["plan_actions"] = run->plan.actions.size();
+    out["plan_gpus_freed"] = run->plan.savings.gpus_freed;
     json warnings = json::array();
     for (std::size_t i = 0; i < run->snapshot.warnings.size() && i < 5; ++i) warnings.push_back(run->snapshot.warnings[i]);
     out["warnings"] = run->snapshot.warnings.size();
@@ -329,6 +337,12 @@ void PrintChild(const ChildResult& r) {
          j.contains("devices") ? j["devices"].dump().c_str() : "?",
          j.contains("workloads") ? j["workloads"].dump().c_str() : "?",
          j.contains("warnings") ? j["warnings"].dump().c_str() : "?");
+    if (j.contains("plan")) {
+      for (const json& o : j["plan"]) {
+        Note("  plan: optimizer %s %.3f s, %d actions", o.value("optimizer", "").c_str(), o.value("s", 0.0), o.value("actions", 0));
+      }
+      Note("  plan: %d actions, %d GPUs freed", j.value("plan_actions", 0), j.value("plan_gpus_freed", 0));
+    }
     if (j.contains("phases")) {
       for (const json& p : j["phases"]) {
         Note("  phase %7.2f s  RSS %5.0f MiB (peak %5.0f)  %s", p.value("s", 0.0), p.value("rss_mib", 0.0),
