@@ -290,6 +290,16 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     a.disruption.text = "none: the MIG manager applies a config only to nodes labelled with it";
     config_id = b.Add(std::move(a));
   }
+  std::vector<std::string> not_mixed;
+  for (std::size_t n : changed) {
+    if (r.nodes[n].config.kind == UnitKind::kMig && nodes[n].mig_strategy != "mixed") not_mixed.push_back(nodes[n].name);
+  }
+  if (!not_mixed.empty()) {
+    std::string names;
+    for (const std::string& n : not_mixed) names += (names.empty() ? "" : ", ") + n;
+    b.Risk("the MIG layouts on " + names + " need the device plugin's MIG strategy 'mixed' (ClusterPolicy "
+           "spec.mig.strategy): a cluster-wide change, to make before this plan (--allow-strategy-change)");
+  }
   // 3. Per node whose configuration changes: the safe rollout.
   for (std::size_t n : changed) {
     const PackNode& node = nodes[n];

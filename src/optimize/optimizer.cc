@@ -18,6 +18,8 @@ std::string PlanBuilder::Add(model::Action action) {
 
 void PlanBuilder::Note(std::string text) { run_.notes.push_back(std::move(text)); }
 
+void PlanBuilder::Risk(std::string text) { plan_.risks.push_back(std::move(text)); }
+
 std::span<const OptimizerEntry> Optimizers() {
   static const OptimizerEntry kTable[] = {
       {"no-regret",
@@ -88,7 +90,7 @@ model::Plan BuildPlan(const OptimizeInput& input, const RecommendOptions& option
     // An optimizer wrote a malformed plan: gpuwise's own bug, but the user still gets the plan and the reason.
     plan.risks.push_back("the plan is malformed (" + st.message() + "): do not apply it; please report this");
   }
-  auto savings = ComputeSavings(s, plan);
+  auto savings = ComputeSavings(s, plan, input.allow_strategy_change);
   if (savings.ok()) {
     plan.savings = std::move(*savings);
     if (plan.savings.pods_left_pending > 0) {

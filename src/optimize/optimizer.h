@@ -45,6 +45,8 @@ class PlanBuilder {
   std::string Add(model::Action action);
   // An "unknown, with a reason" answer or a skipped workload, shown under the plan.
   void Note(std::string text);
+  // A plan-wide risk ("changes the cluster's MIG strategy"), shown before the actions.
+  void Risk(std::string text);
   // The plan so far: what earlier optimizers of the table already decided (a cordoned node, a workload scaled to 0).
   const model::Plan& plan() const { return plan_; }
 

@@ -198,7 +198,7 @@ struct Configs {
 };
 
 base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Action& a, const model::LabelValue& v,
-                            const Configs& configs) {
+                            const Configs& configs, bool assume_mixed) {
   const std::string value = v.value.value_or("");
   if (v.value) n.labels[v.key] = value; else n.labels.erase(v.key);
   if (v.key == kMigConfigLabel) {
@@ -223,7 +223,7 @@ base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Actio
     int instances = 0;
     for (const auto& [profile, count] : layout) instances += profile.empty() ? 0 : count;
     auto strategy = n.labels.find("nvidia.com/mig.strategy");
-    const bool single = strategy == n.labels.end() || strategy->second != "mixed";
+    const bool single = !assume_mixed && (strategy == n.labels.end() || strategy->second != "mixed");
     if (instances == 0) {
       n.allocatable[std::string(kGpu)] = n.gpus;
       if (auto p = n.labels.find("nvidia.com/gpu.product"); p != n.labels.end()) {
@@ -346,7 +346,7 @@ Projection ProjectNow(const model::Snapshot& s) {
   return pr;
 }
 
-base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan& plan) {
+base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan& plan, bool assume_mixed_strategy) {
   Projection pr = ProjectNow(s);
   pr.notes.clear();
   Configs configs;
@@ -368,7 +368,9 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
           break;
         }
         if (a.kind == model::ActionKind::kSetNodeLabel) {
-          if (const auto* v = std::get_if<model::LabelValue>(&a.after)) RETURN_IF_ERROR(ApplyNodeLabel(pr, *n, a, *v, configs));
+          if (const auto* v = std::get_if<model::LabelValue>(&a.after)) {
+            RETURN_IF_ERROR(ApplyNodeLabel(pr, *n, a, *v, configs, assume_mixed_strategy));
+          }
         } else {
           n->unschedulable = a.kind == model::ActionKind::kCordon;
           n->cordoned_by_plan = n->unschedulable;

@@ -73,7 +73,9 @@ struct Projection {
 Projection ProjectNow(const model::Snapshot& snapshot);
 // `now` with every action of `plan` applied, then unscheduled pods placed. An error only for a plan that cannot be
 // applied at all (an action on an object the snapshot does not have is a note, not an error).
-base::Result<Projection> ProjectPlan(const model::Snapshot& snapshot, const model::Plan& plan);
+// `assume_mixed_strategy`: a MIG config on a node without the mixed strategy advertises nvidia.com/mig-<profile>, as
+// it will once the device plugin's strategy is changed (recommend --allow-strategy-change).
+base::Result<Projection> ProjectPlan(const model::Snapshot& snapshot, const model::Plan& plan, bool assume_mixed_strategy = false);
 
 // Extended resources a pod's GPU request asks of a node ("nvidia.com/gpu": 1, "nvidia.com/mig-1g.10gb": 2).
 std::map<std::string, double> ExtendedRequests(const model::GpuRequest& request);

@@ -30,9 +30,10 @@ std::map<std::string, std::set<std::string>> ActionsByNode(const Projection& now
 
 }  // namespace
 
-base::Result<model::PlanSavings> ComputeSavings(const model::Snapshot& snapshot, const model::Plan& plan) {
+base::Result<model::PlanSavings> ComputeSavings(const model::Snapshot& snapshot, const model::Plan& plan,
+                                                bool assume_mixed_strategy) {
   const Projection now = ProjectNow(snapshot);
-  ASSIGN_OR_RETURN(Projection after, ProjectPlan(snapshot, plan));
+  ASSIGN_OR_RETURN(Projection after, ProjectPlan(snapshot, plan, assume_mixed_strategy));
   model::PlanSavings sv;
   sv.method =
       "the cluster at the end of the window, and the same cluster with every action applied and every displaced pod "

@@ -13,6 +13,8 @@ namespace gpuwise::optimize {
 // the plan cordons and leaves with no GPU pod), their effective price per hour, the actions that touched the node
 // or its pods, and for actions that free nothing themselves the actions they enable (those that depend on them).
 // An error when the plan cannot be applied to the snapshot (projection.h).
-base::Result<model::PlanSavings> ComputeSavings(const model::Snapshot& snapshot, const model::Plan& plan);
+// `assume_mixed_strategy`: see ProjectPlan.
+base::Result<model::PlanSavings> ComputeSavings(const model::Snapshot& snapshot, const model::Plan& plan,
+                                                bool assume_mixed_strategy = false);
 
 }  // namespace gpuwise::optimize

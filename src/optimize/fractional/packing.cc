@@ -75,10 +75,9 @@ std::map<std::string, int> Capacity(const NodeConfig& c, int gpus) {
 
 bool MigAllowed(const PackNode& n, const PackOptions& o) {
   if (n.mig == nullptr) return false;
-  return n.mig_strategy == "mixed" || n.mig_strategy == "single" || o.allow_strategy_change;
-}
-bool SingleProfileOnly(const PackNode& n, const PackOptions& o) {
-  return !o.allow_strategy_change && n.mig_strategy == "single";
+  // Under the single strategy a re-laid node would advertise its slices as nvidia.com/gpu: pods could not ask for a
+  // profile by name. MIG plans need the mixed strategy, or the change to it.
+  return n.mig_strategy == "mixed" || o.allow_strategy_change;
 }
 
 // Nodes that can be configured freely and are interchangeable: same model, GPUs, price, MIG catalog and strategy.
@@ -219,7 +218,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
         continue;
       }
       auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
-                                 SingleProfileOnly(node, options) ? std::string("single") : std::string("any"));
+                                 node.mig_strategy);
       auto [it, fresh] = type_of.try_emplace(key, types.size());
       if (fresh) {
         NodeType t;
@@ -227,7 +226,6 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
         if (MigAllowed(node, options)) {
           for (const MigLayoutOption& l : EnumerateLayouts(*node.mig)) {
             if (!l.maximal) continue;
-            if (SingleProfileOnly(node, options) && l.counts.size() != 1) continue;
             Pattern p;
             p.config.kind = UnitKind::kMig;
             p.config.layout = l.counts;

@@ -3,8 +3,8 @@
 // unit each pod gets, to minimise the dollars per hour of the nodes kept, within the deployment model
 // (docs/right-sizing.md "The deployment model"):
 // - a node's config applies to every GPU of the node; MIG needs a MIG-capable GPU model; MPS never on MIG;
-// - under the single MIG strategy a node advertises one profile (layouts of one profile only) unless
-//   PackOptions::allow_strategy_change; the mixed strategy allows any valid layout;
+// - MIG layouts only under the mixed strategy (a pod asks for nvidia.com/mig-<profile>); under single (slices
+//   advertised as nvidia.com/gpu) or none only with PackOptions::allow_strategy_change, a cluster-wide change;
 // - pods with more than one GPU stay on exclusive GPUs of one node;
 // - replicas of one workload on MIG or MPS units go to different nodes (the device plugin picks the GPU inside a node,
 //   so only different nodes guarantee different GPUs);

@@ -246,19 +246,15 @@ TEST(PackingTest, OneReplicaEachPacksIntoOneNode) {
   EXPECT_EQ(changed, 1);  // one node re-laid out; the exclusive node keeps its config
 }
 
-TEST(PackingTest, SingleStrategyNodesGetOneProfileLayoutsOnly) {
+TEST(PackingTest, SingleStrategyNodesAreReLaidOnlyWithTheStrategyChange) {
   auto cbc = solve::cbc::NewCbcSolver();
   std::vector<PackNode> nodes = {Node("a", 2, 10'000'000, "single"), Node("b", 2, 10'000'000, "single")};
   std::vector<PackItem> items = {Item("ml/x", 0, 0, Mig("3g.40gb"), Whole(1)), Item("ml/y", 1, 1, Mig("1g.10gb"), Whole(1))};
   auto r = PackCluster(nodes, items, *cbc);
   ASSERT_TRUE(r.ok());
   CheckPacking(nodes, items, *r);
-  for (const NodeOutcome& o : r->nodes) {
-    if (o.config.kind == UnitKind::kMig) {
-      EXPECT_EQ(o.config.layout.size(), 1u) << o.config.Describe();
-    }
-  }
-  // 3g and 1g cannot share a single-strategy node: both nodes stay.
+  for (const NodeOutcome& o : r->nodes) EXPECT_FALSE(o.config_changed) << o.config.Describe();
+  // Under single, a slice is nvidia.com/gpu: no pod could ask for 3g by name. Both nodes stay.
   EXPECT_EQ(r->micro_per_hour, 20'000'000);
   PackOptions change;
   change.allow_strategy_change = true;
