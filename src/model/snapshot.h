@@ -135,6 +135,10 @@ struct ServingUsage {
   // Latency the engine measured over the same span (vllm:time_to_first_token_seconds, time_per_output_token_seconds,
   // e2e_request_latency_seconds histograms): p50 and p99 in seconds, NaN when no request completed or not read.
   double ttft_p50_s = NAN, ttft_p99_s = NAN, tpot_p50_s = NAN, tpot_p99_s = NAN, e2e_p50_s = NAN, e2e_p99_s = NAN;
+  // vLLM's memory demand on one GPU over the window (weights + activations + the most KV cache in use): the largest
+  // reservation less the KV cache it never used; NaN when unknown (observe/snapshot_builder EstimateServingDemand).
+  // A window figure for right-sizing; the per-interval cost ledger does not use it.
+  double demand_bytes_per_gpu = NAN;
   double latency_requests = 0;       // requests those histograms counted (the TTFT histogram's count: one per request)
   // The histograms the quantiles come from, the workload's pods merged (TPOT: vllm:time_per_output_token_seconds, else
   // its successor vllm:inter_token_latency_seconds; one observation per output token).

@@ -740,26 +740,39 @@ class Builder {
     }
   }
 
-  // A vLLM holder's framebuffer is its reservation; its demand is the reservation less the KV cache it does not use:
-  // fb_demand = fb_used - (1 - KV use max) x KV capacity (tokens) x KV bytes per token on this GPU (the model's
+  // A vLLM workload's framebuffer is its reservation; its demand is the reservation less the KV cache it does not use:
+  // demand = max fb_used - (1 - KV use max) x KV capacity (tokens) x KV bytes per token on one GPU (the model's
   // architecture, model/llm_catalog.h). Worked number: 72 GiB reserved, 400k tokens of Llama-3-8B at 128 KiB, 10% used:
-  // 72 - 0.9 x 48.8 = 28.1 GiB. Unknown (NaN) when the model, the KV capacity or its use is unknown, or when the
-  // device is shared (the reservation is then not one pod's).
+  // 72 - 0.9 x 48.8 = 28.1 GiB. Unknown (NaN) when the model, the KV capacity or its use is unknown, or when its
+  // devices are shared (the reservation is then not one pod's).
   void EstimateServingDemand() {
-    for (DeviceInterval& u : s_.usage) {
-      if (!u.fb_reserved || u.holds.size() != 1 || !std::isfinite(u.fb_used_bytes)) continue;
-      const Pod& pod = s_.pods[static_cast<std::size_t>(u.holds.front().pod)];
+    std::vector<double> reserved(s_.workloads.size(), NAN);
+    std::vector<bool> shared(s_.workloads.size(), false);
+    for (const DeviceInterval& u : s_.usage) {
+      if (!u.fb_reserved || u.holds.empty() || !std::isfinite(u.fb_used_bytes)) continue;
+      for (const DeviceHold& h : u.holds) {
+        const int w = s_.pod_workload[static_cast<std::size_t>(h.pod)];
+        if (w < 0) continue;
+        if (u.holds.size() != 1) shared[static_cast<std::size_t>(w)] = true;
+        double& r = reserved[static_cast<std::size_t>(w)];
+        r = std::isnan(r) ? u.fb_used_bytes : std::max(r, u.fb_used_bytes);
+      }
+    }
+    for (std::size_t w = 0; w < s_.workloads.size(); ++w) {
+      model::Workload& wl = s_.workloads[w];
+      if (std::isnan(reserved[w]) || shared[w] || wl.pods.empty()) continue;
+      const Pod& pod = s_.pods[static_cast<std::size_t>(wl.pods.front())];
       if (pod.engine.name != "vllm") continue;
-      const model::Workload& w = s_.workloads[static_cast<std::size_t>(s_.pod_workload[static_cast<std::size_t>(u.holds.front().pod)])];
-      const model::ServingUsage& sv = w.serving;
+      model::ServingUsage& sv = wl.serving;
       const double used = std::isfinite(sv.kv_max) ? sv.kv_max : sv.kv_usage.max();
       const model::LlmArchitecture* arch = model::FindLlmArchitecture(pod.engine.model);
       if (arch == nullptr || !std::isfinite(used) || !(sv.kv_capacity_tokens > 0)) continue;
       auto dtype = pod.engine.flags.find("kv-cache-dtype");
       const int dtype_bytes = dtype != pod.engine.flags.end() && dtype->second.starts_with("fp8") ? 1 : 2;
+      // kv_capacity_tokens is per replica (the largest of the workload's pods); KvBytesPerToken is per GPU.
       const double unused = (1 - std::clamp(used, 0.0, 1.0)) * sv.kv_capacity_tokens *
                             arch->KvBytesPerToken(dtype_bytes, pod.engine.tensor_parallel);
-      u.fb_demand_bytes = std::max(0.0, u.fb_used_bytes - unused);
+      sv.demand_bytes_per_gpu = std::max(0.0, reserved[w] - unused);
     }
   }
 

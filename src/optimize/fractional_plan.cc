@@ -236,6 +236,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     return;
   }
 
+  const PlanBuilder::Mark mark = b.Checkpoint();
   // New layouts for the MIG manager.
   model::ConfigMapValue configs;
   configs.key = o.mig_config_key;
@@ -300,16 +301,18 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     b.Risk("the MIG layouts on " + names + " need the device plugin's MIG strategy 'mixed' (ClusterPolicy "
            "spec.mig.strategy): a cluster-wide change, to make before this plan (--allow-strategy-change)");
   }
-  // 3. Per node whose configuration changes: the safe rollout.
+  // Workloads whose unit changes.
+  std::map<int, UnitChoice> new_unit;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].movable && !(r.item_unit[i] == items[i].current) && r.item_unit[i].gpu_model == items[i].current.gpu_model) {
+      new_unit.emplace(items[i].workload, r.item_unit[i]);
+    }
+  }
+  // 3. Nodes whose configuration changes take no new pod during the change.
+  std::map<std::size_t, std::string> change_cordon;
   for (std::size_t n : changed) {
     const PackNode& node = nodes[n];
     const fractional::NodeOutcome& out = r.nodes[n];
-    const std::string name =
-        out.config.kind == UnitKind::kMig ? MigConfigName(out.config.layout, out.config.mig_gpus) : MigConfigName({});
-    std::vector<std::string> pods_here;
-    for (const PackItem& it : items) {
-      if (it.node == static_cast<int>(n)) pods_here.push_back(it.pod);
-    }
     model::Action cordon = NodeAction(model::ActionKind::kCordon, node.name);
     cordon.before = model::Schedulability{s.nodes[n].node.unschedulable};
     cordon.after = model::Schedulability{true};
@@ -317,26 +320,54 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
                     ": no new pod may land during the change";
     cordon.revert.kind = model::ActionKind::kUncordon;
     cordon.disruption.text = "none by itself";
-    const std::string cordon_id = b.Add(std::move(cordon));
-    std::vector<std::string> deps = {cordon_id};
+    change_cordon[n] = b.Add(std::move(cordon));
+  }
+  // 4. Evictions: every GPU pod of a node being re-partitioned, and the pods of released nodes whose unit stays (a
+  // rolling update moves the others). Largest pods first: the scheduler takes pods in creation order, and a pod that
+  // needs several GPUs of one node must not find them taken by small ones.
+  std::vector<std::size_t> leaving;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].node < 0) continue;
+    const std::size_t n = static_cast<std::size_t>(items[i].node);
+    const bool relaid = change_cordon.count(n) != 0;
+    const bool released_here = std::find(released.begin(), released.end(), n) != released.end();
+    if (relaid || (released_here && !new_unit.count(items[i].workload))) leaving.push_back(i);
+  }
+  std::stable_sort(leaving.begin(), leaving.end(), [&](std::size_t a, std::size_t b2) {
+    return std::max(items[a].current.gpus, 1) > std::max(items[b2].current.gpus, 1);
+  });
+  std::map<std::size_t, std::vector<std::string>> evicted_from;  // node -> eviction ids
+  for (std::size_t i : leaving) {
+    const std::size_t n = static_cast<std::size_t>(items[i].node);
+    const bool relaid = change_cordon.count(n) != 0;
+    model::Action ev;
+    ev.kind = model::ActionKind::kEvict;
+    const std::string& pod = items[i].pod;
+    const auto slash = pod.find('/');
+    ev.target = {"v1", "Pod", pod.substr(0, slash), pod.substr(slash + 1), ""};
+    ev.before = model::PodPlacement{nodes[n].name};
+    ev.depends_on = {relaid ? change_cordon[n] : release_cordon.count(n) ? release_cordon[n] : std::string()};
+    if (ev.depends_on.front().empty()) ev.depends_on.clear();
+    ev.reason = relaid ? "the MIG manager needs the GPUs of " + nodes[n].name + " free to re-partition them"
+                       : "moves off " + nodes[n].name + ", which the packing releases";
+    ev.risk = model::Risk::kMedium;
+    ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
+    ev.disruption.pods_restarted = {pod};
+    const double seconds = o.pod_restart_s + (relaid ? o.mig_reconfigure_s : 0);
+    ev.disruption.expected_seconds = seconds;
+    ev.disruption.text = "the pod restarts on a node with room (about " + std::to_string(static_cast<int>(seconds)) +
+                         " s, longer if it waits for the re-partitioned node); PodDisruptionBudgets are honoured";
+    evicted_from[n].push_back(b.Add(std::move(ev)));
+  }
+  // 5. Per node whose configuration changes: the MIG manager's part of the rollout.
+  for (std::size_t n : changed) {
+    const PackNode& node = nodes[n];
+    const fractional::NodeOutcome& out = r.nodes[n];
+    const std::string name =
+        out.config.kind == UnitKind::kMig ? MigConfigName(out.config.layout, out.config.mig_gpus) : MigConfigName({});
+    std::vector<std::string> deps = {change_cordon[n]};
     if (!config_id.empty()) deps.push_back(config_id);
-    for (const std::string& pod : pods_here) {
-      model::Action ev;
-      ev.kind = model::ActionKind::kEvict;
-      const auto slash = pod.find('/');
-      ev.target = {"v1", "Pod", pod.substr(0, slash), pod.substr(slash + 1), ""};
-      ev.before = model::PodPlacement{node.name};
-      ev.depends_on = {cordon_id};
-      ev.reason = "the MIG manager needs the GPUs of " + node.name + " free to re-partition them";
-      ev.risk = model::Risk::kMedium;
-      ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
-      ev.disruption.pods_restarted = {pod};
-      ev.disruption.expected_seconds = o.pod_restart_s + o.mig_reconfigure_s;
-      ev.disruption.text = "the pod restarts once the node is re-partitioned (about " +
-                           std::to_string(static_cast<int>(o.pod_restart_s + o.mig_reconfigure_s)) +
-                           " s), or elsewhere sooner; PodDisruptionBudgets are honoured";
-      deps.push_back(b.Add(std::move(ev)));
-    }
+    deps.insert(deps.end(), evicted_from[n].begin(), evicted_from[n].end());
     // The MIG manager reports on its own label; clearing the last report first makes the wait below see this
     // change's outcome, not the previous success.
     model::Action clear = NodeAction(model::ActionKind::kSetNodeLabel, node.name);
@@ -379,13 +410,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     uncordon.revert.kind = model::ActionKind::kCordon;
     ready.push_back(b.Add(std::move(uncordon)));
   }
-  // 4. Workloads whose unit changes: their controller asks for the new unit (a rolling update).
-  std::map<int, UnitChoice> new_unit;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (items[i].movable && !(r.item_unit[i] == items[i].current) && r.item_unit[i].gpu_model == items[i].current.gpu_model) {
-      new_unit.emplace(items[i].workload, r.item_unit[i]);
-    }
-  }
+  // 6. Workloads whose unit changes: their controller asks for the new unit (a rolling update).
   std::vector<std::string> resized;
   for (const auto& [w, unit] : new_unit) {
     const model::Workload& wl = s.workloads[static_cast<std::size_t>(w)];
@@ -426,27 +451,18 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
                         std::to_string(static_cast<int>(o.pod_restart_s)) + " s each, as the update strategy allows)";
     resized.push_back(b.Add(std::move(a)));
   }
-  // 5. Released nodes: move what is left once the new capacity is ready.
+  // The packing says where pods should go; the scheduler decides where they go. Check the plan the way its savings
+  // will be computed (projection.h: the scheduler's spreading, pods in creation order) and keep it only if every
+  // pod it displaces finds a node.
+  auto check = ProjectPlan(s, b.plan(), in.allow_strategy_change);
+  if (!check.ok() || check->unplaced_gpu_pods > 0) {
+    b.Truncate(mark);
+    b.Note("the packing (" + summary + ") is not proposed: carried out by the scheduler's own placement it would " +
+           (check.ok() ? "leave " + std::to_string(check->unplaced_gpu_pods) + " GPU pod(s) Pending"
+                       : "not apply (" + check.status().message() + ")"));
+    return;
+  }
   for (std::size_t n : released) {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (items[i].node != static_cast<int>(n) || new_unit.count(items[i].workload)) continue;
-      model::Action ev;
-      ev.kind = model::ActionKind::kEvict;
-      const std::string& pod = items[i].pod;
-      const auto slash = pod.find('/');
-      ev.target = {"v1", "Pod", pod.substr(0, slash), pod.substr(slash + 1), ""};
-      ev.before = model::PodPlacement{nodes[n].name};
-      ev.depends_on = ready;
-      if (release_cordon.count(n)) ev.depends_on.push_back(release_cordon[n]);
-      ev.depends_on.insert(ev.depends_on.end(), resized.begin(), resized.end());
-      ev.reason = "moves off " + nodes[n].name + ", which the packing releases";
-      ev.risk = model::Risk::kMedium;
-      ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
-      ev.disruption.pods_restarted = {pod};
-      ev.disruption.expected_seconds = o.pod_restart_s;
-      ev.disruption.text = "the pod restarts on a kept node; PodDisruptionBudgets are honoured";
-      b.Add(std::move(ev));
-    }
     b.Note("node " + nodes[n].name + ": once empty, remove it from its node group (" + Usd(nodes[n].micro_per_hour) + "/h)");
   }
   b.Note("packing: " + summary + (r.optimal ? "" : "; not proven optimal"));

@@ -20,6 +20,14 @@ void PlanBuilder::Note(std::string text) { run_.notes.push_back(std::move(text))
 
 void PlanBuilder::Risk(std::string text) { plan_.risks.push_back(std::move(text)); }
 
+void PlanBuilder::Truncate(const Mark& mark) {
+  if (plan_.actions.size() > mark.actions) {
+    run_.actions -= static_cast<int>(plan_.actions.size() - mark.actions);
+    plan_.actions.resize(mark.actions);
+  }
+  if (plan_.risks.size() > mark.risks) plan_.risks.resize(mark.risks);
+}
+
 std::span<const OptimizerEntry> Optimizers() {
   static const OptimizerEntry kTable[] = {
       {"no-regret",

@@ -47,6 +47,13 @@ class PlanBuilder {
   void Note(std::string text);
   // A plan-wide risk ("changes the cluster's MIG strategy"), shown before the actions.
   void Risk(std::string text);
+  // Undo: Mark() before appending, Truncate(mark) to drop what this optimizer appended since (its own check of the
+  // plan failed). Risks added since are dropped too.
+  struct Mark {
+    std::size_t actions = 0, risks = 0;
+  };
+  Mark Checkpoint() const { return {plan_.actions.size(), plan_.risks.size()}; }
+  void Truncate(const Mark& mark);
   // The plan so far: what earlier optimizers of the table already decided (a cordoned node, a workload scaled to 0).
   const model::Plan& plan() const { return plan_; }
 

@@ -185,10 +185,13 @@ std::vector<std::size_t> PodsOf(const Projection& pr, const model::ObjectRef& t)
   return out;
 }
 
-void Recreate(ProjectedPod& p) {
+// A new pod of the same template, created at `created`: the scheduler takes pods in creation order, so a pod
+// recreated by a later action is placed after those of earlier ones.
+void Recreate(ProjectedPod& p, std::int64_t created) {
   p.node.clear();
   p.devices.clear();
-  if (!p.name.ends_with("~")) p.name += "~";  // a new pod of the same template
+  p.created_unix_s = created;
+  if (!p.name.ends_with("~")) p.name += "~";
 }
 
 struct Configs {
@@ -356,8 +359,10 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
     }
     return nullptr;
   };
+  std::int64_t created = s.end_unix_s;
   for (const model::Action& a : plan.actions) {
     const model::ObjectRef& t = a.target;
+    ++created;  // each action at its own moment after the window
     switch (a.kind) {
       case model::ActionKind::kCordon:
       case model::ActionKind::kUncordon:
@@ -386,7 +391,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
           if (p.owner_kind.empty()) {
             pr.pods.erase(pr.pods.begin() + static_cast<std::ptrdiff_t>(i));
           } else {
-            Recreate(p);
+            Recreate(p, created);
           }
           break;
         }
@@ -419,7 +424,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
             break;
           }
           ProjectedPod copy = pr.pods[pods.back()];
-          Recreate(copy);
+          Recreate(copy, created);
           for (int k = have; k < v->replicas; ++k) {
             copy.name = t.name + "-new-" + std::to_string(k) + "~";
             pr.pods.push_back(copy);
@@ -450,7 +455,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
           };
           add(after->requests);
           add(after->limits);
-          Recreate(p);
+          Recreate(p, created);
         }
         break;
       }
@@ -459,7 +464,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
         if (after == nullptr) break;
         for (std::size_t i : PodsOf(pr, t)) {
           pr.pods[i].node_selector = after->node_selector;
-          Recreate(pr.pods[i]);
+          Recreate(pr.pods[i], created);
         }
         break;
       }

@@ -149,6 +149,7 @@ const AccessRule& RuleFor(Need need, std::string_view verb, std::string_view gro
 bool Grants(const RbacOptions& options, std::string_view verb, std::string_view group, std::string_view resource) {
   for (const AccessRule& rule : AccessRules()) {
     if (rule.pod_proxy_only && !options.pod_proxy) continue;
+    if (!rule.resource_names.empty()) continue;  // named objects only: not the resource
     if (rule.id == "get-custom-owners") {
       AccessRule r = rule;
       r.api_groups = OwnerGroupsFor(options);

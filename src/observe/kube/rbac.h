@@ -74,6 +74,7 @@ const std::vector<std::string>& OwnerGroups();
 bool IsBuiltinOwnerGroup(std::string_view group);
 
 // Whether the ClusterRole for `options` grants `verb` on group/resource ("pods", "pods/proxy").
+// Rules limited to named objects (resourceNames) do not grant the resource.
 bool Grants(const RbacOptions& options, std::string_view verb, std::string_view group, std::string_view resource);
 // Whether one table row covers the request.
 bool Covers(const AccessRule& rule, std::string_view verb, std::string_view group, std::string_view resource);

@@ -35,6 +35,7 @@ TEST(RbacTableTest, EachNeedNamesItsRow) {
       {Need::kListEndpointSlices, "list-endpointslices"},
       {Need::kGetEndpoints, "get-endpoints"},
       {Need::kPodProxy, "pod-proxy"},
+      {Need::kGetGpuOperatorConfigs, "get-gpu-operator-configs"},
   };
   EXPECT_EQ(AccessRules().size(), std::size(rows));
   for (const auto& [need, id] : rows) {
@@ -74,6 +75,10 @@ TEST(RbacTableTest, GrantsAreReadOnlyAndNeverSecrets) {
   EXPECT_FALSE(Grants(plain, "get", "", "pods/proxy"));
   EXPECT_TRUE(Grants(proxy, "get", "", "pods/proxy"));
   EXPECT_FALSE(Grants(plain, "get", "", "pods/exec"));
+  // The GPU Operator's two ConfigMaps by name, nothing else of configmaps (Grants above: no configmap at large).
+  const AccessRule& configs = Rule(Need::kGetGpuOperatorConfigs);
+  EXPECT_EQ(configs.verbs, std::vector<std::string>{"get"});
+  EXPECT_EQ(configs.resource_names, (std::vector<std::string>{"default-mig-parted-config", "time-slicing-config"}));
   EXPECT_FALSE(Grants(proxy, "create", "", "pods/exec"));
 }
 

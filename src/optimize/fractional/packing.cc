@@ -171,74 +171,124 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
 
   bool all_optimal = true;
   std::int64_t lower_bound = 0;
-  std::set<int> priced_pinned, in_mip;
+  std::set<int> in_mip;
   for (auto& [model_name, model_items] : by_model) {
-    // Demand per unit key, and the most replicas of one workload per spread key.
-    std::map<std::string, int> demand;
-    std::map<std::string, std::map<int, int>> replicas;
-    std::set<int> exclusive_sizes;
+    // Single-replica workloads with several units the model's nodes can give choose in the MIP (a binary per unit,
+    // a tiny cost for leaving the current one: fewer changes at equal price). Multi-replica workloads take their
+    // first unit; if that makes the model infeasible, a second attempt gives them their current unit.
+    std::map<int, int> replicas_of;
+    for (int i : model_items) ++replicas_of[items[static_cast<std::size_t>(i)].workload];
+    std::map<int, std::vector<UnitChoice>> flexible;  // item -> units it may take
     for (int i : model_items) {
-      const std::string key = UnitKey(r.item_unit[static_cast<std::size_t>(i)]);
-      ++demand[key];
-      ++replicas[key][items[static_cast<std::size_t>(i)].workload];
-      if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kWholeGpu) exclusive_sizes.insert(r.item_unit[static_cast<std::size_t>(i)].gpus);
-    }
-    const std::vector<int> sizes(exclusive_sizes.rbegin(), exclusive_sizes.rend());
-
-    // Node types: each pinned node alone; the free nodes of this model grouped.
-    std::vector<NodeType> types;
-    std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
-    for (std::size_t n = 0; n < nodes.size(); ++n) {
-      const PackNode& node = nodes[n];
-      if (!node.available || node.gpu_model != model_name) continue;
-      in_mip.insert(static_cast<int>(n));
-      if (has_pinned[n]) {
-        NodeType t;
-        t.pinned = true;
-        t.nodes = {static_cast<int>(n)};
-        // Leftover of the kept config.
-        if (node.current.kind == UnitKind::kWholeGpu) {
-          int used = 0;
-          for (const auto& [k, c] : pinned_use[n]) {
-            if (k.starts_with("gpu:")) used += c * std::stoi(k.substr(4));
-          }
-          ExclusivePatterns(std::max(0, node.gpus - used), sizes, t.patterns);
-        } else if (node.current.kind == UnitKind::kMig || node.current.kind == UnitKind::kMps) {
-          Pattern p;
-          p.config = node.current;
-          for (const auto& [k, c] : Capacity(node.current, node.gpus)) {
-            auto u = pinned_use[n].find(k);
-            const int left = c - (u == pinned_use[n].end() ? 0 : u->second);
-            if (left > 0) p.capacity[k] = left;
-          }
-          t.patterns.push_back(std::move(p));
+      const PackItem& it = items[static_cast<std::size_t>(i)];
+      if (replicas_of[it.workload] != 1) continue;
+      std::vector<UnitChoice> units;
+      for (const UnitChoice& u : it.options) {
+        if (u.gpu_model != model_name) continue;
+        bool any = false;
+        for (const PackNode& n : nodes) any |= provides(n, u);
+        if (any && std::none_of(units.begin(), units.end(), [&](const UnitChoice& x) { return UnitKey(x) == UnitKey(u); })) {
+          units.push_back(u);
         }
-        if (t.patterns.empty()) t.patterns.push_back(Pattern{node.current, {}});
-        types.push_back(std::move(t));
-        continue;
       }
-      auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
-                                 node.mig_strategy);
-      auto [it, fresh] = type_of.try_emplace(key, types.size());
-      if (fresh) {
-        NodeType t;
-        ExclusivePatterns(node.gpus, sizes, t.patterns);
-        if (MigAllowed(node, options)) {
-          for (const MigLayoutOption& l : EnumerateLayouts(*node.mig)) {
-            if (!l.maximal) continue;
-            Pattern p;
-            p.config.kind = UnitKind::kMig;
-            p.config.layout = l.counts;
-            bool useful = false;
-            for (const auto& [prof, c] : l.counts) {
-              p.capacity["mig:" + prof] = c * node.gpus;
-              useful |= demand.count("mig:" + prof) != 0;
+      if (units.size() >= 2) flexible[i] = std::move(units);
+    }
+    std::vector<NodeType> types;
+    std::vector<std::vector<int>> var;
+    std::map<int, std::vector<std::pair<int, UnitChoice>>> flex_var;  // item -> (variable, unit)
+    std::int64_t pinned_cost = 0;
+    MipResult mr;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt == 1) {
+        bool changed = false;
+        for (int i : model_items) {
+          const PackItem& it = items[static_cast<std::size_t>(i)];
+          if (flexible.count(i) || r.item_unit[static_cast<std::size_t>(i)] == it.current) continue;
+          bool any = false;
+          for (const PackNode& n : nodes) any |= provides(n, it.current);
+          if (!any) continue;
+          r.item_unit[static_cast<std::size_t>(i)] = it.current;
+          changed = true;
+        }
+        if (!changed) break;
+        r.notes.push_back(model_name + ": the multi-replica workloads' smaller units do not pack; tried again with their "
+                          "current units");
+      }
+      // Demand per unit key from the fixed pods, the keys the flexible ones may take, the most replicas of one
+      // workload per spread key.
+      std::map<std::string, int> demand;
+      std::set<std::string> keys;
+      std::map<std::string, std::map<int, int>> replicas;
+      std::set<int> exclusive_sizes;
+      for (int i : model_items) {
+        if (flexible.count(i)) {
+          for (const UnitChoice& u : flexible[i]) {
+            keys.insert(UnitKey(u));
+            if (u.kind == UnitKind::kWholeGpu) exclusive_sizes.insert(u.gpus);
+          }
+          continue;
+        }
+        const std::string key = UnitKey(r.item_unit[static_cast<std::size_t>(i)]);
+        ++demand[key];
+        keys.insert(key);
+        ++replicas[key][items[static_cast<std::size_t>(i)].workload];
+        if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kWholeGpu) exclusive_sizes.insert(r.item_unit[static_cast<std::size_t>(i)].gpus);
+      }
+      const std::vector<int> sizes(exclusive_sizes.rbegin(), exclusive_sizes.rend());
+
+      // Node types: each pinned node alone; the free nodes of this model grouped.
+      types.clear();
+      std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
+      for (std::size_t n = 0; n < nodes.size(); ++n) {
+        const PackNode& node = nodes[n];
+        if (!node.available || node.gpu_model != model_name) continue;
+        in_mip.insert(static_cast<int>(n));
+        if (has_pinned[n]) {
+          NodeType t;
+          t.pinned = true;
+          t.nodes = {static_cast<int>(n)};
+          // Leftover of the kept config.
+          if (node.current.kind == UnitKind::kWholeGpu) {
+            int used = 0;
+            for (const auto& [k, c] : pinned_use[n]) {
+              if (k.starts_with("gpu:")) used += c * std::stoi(k.substr(4));
             }
-            if (!useful) continue;
-            // Under the mixed strategy the layout may cover only the first k GPUs, the others staying whole
-            // (one mig-parted config, two device entries): single-GPU pods and slices share a node.
-            if (node.mig_strategy == "mixed" || options.allow_strategy_change) {
-              if (demand.count("gpu:1")) {
+            ExclusivePatterns(std::max(0, node.gpus - used), sizes, t.patterns);
+          } else if (node.current.kind == UnitKind::kMig || node.current.kind == UnitKind::kMps) {
+            Pattern p;
+            p.config = node.current;
+            for (const auto& [k, c] : Capacity(node.current, node.gpus)) {
+              auto u = pinned_use[n].find(k);
+              const int left = c - (u == pinned_use[n].end() ? 0 : u->second);
+              if (left > 0) p.capacity[k] = left;
+            }
+            t.patterns.push_back(std::move(p));
+          }
+          if (t.patterns.empty()) t.patterns.push_back(Pattern{node.current, {}});
+          types.push_back(std::move(t));
+          continue;
+        }
+        auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
+                                   node.mig_strategy);
+        auto [it, fresh] = type_of.try_emplace(key, types.size());
+        if (fresh) {
+          NodeType t;
+          ExclusivePatterns(node.gpus, sizes, t.patterns);
+          if (MigAllowed(node, options)) {
+            for (const MigLayoutOption& l : EnumerateLayouts(*node.mig)) {
+              if (!l.maximal) continue;
+              Pattern p;
+              p.config.kind = UnitKind::kMig;
+              p.config.layout = l.counts;
+              bool useful = false;
+              for (const auto& [prof, c] : l.counts) {
+                p.capacity["mig:" + prof] = c * node.gpus;
+                useful |= keys.count("mig:" + prof) != 0;
+              }
+              if (!useful) continue;
+              // Under the mixed strategy the layout may cover only the first k GPUs, the others staying whole
+              // (one mig-parted config, two device entries): single-GPU pods and slices share a node.
+              if (keys.count("gpu:1")) {
                 for (int k = 1; k < node.gpus; ++k) {
                   Pattern q;
                   q.config = p.config;
@@ -247,45 +297,56 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
                   t.patterns.push_back(std::move(q));
                 }
               }
+              t.patterns.push_back(std::move(p));
             }
+          }
+          for (const std::string& k : keys) {
+            if (!k.starts_with("mps:") || (node.mig_strategy == "single" && !options.allow_strategy_change)) continue;
+            Pattern p;
+            p.config.kind = UnitKind::kMps;
+            p.config.replicas = std::stoi(k.substr(4));
+            p.capacity[k] = p.config.replicas * node.gpus;
             t.patterns.push_back(std::move(p));
           }
+          types.push_back(std::move(t));
         }
-        for (const auto& [k, d] : demand) {
-          if (!k.starts_with("mps:") || (node.mig_strategy == "single" && !options.allow_strategy_change)) continue;
-          Pattern p;
-          p.config.kind = UnitKind::kMps;
-          p.config.replicas = std::stoi(k.substr(4));
-          p.capacity[k] = p.config.replicas * node.gpus;
-          t.patterns.push_back(std::move(p));
-        }
-        types.push_back(std::move(t));
+        types[it->second].nodes.push_back(static_cast<int>(n));
       }
-      types[it->second].nodes.push_back(static_cast<int>(n));
-    }
 
-    // The pattern MIP: z[t][p] = nodes of type t configured as pattern p.
-    MipModel m;
-    std::vector<std::vector<int>> var(types.size());
-    std::int64_t pinned_cost = 0;
-    for (std::size_t t = 0; t < types.size(); ++t) {
-      const PackNode& first = nodes[static_cast<std::size_t>(types[t].nodes.front())];
-      const double price = types[t].pinned ? 0.0 : static_cast<double>(first.micro_per_hour) / 1e6;
-      std::vector<MipTerm> count;
-      for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
-        const int v = m.AddVariable(0, static_cast<double>(types[t].nodes.size()), price, true);
-        var[t].push_back(v);
-        count.push_back({v, 1});
+      // The pattern MIP: z[t][p] = nodes of type t configured as pattern p; b = a flexible pod's unit.
+      MipModel m;
+      var.assign(types.size(), {});
+      pinned_cost = 0;
+      for (std::size_t t = 0; t < types.size(); ++t) {
+        const PackNode& first = nodes[static_cast<std::size_t>(types[t].nodes.front())];
+        const double price = types[t].pinned ? 0.0 : static_cast<double>(first.micro_per_hour) / 1e6;
+        std::vector<MipTerm> count;
+        for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+          const int v = m.AddVariable(0, static_cast<double>(types[t].nodes.size()), price, true);
+          var[t].push_back(v);
+          count.push_back({v, 1});
+        }
+        if (types[t].pinned) {
+          m.AddRow(count, 1, 1, "pinned " + first.name);
+          pinned_cost += first.micro_per_hour;
+        } else {
+          m.AddRow(count, 0, static_cast<double>(types[t].nodes.size()), "nodes of " + first.name + "'s type");
+        }
       }
-      if (types[t].pinned) {
-        m.AddRow(count, 1, 1, "pinned " + first.name);
-        if (priced_pinned.insert(types[t].nodes.front()).second) pinned_cost += first.micro_per_hour;
-      } else {
-        m.AddRow(count, 0, static_cast<double>(types[t].nodes.size()), "nodes of " + first.name + "'s type");
+      flex_var.clear();
+      std::map<std::string, std::vector<int>> flex_of_key;  // key -> the b variables that ask for it
+      for (const auto& [i, units] : flexible) {
+        std::vector<MipTerm> one;
+        for (const UnitChoice& u : units) {
+          const bool current = u == items[static_cast<std::size_t>(i)].current;
+          const int v = m.AddVariable(0, 1, current ? 0.0 : 1e-4, true);
+          flex_var[i].emplace_back(v, u);
+          flex_of_key[UnitKey(u)].push_back(v);
+          one.push_back({v, 1});
+        }
+        m.AddRow(one, 1, 1, "one unit for " + items[static_cast<std::size_t>(i)].pod);
       }
-    }
-    for (const auto& [k, d] : demand) {
-      if (!Spread(k)) {
+      for (const std::string& k : keys) {
         std::vector<MipTerm> cover;
         for (std::size_t t = 0; t < types.size(); ++t) {
           for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
@@ -293,51 +354,47 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
             if (c != types[t].patterns[p].capacity.end() && c->second > 0) cover.push_back({var[t][p], static_cast<double>(c->second)});
           }
         }
+        for (int v : flex_of_key[k]) cover.push_back({v, -1});
+        const double d = demand.count(k) ? demand[k] : 0;
         m.AddRow(cover, d, kMipInfinity, "demand " + k);
-        continue;
-      }
-      // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
-      // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
-      // (Gale-Ryser), over the workloads with more than one replica; the demand row above holds the single replicas
-      // too (they need a slot anywhere). Linear in the pattern counts, so the MIP is exact.
-      // Single-replica workloads need a slot anywhere: the rows run over the multi-replica ones, and one more row
-      // covers the whole demand.
-      std::vector<int> r_sorted;
-      for (const auto& [w, c] : replicas[k]) {
-        if (c > 1) r_sorted.push_back(c);
-      }
-      std::sort(r_sorted.rbegin(), r_sorted.rend());
-      {
-        std::vector<MipTerm> cover;
-        for (std::size_t t = 0; t < types.size(); ++t) {
-          for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
-            auto c = types[t].patterns[p].capacity.find(k);
-            if (c != types[t].patterns[p].capacity.end() && c->second > 0) cover.push_back({var[t][p], static_cast<double>(c->second)});
-          }
+        if (!Spread(k)) continue;
+        // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
+        // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
+        // (Gale-Ryser), over the workloads with more than one replica; the demand row above holds the single
+        // replicas too (they need a slot anywhere). Linear in the pattern counts, so the MIP is exact.
+        std::vector<int> r_sorted;
+        for (const auto& [w, c] : replicas[k]) {
+          if (c > 1) r_sorted.push_back(c);
         }
-        m.AddRow(cover, d, kMipInfinity, "demand " + k);
-      }
-      int prefix = 0;
-      for (std::size_t j = 1; j <= r_sorted.size(); ++j) {
-        prefix += r_sorted[j - 1];
-        std::vector<MipTerm> row;
-        for (std::size_t t = 0; t < types.size(); ++t) {
-          for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
-            auto c = types[t].patterns[p].capacity.find(k);
-            if (c == types[t].patterns[p].capacity.end() || c->second <= 0) continue;
-            row.push_back({var[t][p], static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(c->second), j))});
+        std::sort(r_sorted.rbegin(), r_sorted.rend());
+        int prefix = 0;
+        for (std::size_t j = 1; j <= r_sorted.size(); ++j) {
+          prefix += r_sorted[j - 1];
+          std::vector<MipTerm> row;
+          for (std::size_t t = 0; t < types.size(); ++t) {
+            for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+              auto c = types[t].patterns[p].capacity.find(k);
+              if (c == types[t].patterns[p].capacity.end() || c->second <= 0) continue;
+              row.push_back({var[t][p], static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(c->second), j))});
+            }
           }
+          m.AddRow(row, prefix, kMipInfinity, "replicas of the " + std::to_string(j) + " largest workloads of " + k + " on different nodes");
         }
-        m.AddRow(row, prefix, kMipInfinity, "replicas of the " + std::to_string(j) + " largest workloads of " + k + " on different nodes");
       }
+      ASSIGN_OR_RETURN(mr, solver.Solve(m, options.mip));
+      if (mr.has_solution()) break;
     }
-    ASSIGN_OR_RETURN(MipResult mr, solver.Solve(m, options.mip));
     if (!mr.has_solution()) {
       r.notes.push_back(model_name + ": no packing within the deployment model (" + std::string(MipStatusName(mr.status)) +
                         (mr.message.empty() ? "" : ": " + mr.message) + "); its pods stay where they are");
       for (int i : model_items) r.item_unit[static_cast<std::size_t>(i)] = UnitChoice{};
       all_optimal = false;
       continue;
+    }
+    for (const auto& [i, vars] : flex_var) {
+      for (const auto& [v, u] : vars) {
+        if (mr.values[static_cast<std::size_t>(v)] > 0.5) r.item_unit[static_cast<std::size_t>(i)] = u;
+      }
     }
     all_optimal &= mr.status == MipStatus::kOptimal;
     const double bound = std::isfinite(mr.best_bound) ? mr.best_bound : mr.objective;

@@ -463,6 +463,10 @@ class Sizer {
           std::isfinite(fb.value) && c.unit_memory > 0
               ? Printf("framebuffer used peaks at %.2f of %.1f GiB: its reservation", fb.value, Gib(c.unit_memory))
               : std::string("framebuffer used is its reservation");
+      if (std::isnan(demand) && std::isfinite(w_.serving.demand_bytes_per_gpu)) {
+        demand = w_.serving.demand_bytes_per_gpu;  // the window's figure (observe/snapshot_builder)
+        known = reserved;
+      }
       if (std::isnan(demand)) {
         memory_unknown_ = engine + " reserves its memory up front and its demand (weights + KV cache in use) was not read";
         d_.evidence.push_back("memory need unknown: " + memory_unknown_ + " (" + reservation +
