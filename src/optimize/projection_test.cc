@@ -64,6 +64,18 @@ model::Action NodeAction(model::ActionKind kind, const std::string& node, model:
   return a;
 }
 
+// Deployment ml/<name> scaled from `from` to `to` replicas, as action a1.
+model::Action Scale(const std::string& name, int from, int to) {
+  model::Action a;
+  a.id = "a1";
+  a.kind = model::ActionKind::kSetReplicas;
+  a.target = {"apps/v1", "Deployment", "ml", name, ""};
+  a.before = model::ReplicaCount{from};
+  a.after = model::ReplicaCount{to};
+  a.revert.kind = model::ActionKind::kSetReplicas;
+  return a;
+}
+
 model::Action Evict(const std::string& pod, const std::string& node, int i) {
   model::Action a;
   a.id = "e" + std::to_string(i);
@@ -98,14 +110,7 @@ TEST(ProjectionTest, UnseenSharesArePackedBeforeAndSpreadAfter) {
   EXPECT_EQ(NodeOf(*after, "ts").occupied_gpus, 5);
   // Scaling the shared workload from 5 pods to 3 frees nothing that can be proven: 3 spread shares may hold 3 GPUs.
   model::Plan plan;
-  model::Action a;
-  a.id = "a1";
-  a.kind = model::ActionKind::kSetReplicas;
-  a.target = {"apps/v1", "Deployment", "ml", "small", ""};
-  a.before = model::ReplicaCount{5};
-  a.after = model::ReplicaCount{3};
-  a.revert.kind = model::ActionKind::kSetReplicas;
-  plan.actions.push_back(a);
+  plan.actions.push_back(Scale("small", 5, 3));
   auto sv = ComputeSavings(c.s, plan);
   ASSERT_TRUE(sv.ok());
   EXPECT_EQ(sv->gpus_freed, 0);
@@ -167,14 +172,7 @@ TEST(ProjectionTest, ScalingToZeroFreesTheGpusItHeld) {
   c.Pod("idle", "idle-1", "a", Cluster::Gpus(2));
   c.Pod("busy", "busy-1", "a", Cluster::Gpus(1));
   model::Plan plan;
-  model::Action a;
-  a.id = "a1";
-  a.kind = model::ActionKind::kSetReplicas;
-  a.target = {"apps/v1", "Deployment", "ml", "idle", ""};
-  a.before = model::ReplicaCount{1};
-  a.after = model::ReplicaCount{0};
-  a.revert.kind = model::ActionKind::kSetReplicas;
-  plan.actions.push_back(a);
+  plan.actions.push_back(Scale("idle", 1, 0));
   auto sv = ComputeSavings(c.s, plan);
   ASSERT_TRUE(sv.ok());
   EXPECT_EQ(sv->gpus_freed, 2);

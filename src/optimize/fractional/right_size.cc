@@ -2,30 +2,22 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <map>
 #include <set>
 #include <utility>
 
+#include "base/format.h"
+#include "base/units.h"
 #include "optimize/fractional/mig_catalog.h"
 
 namespace gpuwise::optimize::fractional {
 namespace {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-constexpr double kMiB = 1024.0 * 1024.0;
+using base::kGiB;
+using base::kMiB;
 constexpr double kEps = 1e-9;
 
-std::string Printf(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string Printf(const char* format, ...) {
-  char buf[1024];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof buf, format, args);
-  va_end(args);
-  return buf;
-}
 
 double Gib(double bytes) { return bytes / kGiB; }
 
@@ -304,12 +296,12 @@ class Sizer {
     }
     if (held_.empty()) {
       return Unknown(live_requesting_ > 0
-                         ? Printf("%d live pod(s) request GPUs but none holds a device in the window", live_requesting_)
+                         ? base::StrPrintf("%d live pod(s) request GPUs but none holds a device in the window", live_requesting_)
                          : std::string("no live pod holds a GPU"));
     }
     SetCurrentOnly();
     const Current& c = c_;
-    d_.evidence.push_back(Printf("current unit: %s on %s (%.2f of a GPU), %d live pod(s)", UnitLabel(c.unit).c_str(),
+    d_.evidence.push_back(base::StrPrintf("current unit: %s on %s (%.2f of a GPU), %d live pod(s)", UnitLabel(c.unit).c_str(),
                                  c.unit.gpu_model.empty() ? "an unnamed GPU model" : c.unit.gpu_model.c_str(),
                                  c.unit.gpu_share, d_.pods));
     if (!other_units_.empty()) {
@@ -321,7 +313,7 @@ class Sizer {
     const bool interactive = cls_ == model::WorkloadClass::kInteractive;
     const SignalValue compute = ComputeQuantile(w_, interactive);
     if (static_cast<double>(compute.count) < o_.min_samples || std::isnan(compute.value)) {
-      return Unknown(Printf("%llu compute samples, fewer than the %.0f needed", static_cast<unsigned long long>(compute.count),
+      return Unknown(base::StrPrintf("%llu compute samples, fewer than the %.0f needed", static_cast<unsigned long long>(compute.count),
                             o_.min_samples));
     }
     activity_ = std::clamp(compute.value, 0.0, 1.0);
@@ -329,10 +321,10 @@ class Sizer {
     std::string sm_note;
     if (std::isnan(sm_share)) {
       sm_share = static_cast<double>(c.compute_slices) / c.compute_slices_total;
-      sm_note = Printf(" (SMs unknown: %d of %d compute slices taken instead)", c.compute_slices, c.compute_slices_total);
+      sm_note = base::StrPrintf(" (SMs unknown: %d of %d compute slices taken instead)", c.compute_slices, c.compute_slices_total);
     }
     compute_need_ = activity_ * sm_share;
-    d_.evidence.push_back(Printf("compute %s %.3f of the unit (%s, %llu samples%s) = %.3f of a whole GPU%s",
+    d_.evidence.push_back(base::StrPrintf("compute %s %.3f of the unit (%s, %llu samples%s) = %.3f of a whole GPU%s",
                                  interactive ? "p99 (interactive)" : "p95", activity_,
                                  w_.compute_source.empty() ? "compute" : w_.compute_source.c_str(),
                                  static_cast<unsigned long long>(compute.count),
@@ -349,13 +341,13 @@ class Sizer {
     d_.evidence.push_back("isolation " + std::string(model::IsolationName(iso_.value)) + " (" + iso_.source + ")");
     if (has_slo_) {
       std::vector<std::string> parts;
-      if (slo_.ttft_p99_s) parts.push_back(Printf("TTFT p99 <= %.0f ms", *slo_.ttft_p99_s * 1000));
-      if (slo_.tpot_p99_s) parts.push_back(Printf("TPOT p99 <= %.0f ms", *slo_.tpot_p99_s * 1000));
+      if (slo_.ttft_p99_s) parts.push_back(base::StrPrintf("TTFT p99 <= %.0f ms", *slo_.ttft_p99_s * 1000));
+      if (slo_.tpot_p99_s) parts.push_back(base::StrPrintf("TPOT p99 <= %.0f ms", *slo_.tpot_p99_s * 1000));
       const model::ServingUsage& su = w_.serving;
       d_.evidence.push_back("SLO " + Join(parts, ", ") +
-                            Printf("; measured TTFT p99 %s, TPOT p99 %s",
-                                   std::isfinite(su.ttft_p99_s) ? Printf("%.1f ms", su.ttft_p99_s * 1000).c_str() : "unknown",
-                                   std::isfinite(su.tpot_p99_s) ? Printf("%.1f ms", su.tpot_p99_s * 1000).c_str() : "unknown"));
+                            base::StrPrintf("; measured TTFT p99 %s, TPOT p99 %s",
+                                   std::isfinite(su.ttft_p99_s) ? base::StrPrintf("%.1f ms", su.ttft_p99_s * 1000).c_str() : "unknown",
+                                   std::isfinite(su.tpot_p99_s) ? base::StrPrintf("%.1f ms", su.tpot_p99_s * 1000).c_str() : "unknown"));
     } else {
       d_.evidence.push_back("no latency SLO: compute is never shrunk, only memory and idle capacity");
     }
@@ -461,7 +453,7 @@ class Sizer {
       }
       const std::string reservation =
           std::isfinite(fb.value) && c.unit_memory > 0
-              ? Printf("framebuffer used peaks at %.2f of %.1f GiB: its reservation", fb.value, Gib(c.unit_memory))
+              ? base::StrPrintf("framebuffer used peaks at %.2f of %.1f GiB: its reservation", fb.value, Gib(c.unit_memory))
               : std::string("framebuffer used is its reservation");
       if (std::isnan(demand) && std::isfinite(w_.serving.demand_bytes_per_gpu)) {
         demand = w_.serving.demand_bytes_per_gpu;  // the window's figure (observe/snapshot_builder)
@@ -474,7 +466,7 @@ class Sizer {
         return std::nullopt;
       }
       need_ = demand * (1 + o_.memory_margin);
-      d_.evidence.push_back(Printf("memory need %.1f GiB: %s reserves its memory up front (%s, not the need); peak demand "
+      d_.evidence.push_back(base::StrPrintf("memory need %.1f GiB: %s reserves its memory up front (%s, not the need); peak demand "
                                    "%.1f GiB (%d of %d intervals known) +%.0f%%",
                                    Gib(need_), engine.c_str(), reservation.c_str(), Gib(demand), known, reserved,
                                    100 * o_.memory_margin));
@@ -483,7 +475,7 @@ class Sizer {
     if (fb.count == 0 || std::isnan(fb.value)) return std::string("no framebuffer signal: the memory need is unknown");
     if (!(c.unit_memory > 0)) return std::string("the current unit's framebuffer size is unknown");
     need_ = fb.value * c.unit_memory * (1 + o_.memory_margin);
-    d_.evidence.push_back(Printf("memory need %.1f GiB: peak framebuffer %.3f of %.1f GiB = %.1f GiB (%llu samples%s) +%.0f%%",
+    d_.evidence.push_back(base::StrPrintf("memory need %.1f GiB: peak framebuffer %.3f of %.1f GiB = %.1f GiB (%llu samples%s) +%.0f%%",
                                  Gib(need_), fb.value, Gib(c.unit_memory), Gib(fb.value * c.unit_memory),
                                  static_cast<unsigned long long>(fb.count), fb.from == "window" ? ", Prometheus window" : "",
                                  100 * o_.memory_margin));
@@ -499,12 +491,12 @@ class Sizer {
     if (NeedKnown()) {
       if (need_ <= bytes + 1) return true;
       k->category = "memory";
-      k->detail = Printf("needs %.1f GiB, it has %.1f GiB", Gib(need_), Gib(bytes));
+      k->detail = base::StrPrintf("needs %.1f GiB, it has %.1f GiB", Gib(need_), Gib(bytes));
       return false;
     }
     if (c_.unit_memory > 0 && bytes + 1 >= c_.unit_memory) return true;
     k->category = "memory need unknown";
-    k->detail = Printf("%.1f GiB < the current unit's %.1f GiB, and the memory need is unknown", Gib(bytes),
+    k->detail = base::StrPrintf("%.1f GiB < the current unit's %.1f GiB, and the memory need is unknown", Gib(bytes),
                        Gib(c_.unit_memory));
     return false;
   }
@@ -534,7 +526,7 @@ class Sizer {
   bool ShrinkOk(const UnitShape& to, Candidate* k) const {
     if (!has_slo_) {
       k->category = "no latency SLO";
-      k->detail = Printf("%s SMs, %d/%d memory slices vs %s, %d/%d now: no latency SLO, compute is never shrunk",
+      k->detail = base::StrPrintf("%s SMs, %d/%d memory slices vs %s, %d/%d now: no latency SLO, compute is never shrunk",
                          to.sms > 0 ? std::to_string(to.sms).c_str() : "?", to.memory_slices, to.memory_slices_total,
                          std::isfinite(c_.sms) ? std::to_string(std::lround(c_.sms)).c_str() : "?", c_.memory_slices,
                          c_.memory_slices_total);
@@ -596,7 +588,7 @@ class Sizer {
     if (NeedKnown() && c_.gpu_memory > 0 && need_ > c_.gpu_memory + 1) {
       k.ok = false;
       k.category = "memory";
-      k.detail = Printf("needs %.1f GiB, a GPU has %.1f GiB", Gib(need_), Gib(c_.gpu_memory));
+      k.detail = base::StrPrintf("needs %.1f GiB, a GPU has %.1f GiB", Gib(need_), Gib(c_.gpu_memory));
     }
     out->push_back(std::move(k));
   }
@@ -621,7 +613,7 @@ class Sizer {
     }
     if (TensorParallel()) {
       RejectFamily(out, UnitKind::kMig, "tensor parallelism",
-                   Printf("one pod uses %d GPUs (tensor parallelism): a CUDA process sees one MIG device", c_.tp_gpus));
+                   base::StrPrintf("one pod uses %d GPUs (tensor parallelism): a CUDA process sees one MIG device", c_.tp_gpus));
       return;
     }
     if (Strength(iso_.value) > Strength(model::Isolation::kMig)) {
@@ -656,10 +648,10 @@ class Sizer {
       to.memory_slices_total = gpu.memory_slices;
       to.framebuffer_bytes = static_cast<std::int64_t>(memory);
       if (KeepsCompute(to)) {
-        c.unit.reasons.push_back(Printf("%.1f GiB and %d SMs: keeps the workload's SMs", Gib(memory), p.sms));
+        c.unit.reasons.push_back(base::StrPrintf("%.1f GiB and %d SMs: keeps the workload's SMs", Gib(memory), p.sms));
         c.ok = true;
       } else if (ShrinkOk(to, &c)) {
-        c.unit.reasons.insert(c.unit.reasons.begin(), Printf("%.1f GiB, %d SMs", Gib(memory), p.sms));
+        c.unit.reasons.insert(c.unit.reasons.begin(), base::StrPrintf("%.1f GiB, %d SMs", Gib(memory), p.sms));
         c.ok = true;
       }
     }
@@ -682,7 +674,7 @@ class Sizer {
     if (c_.unit.kind == UnitKind::kTimeSlice) return;  // the current unit
     if (TensorParallel()) {
       RejectFamily(out, UnitKind::kTimeSlice, "tensor parallelism",
-                   Printf("one pod uses %d GPUs (tensor parallelism): no shares", c_.tp_gpus));
+                   base::StrPrintf("one pod uses %d GPUs (tensor parallelism): no shares", c_.tp_gpus));
       return;
     }
     if (iso_.value != model::Isolation::kTimeslice) {
@@ -713,11 +705,11 @@ class Sizer {
     } else if (MemoryFits(c_.gpu_memory, &k)) {
       if (compute_need_ > o_.timeslice_compute_budget + kEps) {
         k.category = "compute";
-        k.detail = Printf("compute need %.2f of a GPU is above the time-slicing budget %.2f", compute_need_,
+        k.detail = base::StrPrintf("compute need %.2f of a GPU is above the time-slicing budget %.2f", compute_need_,
                           o_.timeslice_compute_budget);
       } else {
         k.ok = true;
-        k.unit.reasons.push_back(Printf("time-slicing keeps every SM (no cap); needs %.1f GiB and %.2f of the GPU's "
+        k.unit.reasons.push_back(base::StrPrintf("time-slicing keeps every SM (no cap); needs %.1f GiB and %.2f of the GPU's "
                                         "compute, the sums on one GPU within its memory and %.2f",
                                         Gib(need_), compute_need_, o_.timeslice_compute_budget));
       }
@@ -729,7 +721,7 @@ class Sizer {
   void AddMps(std::vector<Candidate>* out) const {
     if (TensorParallel()) {
       RejectFamily(out, UnitKind::kMps, "tensor parallelism",
-                   Printf("one pod uses %d GPUs (tensor parallelism): no MPS shares", c_.tp_gpus));
+                   base::StrPrintf("one pod uses %d GPUs (tensor parallelism): no MPS shares", c_.tp_gpus));
       return;
     }
     if (Strength(iso_.value) > Strength(model::Isolation::kMps)) {
@@ -756,13 +748,13 @@ class Sizer {
       if (!MemoryFits(c_.gpu_memory / n, &c)) continue;
       if (compute_need_ > 1.0 / n + kEps) {
         c.category = "compute";
-        c.detail = Printf("compute need %.3f of a GPU is above the MPS cap 1/%d", compute_need_, n);
+        c.detail = base::StrPrintf("compute need %.3f of a GPU is above the MPS cap 1/%d", compute_need_, n);
         continue;
       }
       const double sm_share = 1.0 / n;
       const bool keeps = std::isfinite(c_.sm_share) && sm_share >= c_.sm_share - kEps;
       if (keeps) {
-        c.unit.reasons.push_back(Printf("%.1f GiB and 1/%d of the SMs: keeps the workload's SMs", Gib(c_.gpu_memory / n), n));
+        c.unit.reasons.push_back(base::StrPrintf("%.1f GiB and 1/%d of the SMs: keeps the workload's SMs", Gib(c_.gpu_memory / n), n));
         c.ok = true;
         continue;
       }
@@ -778,7 +770,7 @@ class Sizer {
       to.framebuffer_bytes = static_cast<std::int64_t>(c_.gpu_memory / n);
       if (ShrinkOk(to, &c)) {
         c.unit.reasons.insert(c.unit.reasons.begin(),
-                              Printf("%.1f GiB, 1/%d of the SMs (%d); memory bandwidth taken as %d of %d slices",
+                              base::StrPrintf("%.1f GiB, 1/%d of the SMs (%d); memory bandwidth taken as %d of %d slices",
                                      Gib(c_.gpu_memory / n), n, to.sms, to.memory_slices, to.memory_slices_total));
         c.ok = true;
       }
@@ -791,7 +783,7 @@ class Sizer {
     k.unit.gpu_share = 0;
     if (TensorParallel()) {
       k.category = "tensor parallelism";
-      k.detail = Printf("one pod uses %d GPUs (tensor parallelism): no fractions", c_.tp_gpus);
+      k.detail = base::StrPrintf("one pod uses %d GPUs (tensor parallelism): no fractions", c_.tp_gpus);
     } else if (iso_.value != model::Isolation::kTimeslice) {
       k.category = "isolation " + std::string(model::IsolationName(iso_.value));
       k.detail = "isolation " + std::string(model::IsolationName(iso_.value)) + " (" + iso_.source +
@@ -809,10 +801,10 @@ class Sizer {
       k.unit.gpu_share = std::max(need_ / c_.gpu_memory, compute_need_);
       if (k.unit.gpu_share > 1 + kEps) {
         k.category = "memory";
-        k.detail = Printf("a fraction of %.2f is more than a GPU", k.unit.gpu_share);
+        k.detail = base::StrPrintf("a fraction of %.2f is more than a GPU", k.unit.gpu_share);
       } else {
         k.ok = true;
-        k.unit.reasons.push_back(Printf("max(memory %.1f / %.1f GiB, compute %.3f) = %.3f of a GPU", Gib(need_),
+        k.unit.reasons.push_back(base::StrPrintf("max(memory %.1f / %.1f GiB, compute %.3f) = %.3f of a GPU", Gib(need_),
                                         Gib(c_.gpu_memory), compute_need_, k.unit.gpu_share));
       }
     }
@@ -837,7 +829,7 @@ class Sizer {
       d_.evidence.push_back("not " + label + ": " + k.detail);
       if (k.unit.gpu_share < bar - kEps && seen.insert(k.category).second) {
         if (k.category == "memory") {
-          blockers.push_back(Printf("memory (needs %.1f GiB)", Gib(need_)));
+          blockers.push_back(base::StrPrintf("memory (needs %.1f GiB)", Gib(need_)));
         } else if (k.category == "no latency SLO") {
           blockers.push_back("no latency SLO (compute is never shrunk)");
         } else {
@@ -849,14 +841,14 @@ class Sizer {
                      [](const UnitChoice& a, const UnitChoice& b) { return a.gpu_share < b.gpu_share; });
     const UnitChoice& best = d_.feasible.front();
     if (best.gpu_share < bar - kEps) {
-      std::string why = Printf("%s (%.2f of a GPU) instead of %s (%.2f): memory need %s, compute %.3f of a GPU",
+      std::string why = base::StrPrintf("%s (%.2f of a GPU) instead of %s (%.2f): memory need %s, compute %.3f of a GPU",
                                UnitLabel(best).c_str(), best.gpu_share, UnitLabel(d_.current).c_str(), now,
-                               NeedKnown() ? Printf("%.1f GiB", Gib(need_)).c_str() : "unknown", compute_need_);
+                               NeedKnown() ? base::StrPrintf("%.1f GiB", Gib(need_)).c_str() : "unknown", compute_need_);
       if (best.predicted_ttft_p99_s || best.predicted_tpot_p99_s) {
         std::vector<std::string> p;
-        if (best.predicted_ttft_p99_s) p.push_back(Printf("TTFT p99 %.1f ms", *best.predicted_ttft_p99_s * 1000));
-        if (best.predicted_tpot_p99_s) p.push_back(Printf("TPOT p99 %.1f ms", *best.predicted_tpot_p99_s * 1000));
-        why += Printf("; predicted %s (+%.0f%% model error) within the SLO", Join(p, ", ").c_str(),
+        if (best.predicted_ttft_p99_s) p.push_back(base::StrPrintf("TTFT p99 %.1f ms", *best.predicted_ttft_p99_s * 1000));
+        if (best.predicted_tpot_p99_s) p.push_back(base::StrPrintf("TPOT p99 %.1f ms", *best.predicted_tpot_p99_s * 1000));
+        why += base::StrPrintf("; predicted %s (+%.0f%% model error) within the SLO", Join(p, ", ").c_str(),
                       100 * best.error_bound);
       } else if (!has_slo_) {
         why += "; keeps its SMs (no SLO)";
@@ -868,10 +860,10 @@ class Sizer {
     }
     d_.status = SizingStatus::kKeep;
     if (blockers.empty()) {
-      d_.reason = Printf("%s (%.2f of a GPU) stays: no feasible unit is at least %.0f%% smaller",
+      d_.reason = base::StrPrintf("%s (%.2f of a GPU) stays: no feasible unit is at least %.0f%% smaller",
                          UnitLabel(d_.current).c_str(), now, 100 * o_.min_saving);
     } else {
-      d_.reason = Printf("%s (%.2f of a GPU) stays: smaller units ruled out by %s", UnitLabel(d_.current).c_str(), now,
+      d_.reason = base::StrPrintf("%s (%.2f of a GPU) stays: smaller units ruled out by %s", UnitLabel(d_.current).c_str(), now,
                          Join(blockers, ", ").c_str());
     }
     return std::move(d_);
@@ -921,11 +913,11 @@ std::string_view SizingStatusName(SizingStatus s) {
 
 std::string UnitLabel(const UnitChoice& u) {
   switch (u.kind) {
-    case UnitKind::kWholeGpu: return u.gpus == 1 ? "whole GPU" : Printf("%d whole GPUs", u.gpus);
+    case UnitKind::kWholeGpu: return u.gpus == 1 ? "whole GPU" : base::StrPrintf("%d whole GPUs", u.gpus);
     case UnitKind::kMig: return "MIG " + u.mig_profile;
-    case UnitKind::kTimeSlice: return u.replicas > 0 ? Printf("time-slicing 1/%d", u.replicas) : "time-slicing share";
-    case UnitKind::kMps: return Printf("MPS 1/%d", u.replicas);
-    case UnitKind::kFraction: return Printf("fraction %.2f", u.gpu_share);
+    case UnitKind::kTimeSlice: return u.replicas > 0 ? base::StrPrintf("time-slicing 1/%d", u.replicas) : "time-slicing share";
+    case UnitKind::kMps: return base::StrPrintf("MPS 1/%d", u.replicas);
+    case UnitKind::kFraction: return base::StrPrintf("fraction %.2f", u.gpu_share);
   }
   return "unit";
 }

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
+
+#include "base/format.h"
 
 namespace gpuwise::optimize::fractional {
 namespace {
@@ -28,28 +29,19 @@ constexpr ErrorBand kErrorBands[] = {{0.25, 0.05}, {0.50, 0.31}, {0.75, 0.17}, {
 constexpr double kMinCalibratedActivity = 0.098;
 constexpr double kMinCalibratedSmRatio = 14.0 / 98.0 - 1e-9;
 
-std::string Printf(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string Printf(const char* format, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof buf, format, args);
-  va_end(args);
-  return buf;
-}
 
 base::Status CheckShape(const UnitShape& u, std::string_view which) {
-  if (u.sms <= 0) return base::InvalidArgument(Printf("%.*s unit: SMs must be > 0", int(which.size()), which.data()));
+  if (u.sms <= 0) return base::InvalidArgument(base::StrPrintf("%.*s unit: SMs must be > 0", int(which.size()), which.data()));
   if (u.compute_slices_total <= 0 || u.compute_slices <= 0 || u.compute_slices > u.compute_slices_total) {
-    return base::InvalidArgument(Printf("%.*s unit: compute slices %d of %d", int(which.size()), which.data(),
+    return base::InvalidArgument(base::StrPrintf("%.*s unit: compute slices %d of %d", int(which.size()), which.data(),
                                         u.compute_slices, u.compute_slices_total));
   }
   if (u.memory_slices_total <= 0 || u.memory_slices <= 0 || u.memory_slices > u.memory_slices_total) {
-    return base::InvalidArgument(Printf("%.*s unit: memory slices %d of %d", int(which.size()), which.data(),
+    return base::InvalidArgument(base::StrPrintf("%.*s unit: memory slices %d of %d", int(which.size()), which.data(),
                                         u.memory_slices, u.memory_slices_total));
   }
   if (u.framebuffer_bytes < 0) {
-    return base::InvalidArgument(Printf("%.*s unit: negative framebuffer", int(which.size()), which.data()));
+    return base::InvalidArgument(base::StrPrintf("%.*s unit: negative framebuffer", int(which.size()), which.data()));
   }
   return base::Status::Ok();
 }
@@ -58,7 +50,7 @@ base::Status CheckPair(const UnitShape& from, const UnitShape& to) {
   RETURN_IF_ERROR(CheckShape(from, "from"));
   RETURN_IF_ERROR(CheckShape(to, "to"));
   if (from.family != to.family) {
-    return base::FailedPrecondition(Printf("moves across GPU families (%s to %s) are not modelled",
+    return base::FailedPrecondition(base::StrPrintf("moves across GPU families (%s to %s) are not modelled",
                                            GpuFamilyName(from.family).data(), GpuFamilyName(to.family).data()));
   }
   return base::Status::Ok();
@@ -69,7 +61,7 @@ bool ValidRatio(double x) { return std::isfinite(x) && x >= 0 && x <= 1; }
 std::string BandName(double activity) {
   double lo = 0;
   for (const ErrorBand& b : kErrorBands) {
-    if (activity < b.activity_below) return Printf("activity %.2f-%.2f", lo, std::min(1.0, b.activity_below));
+    if (activity < b.activity_below) return base::StrPrintf("activity %.2f-%.2f", lo, std::min(1.0, b.activity_below));
     lo = b.activity_below;
   }
   return "activity 0.75-1.00";
@@ -103,7 +95,7 @@ double ComputeErrorBound(double activity) {
 
 base::Result<FactorPrediction> ComputeFactor(const UnitShape& from, const UnitShape& to, double activity) {
   RETURN_IF_ERROR(CheckPair(from, to));
-  if (!ValidRatio(activity)) return base::InvalidArgument(Printf("compute activity %g is not in [0, 1]", activity));
+  if (!ValidRatio(activity)) return base::InvalidArgument(base::StrPrintf("compute activity %g is not in [0, 1]", activity));
   FactorPrediction p;
   const double r = static_cast<double>(to.sms) / from.sms;
   p.needed_sm_share = std::min(1.0, kOccupancyScale * std::pow(activity, kOccupancyExponent));
@@ -111,12 +103,12 @@ base::Result<FactorPrediction> ComputeFactor(const UnitShape& from, const UnitSh
   p.error_bound = ComputeErrorBound(activity);
   if (from.family != GpuFamily::kA100) {
     p.extrapolated = true;
-    p.reasons.push_back(Printf("%s: calibrated on A100 only, applied by SM-share analogy",
+    p.reasons.push_back(base::StrPrintf("%s: calibrated on A100 only, applied by SM-share analogy",
                                GpuFamilyName(from.family).data()));
   }
   if (r < kMinCalibratedSmRatio) {
     p.extrapolated = true;
-    p.reasons.push_back(Printf("SM ratio %.3f below the calibrated 0.143 (1g of 7g)", r));
+    p.reasons.push_back(base::StrPrintf("SM ratio %.3f below the calibrated 0.143 (1g of 7g)", r));
   }
   if (r > 1) {
     p.extrapolated = true;
@@ -124,7 +116,7 @@ base::Result<FactorPrediction> ComputeFactor(const UnitShape& from, const UnitSh
   }
   if (activity < kMinCalibratedActivity) {
     p.extrapolated = true;
-    p.reasons.push_back(Printf("activity %.3f below the calibrated 0.098", activity));
+    p.reasons.push_back(base::StrPrintf("activity %.3f below the calibrated 0.098", activity));
   }
   return p;
 }
@@ -144,22 +136,22 @@ base::Result<LatencyPrediction> PredictLatency(const UnitShape& from, const Unit
     return base::InvalidArgument("no latency observed on the source unit (TTFT, TPOT or request p99)");
   }
   for (const std::optional<double>& l : {observed.ttft_p99_s, observed.tpot_p99_s, observed.request_p99_s}) {
-    if (l && !(std::isfinite(*l) && *l >= 0)) return base::InvalidArgument(Printf("latency %g s is invalid", *l));
+    if (l && !(std::isfinite(*l) && *l >= 0)) return base::InvalidArgument(base::StrPrintf("latency %g s is invalid", *l));
   }
   const double a = observed.gr_active_p95;
-  if (!ValidRatio(a)) return base::InvalidArgument(Printf("GR activity p95 %g is not in [0, 1]", a));
+  if (!ValidRatio(a)) return base::InvalidArgument(base::StrPrintf("GR activity p95 %g is not in [0, 1]", a));
   if (observed.busy_fraction && !(ValidRatio(*observed.busy_fraction) && *observed.busy_fraction > 0)) {
-    return base::InvalidArgument(Printf("busy fraction %g is not in (0, 1]", *observed.busy_fraction));
+    return base::InvalidArgument(base::StrPrintf("busy fraction %g is not in (0, 1]", *observed.busy_fraction));
   }
   if (!(options.saturation_activity > 0 && options.saturation_activity <= 1)) {
-    return base::InvalidArgument(Printf("saturation activity %g is not in (0, 1]", options.saturation_activity));
+    return base::InvalidArgument(base::StrPrintf("saturation activity %g is not in (0, 1]", options.saturation_activity));
   }
 
   LatencyPrediction out;
   // Memory first: a unit too small for the workload's memory is no candidate at all.
   if (observed.memory_needed_bytes && to.framebuffer_bytes > 0 && *observed.memory_needed_bytes > to.framebuffer_bytes) {
     out.fits = false;
-    out.does_not_fit = Printf("needs %.2f GiB of GPU memory, the unit has %.2f GiB",
+    out.does_not_fit = base::StrPrintf("needs %.2f GiB of GPU memory, the unit has %.2f GiB",
                               static_cast<double>(*observed.memory_needed_bytes) / (1 << 30),
                               static_cast<double>(to.framebuffer_bytes) / (1 << 30));
     out.reasons.push_back(out.does_not_fit);
@@ -174,7 +166,7 @@ base::Result<LatencyPrediction> PredictLatency(const UnitShape& from, const Unit
   const double load_to = load_from * growth;
   if (load_to >= options.saturation_activity) {
     out.fits = false;
-    out.does_not_fit = Printf("would saturate: activity %.2f on the source x%.2f (SMs %d vs %d, memory slices %d of %d "
+    out.does_not_fit = base::StrPrintf("would saturate: activity %.2f on the source x%.2f (SMs %d vs %d, memory slices %d of %d "
                               "vs %d of %d) = %.2f >= %.2f; latency unbounded under the same load",
                               load_from, growth, to.sms, from.sms, to.memory_slices, to.memory_slices_total,
                               from.memory_slices, from.memory_slices_total, load_to, options.saturation_activity);
@@ -207,7 +199,7 @@ base::Result<LatencyPrediction> PredictLatency(const UnitShape& from, const Unit
     ASSIGN_OR_RETURN(FactorPrediction f, ComputeFactor(from, to, 1.0));
     const double factor = f.factor * queueing;
     out.ttft_p99 = PredictedLatency{*observed.ttft_p99_s * factor, factor, f.error_bound};
-    out.reasons.push_back(Printf("prefill x%.2f (SMs %d vs %d, prefill taken as compute-bound)", f.factor, to.sms,
+    out.reasons.push_back(base::StrPrintf("prefill x%.2f (SMs %d vs %d, prefill taken as compute-bound)", f.factor, to.sms,
                                  from.sms));
     shown_bound = f.error_bound;
     shown_activity = 1.0;
@@ -216,7 +208,7 @@ base::Result<LatencyPrediction> PredictLatency(const UnitShape& from, const Unit
   if (observed.tpot_p99_s) {
     ASSIGN_OR_RETURN(FactorPrediction f, DecodeFactor(from, to, serving_activity));
     out.tpot_p99 = PredictedLatency{*observed.tpot_p99_s * f.factor, f.factor, f.error_bound};
-    out.reasons.push_back(Printf("decode x%.2f (memory slices %d of %d vs %d of %d, roofline assumption; compute "
+    out.reasons.push_back(base::StrPrintf("decode x%.2f (memory slices %d of %d vs %d of %d, roofline assumption; compute "
                                  "activity p95 %.2f)",
                                  f.factor, to.memory_slices, to.memory_slices_total, from.memory_slices,
                                  from.memory_slices_total, serving_activity));
@@ -231,7 +223,7 @@ base::Result<LatencyPrediction> PredictLatency(const UnitShape& from, const Unit
     ASSIGN_OR_RETURN(FactorPrediction f, ComputeFactor(from, to, serving_activity));
     const double factor = f.factor * queueing;
     out.request_p99 = PredictedLatency{*observed.request_p99_s * factor, factor, f.error_bound};
-    out.reasons.push_back(Printf("request x%.2f (SMs %d vs %d, compute activity p95 %.2f needs %.2f of the SMs)",
+    out.reasons.push_back(base::StrPrintf("request x%.2f (SMs %d vs %d, compute activity p95 %.2f needs %.2f of the SMs)",
                                  f.factor, to.sms, from.sms, serving_activity, f.needed_sm_share));
     if (f.error_bound > shown_bound) {
       shown_bound = f.error_bound;
@@ -240,9 +232,9 @@ base::Result<LatencyPrediction> PredictLatency(const UnitShape& from, const Unit
     note_extrapolation(f);
   }
   if (queueing > 1 && (observed.ttft_p99_s || observed.request_p99_s)) {
-    out.reasons.push_back(Printf("queueing x%.2f (load %.2f -> %.2f, M/D/1 assumption)", queueing, load_from, load_to));
+    out.reasons.push_back(base::StrPrintf("queueing x%.2f (load %.2f -> %.2f, M/D/1 assumption)", queueing, load_from, load_to));
   }
-  out.reasons.push_back(Printf("model error p90 +%.0f%% (%s), calibrated on A100 MIGProfiler encoder/vision runs",
+  out.reasons.push_back(base::StrPrintf("model error p90 +%.0f%% (%s), calibrated on A100 MIGProfiler encoder/vision runs",
                                100 * shown_bound, BandName(shown_activity).c_str()));
   return out;
 }
@@ -266,12 +258,12 @@ SloCheck CheckSlo(const LatencyPrediction& prediction, const SloTargets& slo) {
     if (!target) return;
     if (!p) {
       all = false;
-      check.reasons.push_back(Printf("%s SLO %.0f ms: no %s observed, unknown", name, *target * 1000, name));
+      check.reasons.push_back(base::StrPrintf("%s SLO %.0f ms: no %s observed, unknown", name, *target * 1000, name));
       return;
     }
     const bool ok = SloHolds(p->predicted_s, p->error_bound, *target);
     all = all && ok;
-    check.reasons.push_back(Printf("%s p99 %.1f ms x (1 + %.0f%%) = %.1f ms %s SLO %.0f ms", name,
+    check.reasons.push_back(base::StrPrintf("%s p99 %.1f ms x (1 + %.0f%%) = %.1f ms %s SLO %.0f ms", name,
                                    p->predicted_s * 1000, 100 * p->error_bound,
                                    p->predicted_s * (1 + p->error_bound) * 1000, ok ? "<=" : ">", *target * 1000));
   };
