@@ -34,7 +34,21 @@ void RenderConfigMapTexts(const model::ClusterState& cluster, model::Plan& plan)
     if (a.kind != model::ActionKind::kSetConfigMapKey) continue;
     auto* after = std::get_if<model::ConfigMapValue>(&a.after);
     auto* before = std::get_if<model::ConfigMapValue>(&a.before);
-    if (after == nullptr || after->format != "mig-parted" || after->text) continue;
+    if (after == nullptr || after->text) continue;
+    if (after->format == "device-plugin") {
+      auto it = after->sharing.find(after->key);
+      if (it == after->sharing.end()) continue;
+      fractional::DevicePluginConfig c;
+      fractional::ReplicatedResources shares;
+      auto rename = after->sharing_rename.find(after->key);
+      shares.rename_by_default = rename != after->sharing_rename.end() && rename->second;
+      shares.fail_requests_greater_than_one = true;
+      shares.resources.push_back({"nvidia.com/gpu", it->second.second});
+      if (it->second.first == "mps") c.mps = shares; else c.time_slicing = shares;
+      after->text = observe::RenderDevicePluginConfig(c);
+      continue;
+    }
+    if (after->format != "mig-parted") continue;
     const std::string ref = a.target.namespace_name + "/" + a.target.name;
     fractional::MigPartedSpec spec;
     bool merged = false, parse_failed = false;

@@ -89,7 +89,7 @@ json ActionJson(const model::Action& a) {
 
 // A short description of the change: "replicas 2 -> 0", "nvidia.com/mig.config -> all-balanced".
 std::string Change(const model::Action& a) {
-  const json b = ValueJson(a.before), f = ValueJson(a.after);
+  const json f = ValueJson(a.after);
   switch (a.kind) {
     case model::ActionKind::kSetReplicas:
       return "replicas " + std::to_string(std::get<model::ReplicaCount>(a.before).replicas) + " -> " +
@@ -103,6 +103,14 @@ std::string Change(const model::Action& a) {
       return l.key + (a.kind == model::ActionKind::kWaitForNodeLabel ? " == " : " -> ") + l.value.value_or("(absent)");
     }
     case model::ActionKind::kSetConfigMapKey: return "key " + std::get<model::ConfigMapValue>(a.after).key;
+    case model::ActionKind::kSetResources: {
+      auto side = [](const model::ResourceValues& v) {
+        std::string s;
+        for (const auto& [k, q] : v.requests) s += (s.empty() ? "" : ", ") + k + " " + q;
+        return s.empty() ? std::string("(none)") : s;
+      };
+      return side(std::get<model::ResourceValues>(a.before)) + " -> " + side(std::get<model::ResourceValues>(a.after));
+    }
     default: return f.dump();
   }
 }
@@ -301,7 +309,7 @@ std::string PlanText(const model::Plan& p, bool color) {
            }() << "\n";
   }
   for (const auto& [id, enables] : p.savings.enables) {
-    out << "  " << id << ": $0 by itself" << (enables.empty() ? "" : "; enables " + enables) << "\n";
+    if (!enables.empty()) out << "  " << id << ": $0 by itself; enables " << enables << "\n";
   }
   out << "  method: " << p.savings.method << "\n";
   for (const std::string& n : p.savings.notes) out << "  note: " << n << "\n";

@@ -79,8 +79,10 @@ struct ConfigMapValue {
   // mig_devices names the first k of its g GPUs (the others whole, MIG disabled): name -> (k, g).
   std::map<std::string, std::map<std::string, int>> mig_layouts;
   std::map<std::string, std::pair<int, int>> mig_devices;
-  // device-plugin: config name -> (sharing "time-slicing" | "mps" | "none", replicas per GPU).
+  // device-plugin: config name -> (sharing "time-slicing" | "mps" | "none", replicas per GPU), and whether the shares
+  // are advertised renamed (nvidia.com/gpu.shared, renameByDefault).
   std::map<std::string, std::pair<std::string, int>> sharing;
+  std::map<std::string, bool> sharing_rename;
   bool operator==(const ConfigMapValue&) const = default;
 };
 struct Schedulability {  // Cordon, Uncordon

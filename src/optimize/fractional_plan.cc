@@ -31,6 +31,7 @@ bool Patchable(const std::string& kind) { return kind == "Deployment" || kind ==
 // What a unit asks of Kubernetes: the extended resource and its count per pod.
 std::pair<std::string, std::string> ResourceOf(const UnitChoice& u) {
   if (u.kind == UnitKind::kMig) return {MigResourceName(u.mig_profile), "1"};
+  if (u.kind == UnitKind::kTimeSlice) return {"nvidia.com/gpu.shared", "1"};  // gpuwise's sharing configs rename
   return {"nvidia.com/gpu", std::to_string(u.gpus)};
 }
 
@@ -196,7 +197,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
       // Keep or resize: any feasible unit (a keep decision still lists units of the same share, such as a whole GPU
       // for a full-GPU MIG instance).
       for (const UnitChoice& u : d.feasible) {
-        if (u.kind == UnitKind::kWholeGpu || u.kind == UnitKind::kMig) it.options.push_back(u);
+        if (u.kind == UnitKind::kWholeGpu || u.kind == UnitKind::kMig || u.kind == UnitKind::kTimeSlice) it.options.push_back(u);
       }
       if (it.options.empty()) it.options = {d.current};
       // Equal shares: a whole GPU before a full-GPU MIG instance (more SMs, and any node can give one).
@@ -258,6 +259,12 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     for (const PackItem& it : items) hosts |= it.node == static_cast<int>(n);
     if (!out.kept && hosts) released.push_back(n);
   }
+  // Time-slicing configs for the device plugin, one ConfigMap key each ("gpuwise-ts-4": 4 shares per GPU, renamed
+  // nvidia.com/gpu.shared so that whole-GPU pods never land on a share).
+  std::set<int> ts_replicas;
+  for (std::size_t n : changed) {
+    if (r.nodes[n].config.kind == UnitKind::kTimeSlice) ts_replicas.insert(r.nodes[n].config.replicas);
+  }
   std::vector<std::string> ready;  // the actions after which the new capacity exists
 
   // 1. Released nodes take no new pod from now on.
@@ -308,6 +315,25 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
       new_unit.emplace(items[i].workload, r.item_unit[i]);
     }
   }
+  std::vector<std::string> sharing_ids;
+  for (int replicas : ts_replicas) {
+    const std::string name = "gpuwise-ts-" + std::to_string(replicas);
+    model::Action a;
+    a.kind = model::ActionKind::kSetConfigMapKey;
+    a.target = {"v1", "ConfigMap", o.sharing_config_namespace, o.sharing_config_name, ""};
+    model::ConfigMapValue before, after;
+    before.key = after.key = name;
+    before.format = after.format = "device-plugin";
+    after.sharing[name] = {"time-slicing", replicas};
+    after.sharing_rename[name] = true;
+    a.before = before;
+    a.after = after;
+    a.reason = "adds the device plugin's time-slicing config " + name + " (" + std::to_string(replicas) +
+               " shares per GPU, advertised as nvidia.com/gpu.shared)";
+    a.revert.kind = model::ActionKind::kSetConfigMapKey;
+    a.disruption.text = "none: the device plugin applies a config only to nodes labelled with it";
+    sharing_ids.push_back(b.Add(std::move(a)));
+  }
   // 3. Nodes whose configuration changes take no new pod during the change.
   std::map<std::size_t, std::string> change_cordon;
   for (std::size_t n : changed) {
@@ -348,8 +374,10 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     ev.before = model::PodPlacement{nodes[n].name};
     ev.depends_on = {relaid ? change_cordon[n] : release_cordon.count(n) ? release_cordon[n] : std::string()};
     if (ev.depends_on.front().empty()) ev.depends_on.clear();
-    ev.reason = relaid ? "the MIG manager needs the GPUs of " + nodes[n].name + " free to re-partition them"
-                       : "moves off " + nodes[n].name + ", which the packing releases";
+    const bool to_shares = relaid && r.nodes[n].config.kind == UnitKind::kTimeSlice;
+    ev.reason = !relaid   ? "moves off " + nodes[n].name + ", which the packing releases"
+                : to_shares ? "node " + nodes[n].name + " changes to time-sliced shares: its whole-GPU pods move first"
+                            : "the MIG manager needs the GPUs of " + nodes[n].name + " free to re-partition them";
     ev.risk = model::Risk::kMedium;
     ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
     ev.disruption.pods_restarted = {pod};
@@ -359,10 +387,40 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
                          " s, longer if it waits for the re-partitioned node); PodDisruptionBudgets are honoured";
     evicted_from[n].push_back(b.Add(std::move(ev)));
   }
-  // 5. Per node whose configuration changes: the MIG manager's part of the rollout.
+  // 5. Per node whose configuration changes: the MIG manager's (or the device plugin's) part of the rollout.
   for (std::size_t n : changed) {
     const PackNode& node = nodes[n];
     const fractional::NodeOutcome& out = r.nodes[n];
+    if (out.config.kind == UnitKind::kTimeSlice) {
+      const std::string name = "gpuwise-ts-" + std::to_string(out.config.replicas);
+      model::Action label = NodeAction(model::ActionKind::kSetNodeLabel, node.name);
+      const std::string& old = s.nodes[n].node.device_plugin_config;
+      label.before = model::LabelValue{"nvidia.com/device-plugin.config", old.empty() ? std::nullopt : std::optional(old)};
+      label.after = model::LabelValue{"nvidia.com/device-plugin.config", name};
+      label.depends_on = {change_cordon[n]};
+      label.depends_on.insert(label.depends_on.end(), sharing_ids.begin(), sharing_ids.end());
+      label.depends_on.insert(label.depends_on.end(), evicted_from[n].begin(), evicted_from[n].end());
+      label.reason = "asks the device plugin for " + std::to_string(out.config.replicas) + " time-sliced shares per GPU on " +
+                     node.name + " (no memory isolation: the pods' memory needs, the largest " +
+                     std::to_string(out.config.replicas) + " together, fit one GPU)";
+      label.revert.kind = model::ActionKind::kSetNodeLabel;
+      label.disruption.text = "the device plugin restarts on the node; running pods keep their GPUs";
+      const std::string label_id = b.Add(std::move(label));
+      model::Action wait = NodeAction(model::ActionKind::kWaitForNodeLabel, node.name);
+      wait.after = model::LabelValue{"nvidia.com/gpu.replicas", std::to_string(out.config.replicas)};
+      wait.depends_on = {label_id};
+      wait.reason = "GPU feature discovery reports the new share count before pods use it";
+      wait.revert = {true, model::ActionKind::kWaitForNodeLabel, "nothing to undo"};
+      const std::string wait_id = b.Add(std::move(wait));
+      model::Action uncordon = NodeAction(model::ActionKind::kUncordon, node.name);
+      uncordon.before = model::Schedulability{true};
+      uncordon.after = model::Schedulability{false};
+      uncordon.depends_on = {wait_id};
+      uncordon.reason = "node " + node.name + " serves " + out.config.Describe() + " now";
+      uncordon.revert.kind = model::ActionKind::kCordon;
+      ready.push_back(b.Add(std::move(uncordon)));
+      continue;
+    }
     const std::string name =
         out.config.kind == UnitKind::kMig ? MigConfigName(out.config.layout, out.config.mig_gpus) : MigConfigName({});
     std::vector<std::string> deps = {change_cordon[n]};

@@ -29,6 +29,10 @@ struct FractionalOptions {
   std::string mig_config_namespace = "gpu-operator";
   std::string mig_config_name = "default-mig-parted-config";
   std::string mig_config_key = "config.yaml";
+  // The device plugin's sharing configs (the GPU Operator's devicePlugin.config.name; the sim's and the operator
+  // docs' time-slicing-config): one key per config, the value a k8s-device-plugin config file.
+  std::string sharing_config_namespace = "gpu-operator";
+  std::string sharing_config_name = "time-slicing-config";
   // Seconds a MIG reconfiguration takes (GPU reset, MIG manager restart of the GPU clients), for the disruption.
   double mig_reconfigure_s = 180;
   // Seconds for an evicted pod to run again elsewhere (image cached, model load excluded).

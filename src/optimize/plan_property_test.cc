@@ -23,6 +23,7 @@ constexpr const char* kA100 = "NVIDIA A100-SXM4-80GB";
 
 struct RandomCluster {
   model::Snapshot s;
+  std::map<std::string, double> fb_bytes;  // pod "ns/name" -> the framebuffer it uses
   std::set<std::string> tensor_parallel;  // workloads whose pods hold 2 GPUs
   std::set<std::string> without_slo;
 };
@@ -71,8 +72,9 @@ RandomCluster Generate() {
   for (int w = 0; w < workloads; ++w) {
     model::Workload wl;
     wl.key = {"ns" + std::to_string(w), "Deployment", "app" + std::to_string(w)};
-    const bool tp = *rc::gen::inRange(0, 8) == 0;
-    const bool slo = *rc::gen::arbitrary<bool>();
+    const bool notebook = *rc::gen::inRange(0, 4) == 0;  // no engine, no SLO, isolation timeslice by class
+    const bool tp = !notebook && *rc::gen::inRange(0, 8) == 0;
+    const bool slo = !notebook && *rc::gen::arbitrary<bool>();
     if (tp) c.tensor_parallel.insert(wl.key.str());
     if (!slo) c.without_slo.insert(wl.key.str());
     const int replicas = *rc::gen::inRange(1, 3);
@@ -98,12 +100,16 @@ RandomCluster Generate() {
         p.annotations["gpuwise.io/slo-ttft-p99"] = std::to_string(*rc::gen::inRange(5, 50) * 100) + "ms";
         p.annotations["gpuwise.io/slo-tpot-p99"] = std::to_string(*rc::gen::inRange(5, 30) * 10) + "ms";
       }
-      // A vLLM server (class interactive, isolation mig by default) whose demand is known.
-      p.annotations["gpuwise.io/class"] = "interactive";
-      p.engine.name = "vllm";
-      p.engine.container = "main";
-      p.engine.model = "llama-3-8b";
-      p.engine.tensor_parallel = tp ? 2 : 1;
+      // A vLLM server (class interactive, isolation mig by default) whose demand is known, or a notebook.
+      if (notebook) {
+        p.annotations["gpuwise.io/class"] = "notebook";
+      } else {
+        p.annotations["gpuwise.io/class"] = "interactive";
+        p.engine.name = "vllm";
+        p.engine.container = "main";
+        p.engine.model = "llama-3-8b";
+        p.engine.tensor_parallel = tp ? 2 : 1;
+      }
       model::Container ct;
       ct.name = "main";
       ct.gpu.gpus = tp ? 2 : 1;
@@ -118,10 +124,11 @@ RandomCluster Generate() {
         h.how = model::HoldHow::kLabel;
         s.usage[static_cast<std::size_t>(d)].holds.push_back(h);
         s.usage[static_cast<std::size_t>(d)].compute = compute;
-        s.usage[static_cast<std::size_t>(d)].fb_used_bytes = 0.9 * 80e9;
-        s.usage[static_cast<std::size_t>(d)].fb_reserved = true;
-        s.usage[static_cast<std::size_t>(d)].fb_demand_bytes = fb * 80e9;
+        s.usage[static_cast<std::size_t>(d)].fb_used_bytes = notebook ? fb * 80e9 : 0.9 * 80e9;
+        s.usage[static_cast<std::size_t>(d)].fb_reserved = !notebook;
+        if (!notebook) s.usage[static_cast<std::size_t>(d)].fb_demand_bytes = fb * 80e9;
       }
+      c.fb_bytes[p.namespace_name + "/" + p.name] = fb * 80e9;
       s.pods.push_back(p);
       wl.pods.push_back(pod);
       s.pod_workload.push_back(static_cast<int>(s.workloads.size()));
@@ -212,13 +219,21 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
       }
     }
   }
-  bool relaid = false, released = false;
+  bool relaid = false, released = false, shared = false;
+  std::map<std::string, int> ts_nodes;  // node -> shares per GPU it is given
   for (const model::Action& a : plan.actions) {
-    relaid |= a.kind == model::ActionKind::kSetNodeLabel;
+    if (a.kind == model::ActionKind::kSetNodeLabel) {
+      const auto& l = std::get<model::LabelValue>(a.after);
+      relaid |= l.key == "nvidia.com/mig.config";
+      if (l.key == "nvidia.com/device-plugin.config") {
+        shared = true;
+        ts_nodes[a.target.name] = std::stoi(l.value->substr(l.value->rfind('-') + 1));
+      }
+    }
     released |= a.kind == model::ActionKind::kCordon && a.optimizer == "fractional";
   }
-  if (getenv("PLAN_DEBUG")) for (const auto& o : plan.optimizers) for (const auto& n : o.notes) fprintf(stderr, "%s\n", n.c_str());
-  RC_TAG(relaid ? "re-laid a node" : "no re-layout", released ? "released a node" : "released none");
+  RC_TAG(relaid ? "re-laid a node" : "no re-layout", shared ? "time-sliced a node" : "no time-slicing",
+         released ? "released a node" : "released none");
   // Once applied, no node gives more of any GPU resource than it advertises.
   auto after = ProjectPlan(s, plan);
   RC_ASSERT(after.ok());
@@ -226,6 +241,20 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
   for (const ProjectedPod& p : after->pods) {
     if (p.node.empty()) continue;
     for (const auto& [k, v] : p.extended) used[p.node][k] += v;
+  }
+  // A time-sliced node: any N of its pods may share a GPU, and nothing enforces memory: the N largest fit one GPU.
+  for (const auto& [node, replicas] : ts_nodes) {
+    std::vector<double> fb;
+    for (const ProjectedPod& p : after->pods) {
+      if (p.node != node || !p.gpu()) continue;
+      std::string name = p.namespace_name + "/" + p.name;
+      if (name.ends_with("~")) name.pop_back();
+      fb.push_back(c.fb_bytes.count(name) ? c.fb_bytes[name] : 80e9);  // an unknown pod: assume all of a GPU
+    }
+    std::sort(fb.rbegin(), fb.rend());
+    double top = 0;
+    for (int k = 0; k < replicas && k < static_cast<int>(fb.size()); ++k) top += fb[static_cast<std::size_t>(k)];
+    RC_ASSERT(top <= 80e9);
   }
   for (const ProjectedNode& n : after->nodes) {
     for (const auto& [k, v] : used[n.name]) {

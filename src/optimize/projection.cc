@@ -198,6 +198,7 @@ struct Configs {
   std::map<std::string, std::map<std::string, int>> mig;
   std::map<std::string, std::pair<int, int>> mig_devices;
   std::map<std::string, std::pair<std::string, int>> sharing;
+  std::map<std::string, bool> sharing_rename;
 };
 
 base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Action& a, const model::LabelValue& v,
@@ -256,7 +257,13 @@ base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Actio
       return base::Status::Ok();
     }
     n.replicas = std::max(1, c->second.second);
-    if (!GpuResourceIsMig(n)) n.allocatable[std::string(kGpu)] = static_cast<double>(n.gpus) * n.replicas;
+    if (!GpuResourceIsMig(n)) {
+      auto rename = configs.sharing_rename.find(value);
+      const bool renamed = rename != configs.sharing_rename.end() && rename->second && n.replicas > 1;
+      n.allocatable.erase(std::string(kGpu));
+      n.allocatable.erase("nvidia.com/gpu.shared");
+      n.allocatable[renamed ? "nvidia.com/gpu.shared" : std::string(kGpu)] = static_cast<double>(n.gpus) * n.replicas;
+    }
   }
   return base::Status::Ok();
 }
@@ -473,6 +480,7 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
           for (const auto& [name, layout] : v->mig_layouts) configs.mig[name] = layout;
           for (const auto& [name, devices] : v->mig_devices) configs.mig_devices[name] = devices;
           for (const auto& [name, sharing] : v->sharing) configs.sharing[name] = sharing;
+          for (const auto& [name, rename] : v->sharing_rename) configs.sharing_rename[name] = rename;
         }
         break;
       }

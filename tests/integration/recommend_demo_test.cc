@@ -235,5 +235,49 @@ TEST(RecommendSimTest, RightSizingToMigFreesNodesAndKeepsEverySlo) {
   std::filesystem::remove_all(dir);
 }
 
+// Six small encoder servers without a latency SLO that allow time-slicing (tests/scenarios/timeslice.yaml), one whole L4
+// GPU each over two nodes. The plan time-slices one node two ways (the device plugin's config, the node label, the
+// wait for GPU feature discovery's replica count) and moves the servers onto shares; applied with kubectl, it frees
+// the node it promised, and every server runs again, on a share.
+TEST(RecommendSimTest, TimeSlicingSmallServersFreesANode) {
+  if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
+  const std::string path = GPUWISE_SOURCE_DIR "/tests/scenarios/timeslice.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto scenario = sim::ParseScenario(text.str(), path);
+  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+  auto demo = testing::DemoReport::Run(*scenario, 40, false, 200);
+  ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+  sim::ClusterServer& server = (*demo)->server();
+  const model::Plan& plan = (*demo)->run().plan;
+  ASSERT_TRUE(plan.risks.empty()) << plan.risks.front();
+  int shared = 0;
+  bool sharing_config = false;
+  for (const model::Action& a : plan.actions) {
+    if (a.kind == model::ActionKind::kSetResources) shared += std::get<model::ResourceValues>(a.after).requests.count("nvidia.com/gpu.shared");
+    if (a.kind == model::ActionKind::kSetNodeLabel) sharing_config |= std::get<model::LabelValue>(a.after).key == "nvidia.com/device-plugin.config";
+  }
+  ASSERT_EQ(shared, 6) << cli::PlanText(plan, false);
+  ASSERT_TRUE(sharing_config);
+  ASSERT_EQ(plan.savings.nodes_released, 1);
+
+  const GpuUse before = ReadGpuUse(server);
+  const std::string dir = ::testing::TempDir() + "gpuwise-timeslice-" + std::to_string(::getpid());
+  ApplyWithKubectl(plan, **demo, dir);
+  RunFor(server, 600);
+  ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
+  // Every server runs again, each on a share of the time-sliced node.
+  auto after = (*demo)->Rerun(3);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  int running_on_shares = 0;
+  for (const model::Pod& p : after->cluster.pods) {
+    if (p.namespace_name != "search" || p.phase != "Running") continue;
+    running_on_shares += p.GpuTotal().shared;
+  }
+  EXPECT_EQ(running_on_shares, 6);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace gpuwise

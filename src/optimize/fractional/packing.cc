@@ -120,8 +120,9 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
       case UnitKind::kWholeGpu: return u.gpus <= n.gpus;
       case UnitKind::kMig: return MigAllowed(n, options) && n.mig->FindProfile(u.mig_profile) != nullptr;
       case UnitKind::kMps: return n.mig_strategy != "single" || options.allow_strategy_change;
-      case UnitKind::kTimeSlice:
-      case UnitKind::kFraction: return false;  // pinned kinds: not packed here
+      case UnitKind::kTimeSlice:  // a node that gives whole GPUs or shares can be switched to time-slicing
+        return n.current.kind == UnitKind::kWholeGpu || n.current.kind == UnitKind::kTimeSlice;
+      case UnitKind::kFraction: return false;  // HAMi/KAI: placed by those schedulers
     }
     return false;
   };
@@ -176,6 +177,110 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
     // Single-replica workloads with several units the model's nodes can give choose in the MIP (a binary per unit,
     // a tiny cost for leaving the current one: fewer changes at equal price). Multi-replica workloads take their
     // first unit; if that makes the model infeasible, a second attempt gives them their current unit.
+    // Time-sliced pods first: first-fit decreasing by memory, onto nodes that time-slice already, then those hosting
+    // most of them, then the cheapest. A node with N replicas per GPU may see any N of its pods on one GPU: the N
+    // largest memory needs must fit the GPU, the N largest compute needs the budget.
+    std::set<int> ts_nodes;
+    {
+      std::vector<int> ts;
+      for (int i : model_items) {
+        if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice) ts.push_back(i);
+      }
+      if (!ts.empty()) {
+        model_items.erase(std::remove_if(model_items.begin(), model_items.end(), [&](int i) {
+                            return r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice;
+                          }), model_items.end());
+        std::stable_sort(ts.begin(), ts.end(), [&](int a, int b) {
+          return r.item_unit[static_cast<std::size_t>(a)].memory_bytes > r.item_unit[static_cast<std::size_t>(b)].memory_bytes;
+        });
+        std::vector<int> candidates;
+        std::map<int, int> ts_here;
+        for (int i : ts) ++ts_here[items[static_cast<std::size_t>(i)].node];
+        for (std::size_t n = 0; n < nodes.size(); ++n) {
+          const PackNode& node = nodes[n];
+          if (node.available && node.gpu_model == model_name && !has_pinned[n] && node.gpus > 0 &&
+              (node.current.kind == UnitKind::kWholeGpu || node.current.kind == UnitKind::kTimeSlice)) {
+            candidates.push_back(static_cast<int>(n));
+          }
+        }
+        std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+          const bool ta = nodes[static_cast<std::size_t>(a)].current.kind == UnitKind::kTimeSlice;
+          const bool tb = nodes[static_cast<std::size_t>(b)].current.kind == UnitKind::kTimeSlice;
+          if (ta != tb) return ta;
+          if (ts_here[a] != ts_here[b]) return ts_here[a] > ts_here[b];
+          return nodes[static_cast<std::size_t>(a)].micro_per_hour < nodes[static_cast<std::size_t>(b)].micro_per_hour;
+        });
+        double memory = 0;
+        for (int i : ts) memory += r.item_unit[static_cast<std::size_t>(i)].memory_bytes;
+        std::vector<int> left = ts;
+        std::int64_t cheapest = 0;
+        for (int n : candidates) {
+          if (left.empty()) break;
+          const PackNode& node = nodes[static_cast<std::size_t>(n)];
+          if (cheapest == 0 || node.micro_per_hour < cheapest) cheapest = node.micro_per_hour;
+          std::vector<int> here, rest;
+          double cpu = 0, mem = 0;
+          for (int i : left) {
+            std::vector<int> cand = here;
+            cand.push_back(i);
+            const int replicas = static_cast<int>((cand.size() + static_cast<std::size_t>(node.gpus) - 1) / static_cast<std::size_t>(node.gpus));
+            bool ok = replicas <= options.max_timeslice_replicas;
+            for (int j : here) ok &= items[static_cast<std::size_t>(j)].workload != items[static_cast<std::size_t>(i)].workload;
+            std::vector<double> memories, computes;
+            for (int j : cand) {
+              memories.push_back(r.item_unit[static_cast<std::size_t>(j)].memory_bytes);
+              computes.push_back(r.item_unit[static_cast<std::size_t>(j)].compute_share);
+            }
+            std::sort(memories.rbegin(), memories.rend());
+            std::sort(computes.rbegin(), computes.rend());
+            double top_memory = 0, top_compute = 0;
+            for (int k = 0; k < replicas && k < static_cast<int>(cand.size()); ++k) {
+              top_memory += memories[static_cast<std::size_t>(k)];
+              top_compute += computes[static_cast<std::size_t>(k)];
+            }
+            ok &= node.gpu_memory_bytes <= 0 || top_memory <= node.gpu_memory_bytes;
+            ok &= top_compute <= options.timeslice_compute_budget;
+            const PackItem& it = items[static_cast<std::size_t>(i)];
+            ok &= node.cpu_free <= 0 || cpu + it.cpu <= node.cpu_free + 1e-9;
+            ok &= node.memory_free <= 0 || mem + it.memory_bytes <= node.memory_free + 1;
+            if (ok) {
+              here.push_back(i);
+              cpu += it.cpu;
+              mem += it.memory_bytes;
+            } else {
+              rest.push_back(i);
+            }
+          }
+          if (here.empty()) continue;
+          NodeOutcome& out = r.nodes[static_cast<std::size_t>(n)];
+          out.kept = true;
+          out.config.kind = UnitKind::kTimeSlice;
+          out.config.replicas = std::max(2, static_cast<int>((here.size() + static_cast<std::size_t>(node.gpus) - 1) / static_cast<std::size_t>(node.gpus)));
+          out.config.layout.clear();
+          out.config.mig_gpus = 0;
+          out.config_changed = !(out.config == node.current);
+          for (int i : here) {
+            r.item_node[static_cast<std::size_t>(i)] = n;
+            r.item_unit[static_cast<std::size_t>(i)].replicas = out.config.replicas;
+            out.items.push_back(i);
+          }
+          ts_nodes.insert(n);
+          in_mip.insert(n);
+          left = std::move(rest);
+        }
+        // Nodes bounded below by memory: no packing of these pods uses fewer than total memory / node memory.
+        const PackNode* first = candidates.empty() ? nullptr : &nodes[static_cast<std::size_t>(candidates.front())];
+        if (first != nullptr && first->gpu_memory_bytes > 0) {
+          lower_bound += static_cast<std::int64_t>(std::ceil(memory / (first->gpu_memory_bytes * first->gpus) - 1e-9)) * cheapest;
+        }
+        for (int i : left) {  // no node could take them shared: they keep their unit and join the MIP
+          r.notes.push_back("pod " + items[static_cast<std::size_t>(i)].pod + ": no node can time-slice it within the memory "
+                            "and compute rules; it keeps its unit");
+          r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
+          model_items.push_back(i);
+        }
+      }
+    }
     std::map<int, int> replicas_of;
     for (int i : model_items) ++replicas_of[items[static_cast<std::size_t>(i)].workload];
     std::map<int, std::vector<UnitChoice>> flexible;  // item -> units it may take
@@ -241,7 +346,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
       std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
       for (std::size_t n = 0; n < nodes.size(); ++n) {
         const PackNode& node = nodes[n];
-        if (!node.available || node.gpu_model != model_name) continue;
+        if (!node.available || node.gpu_model != model_name || ts_nodes.count(static_cast<int>(n))) continue;
         in_mip.insert(static_cast<int>(n));
         if (has_pinned[n]) {
           NodeType t;
@@ -388,6 +493,13 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
       r.notes.push_back(model_name + ": no packing within the deployment model (" + std::string(MipStatusName(mr.status)) +
                         (mr.message.empty() ? "" : ": " + mr.message) + "); its pods stay where they are");
       for (int i : model_items) r.item_unit[static_cast<std::size_t>(i)] = UnitChoice{};
+      for (int n : ts_nodes) {  // the time-sliced part goes too: nothing of this model changes
+        for (int i : r.nodes[static_cast<std::size_t>(n)].items) {
+          r.item_node[static_cast<std::size_t>(i)] = -1;
+          r.item_unit[static_cast<std::size_t>(i)] = UnitChoice{};
+        }
+        r.nodes[static_cast<std::size_t>(n)] = NodeOutcome{nodes[static_cast<std::size_t>(n)].current, false, false, {}};
+      }
       all_optimal = false;
       continue;
     }
@@ -546,9 +658,10 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
         }
         r.nodes[n] = std::move(keep);
       }
-      for (int i : model_items) {
-        r.item_node[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].node;
-        r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].movable || items[i].node < 0 || nodes[static_cast<std::size_t>(items[i].node)].gpu_model != model_name) continue;
+        r.item_node[i] = items[i].node;
+        r.item_unit[i] = items[i].current;
       }
       all_optimal = false;
     }

@@ -8,10 +8,15 @@
 // - pods with more than one GPU stay on exclusive GPUs of one node;
 // - replicas of one workload on MIG or MPS units go to different nodes (the device plugin picks the GPU inside a node,
 //   so only different nodes guarantee different GPUs);
-// - time-sliced and HAMi/KAI pods, and pods whose workload cannot be changed, stay where they are (pinned): their
-//   nodes keep their config, and what those configs have left is used first.
+// - time-slicing: a node's shares go to pods that need no latency SLO (right_size.h); with N replicas per GPU the
+//   device plugin may put any N of the node's pods on one GPU, so the N largest memory needs must fit one GPU (nothing
+//   enforces memory) and the N largest compute needs stay within PackOptions::timeslice_compute_budget;
+// - HAMi/KAI pods, and pods whose workload cannot be changed, stay where they are (pinned): their nodes keep their
+//   config, and what those configs have left is used first.
 //
-// Method: per GPU model, an exact pattern MIP through MipSolver (CBC): a pattern is a node config with its capacity
+// Method: per GPU model, time-sliced pods first, first-fit decreasing by memory onto the nodes that time-slice already,
+// then the cheapest (the node count is bounded below by total memory / node memory, stated in the gap); then an exact
+// pattern MIP through MipSolver (CBC): a pattern is a node config with its capacity
 // per unit type (a MIG layout x GPUs; an exclusive node's split of its GPUs into the pods' sizes; an MPS node's
 // shares); minimise the nodes' price subject to covering every unit type's demand and the replica spread, with at
 // most the nodes of each type there are; the replica spread is exact (Gale-Ryser rows: for every j, the j largest
@@ -71,6 +76,11 @@ struct PackOptions {
   bool allow_strategy_change = false;
   MipOptions mip{.time_limit_seconds = 10, .relative_gap = 0, .threads = 1, .log = false, .tight_relaxation = true};
   std::size_t max_patterns = 20'000;  // per GPU model; beyond: the cheapest configs only, and the note says so
+  // Time-slicing: pods on one GPU share its compute; with N replicas per GPU the device plugin may put any N of a
+  // node's pods on one GPU, so the N largest memory needs must fit the GPU and the N largest compute needs stay
+  // within this budget.
+  double timeslice_compute_budget = 0.8;
+  int max_timeslice_replicas = 16;
 };
 
 struct NodeOutcome {
