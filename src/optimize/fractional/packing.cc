@@ -177,316 +177,344 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
     // Single-replica workloads with several units the model's nodes can give choose in the MIP (a binary per unit,
     // a tiny cost for leaving the current one: fewer changes at equal price). Multi-replica workloads take their
     // first unit; if that makes the model infeasible, a second attempt gives them their current unit.
-    // Time-sliced pods first: first-fit decreasing by memory, onto nodes that time-slice already, then those hosting
-    // most of them, then the cheapest. A node with N replicas per GPU may see any N of its pods on one GPU: the N
-    // largest memory needs must fit the GPU, the N largest compute needs the budget.
+    // Time-slicing takes whole nodes before the MIP sees them; if what is left cannot hold the rest, the model is
+    // packed again without time-slicing (the time-sliced pods keep their units).
     std::set<int> ts_nodes;
-    {
-      std::vector<int> ts;
-      for (int i : model_items) {
-        if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice) ts.push_back(i);
-      }
-      if (!ts.empty()) {
-        model_items.erase(std::remove_if(model_items.begin(), model_items.end(), [&](int i) {
-                            return r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice;
-                          }), model_items.end());
-        std::stable_sort(ts.begin(), ts.end(), [&](int a, int b) {
-          return r.item_unit[static_cast<std::size_t>(a)].memory_bytes > r.item_unit[static_cast<std::size_t>(b)].memory_bytes;
-        });
-        std::vector<int> candidates;
-        std::map<int, int> ts_here;
-        for (int i : ts) ++ts_here[items[static_cast<std::size_t>(i)].node];
-        for (std::size_t n = 0; n < nodes.size(); ++n) {
-          const PackNode& node = nodes[n];
-          if (node.available && node.gpu_model == model_name && !has_pinned[n] && node.gpus > 0 &&
-              (node.current.kind == UnitKind::kWholeGpu || node.current.kind == UnitKind::kTimeSlice)) {
-            candidates.push_back(static_cast<int>(n));
-          }
-        }
-        std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
-          const bool ta = nodes[static_cast<std::size_t>(a)].current.kind == UnitKind::kTimeSlice;
-          const bool tb = nodes[static_cast<std::size_t>(b)].current.kind == UnitKind::kTimeSlice;
-          if (ta != tb) return ta;
-          if (ts_here[a] != ts_here[b]) return ts_here[a] > ts_here[b];
-          return nodes[static_cast<std::size_t>(a)].micro_per_hour < nodes[static_cast<std::size_t>(b)].micro_per_hour;
-        });
-        double memory = 0;
-        for (int i : ts) memory += r.item_unit[static_cast<std::size_t>(i)].memory_bytes;
-        std::vector<int> left = ts;
-        std::int64_t cheapest = 0;
-        for (int n : candidates) {
-          if (left.empty()) break;
-          const PackNode& node = nodes[static_cast<std::size_t>(n)];
-          if (cheapest == 0 || node.micro_per_hour < cheapest) cheapest = node.micro_per_hour;
-          std::vector<int> here, rest;
-          double cpu = 0, mem = 0;
-          for (int i : left) {
-            std::vector<int> cand = here;
-            cand.push_back(i);
-            const int replicas = static_cast<int>((cand.size() + static_cast<std::size_t>(node.gpus) - 1) / static_cast<std::size_t>(node.gpus));
-            bool ok = replicas <= options.max_timeslice_replicas;
-            for (int j : here) ok &= items[static_cast<std::size_t>(j)].workload != items[static_cast<std::size_t>(i)].workload;
-            std::vector<double> memories, computes;
-            for (int j : cand) {
-              memories.push_back(r.item_unit[static_cast<std::size_t>(j)].memory_bytes);
-              computes.push_back(r.item_unit[static_cast<std::size_t>(j)].compute_share);
-            }
-            std::sort(memories.rbegin(), memories.rend());
-            std::sort(computes.rbegin(), computes.rend());
-            double top_memory = 0, top_compute = 0;
-            for (int k = 0; k < replicas && k < static_cast<int>(cand.size()); ++k) {
-              top_memory += memories[static_cast<std::size_t>(k)];
-              top_compute += computes[static_cast<std::size_t>(k)];
-            }
-            ok &= node.gpu_memory_bytes <= 0 || top_memory <= node.gpu_memory_bytes;
-            ok &= top_compute <= options.timeslice_compute_budget;
-            const PackItem& it = items[static_cast<std::size_t>(i)];
-            ok &= node.cpu_free <= 0 || cpu + it.cpu <= node.cpu_free + 1e-9;
-            ok &= node.memory_free <= 0 || mem + it.memory_bytes <= node.memory_free + 1;
-            if (ok) {
-              here.push_back(i);
-              cpu += it.cpu;
-              mem += it.memory_bytes;
-            } else {
-              rest.push_back(i);
-            }
-          }
-          if (here.empty()) continue;
-          NodeOutcome& out = r.nodes[static_cast<std::size_t>(n)];
-          out.kept = true;
-          out.config.kind = UnitKind::kTimeSlice;
-          out.config.replicas = std::max(2, static_cast<int>((here.size() + static_cast<std::size_t>(node.gpus) - 1) / static_cast<std::size_t>(node.gpus)));
-          out.config.layout.clear();
-          out.config.mig_gpus = 0;
-          out.config_changed = !(out.config == node.current);
-          for (int i : here) {
-            r.item_node[static_cast<std::size_t>(i)] = n;
-            r.item_unit[static_cast<std::size_t>(i)].replicas = out.config.replicas;
-            out.items.push_back(i);
-          }
-          ts_nodes.insert(n);
-          in_mip.insert(n);
-          left = std::move(rest);
-        }
-        // Nodes bounded below by memory: no packing of these pods uses fewer than total memory / node memory.
-        const PackNode* first = candidates.empty() ? nullptr : &nodes[static_cast<std::size_t>(candidates.front())];
-        if (first != nullptr && first->gpu_memory_bytes > 0) {
-          lower_bound += static_cast<std::int64_t>(std::ceil(memory / (first->gpu_memory_bytes * first->gpus) - 1e-9)) * cheapest;
-        }
-        for (int i : left) {  // no node could take them shared: they keep their unit and join the MIP
-          r.notes.push_back("pod " + items[static_cast<std::size_t>(i)].pod + ": no node can time-slice it within the memory "
-                            "and compute rules; it keeps its unit");
-          r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
-          model_items.push_back(i);
-        }
-      }
-    }
-    std::map<int, int> replicas_of;
-    for (int i : model_items) ++replicas_of[items[static_cast<std::size_t>(i)].workload];
-    std::map<int, std::vector<UnitChoice>> flexible;  // item -> units it may take
-    for (int i : model_items) {
-      const PackItem& it = items[static_cast<std::size_t>(i)];
-      if (replicas_of[it.workload] != 1) continue;
-      std::vector<UnitChoice> units;
-      for (const UnitChoice& u : it.options) {
-        if (u.gpu_model != model_name) continue;
-        bool any = false;
-        for (const PackNode& n : nodes) any |= provides(n, u);
-        if (any && std::none_of(units.begin(), units.end(), [&](const UnitChoice& x) { return UnitKey(x) == UnitKey(u); })) {
-          units.push_back(u);
-        }
-      }
-      if (units.size() >= 2) flexible[i] = std::move(units);
-    }
     std::vector<NodeType> types;
     std::vector<std::vector<int>> var;
     std::map<int, std::vector<std::pair<int, UnitChoice>>> flex_var;  // item -> (variable, unit)
     std::int64_t pinned_cost = 0;
     MipResult mr;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (attempt == 1) {
-        bool changed = false;
+    const std::vector<int> items_before_ts = model_items;
+    const std::int64_t bound_before_ts = lower_bound;
+    for (int ts_pass = 0; ts_pass < 2; ++ts_pass) {
+      if (ts_pass == 1) {
+        bool any = false;
+        for (int n : ts_nodes) {
+          for (int i : r.nodes[static_cast<std::size_t>(n)].items) {
+            r.item_node[static_cast<std::size_t>(i)] = -1;
+            any = true;
+          }
+          r.nodes[static_cast<std::size_t>(n)] = NodeOutcome{nodes[static_cast<std::size_t>(n)].current, false, false, {}};
+        }
+        ts_nodes.clear();
+        model_items = items_before_ts;
         for (int i : model_items) {
-          const PackItem& it = items[static_cast<std::size_t>(i)];
-          if (flexible.count(i) || r.item_unit[static_cast<std::size_t>(i)] == it.current) continue;
-          bool any = false;
-          for (const PackNode& n : nodes) any |= provides(n, it.current);
-          if (!any) continue;
-          r.item_unit[static_cast<std::size_t>(i)] = it.current;
-          changed = true;
-        }
-        if (!changed) break;
-        r.notes.push_back(model_name + ": the multi-replica workloads' smaller units do not pack; tried again with their "
-                          "current units");
-      }
-      // Demand per unit key from the fixed pods, the keys the flexible ones may take, the most replicas of one
-      // workload per spread key.
-      std::map<std::string, int> demand;
-      std::set<std::string> keys;
-      std::map<std::string, std::map<int, int>> replicas;
-      std::set<int> exclusive_sizes;
-      for (int i : model_items) {
-        if (flexible.count(i)) {
-          for (const UnitChoice& u : flexible[i]) {
-            keys.insert(UnitKey(u));
-            if (u.kind == UnitKind::kWholeGpu) exclusive_sizes.insert(u.gpus);
+          if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice) {
+            r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
+            any = true;
           }
-          continue;
         }
-        const std::string key = UnitKey(r.item_unit[static_cast<std::size_t>(i)]);
-        ++demand[key];
-        keys.insert(key);
-        ++replicas[key][items[static_cast<std::size_t>(i)].workload];
-        if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kWholeGpu) exclusive_sizes.insert(r.item_unit[static_cast<std::size_t>(i)].gpus);
+        lower_bound = bound_before_ts;
+        if (!any) break;
+        r.notes.push_back(model_name + ": time-slicing left too little for the other pods; packed again without it");
       }
-      const std::vector<int> sizes(exclusive_sizes.rbegin(), exclusive_sizes.rend());
-
-      // Node types: each pinned node alone; the free nodes of this model grouped.
-      types.clear();
-      std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
-      for (std::size_t n = 0; n < nodes.size(); ++n) {
-        const PackNode& node = nodes[n];
-        if (!node.available || node.gpu_model != model_name || ts_nodes.count(static_cast<int>(n))) continue;
-        in_mip.insert(static_cast<int>(n));
-        if (has_pinned[n]) {
-          NodeType t;
-          t.pinned = true;
-          t.nodes = {static_cast<int>(n)};
-          // Leftover of the kept config.
-          if (node.current.kind == UnitKind::kWholeGpu) {
-            int used = 0;
-            for (const auto& [k, c] : pinned_use[n]) {
-              if (k.starts_with("gpu:")) used += c * std::stoi(k.substr(4));
-            }
-            ExclusivePatterns(std::max(0, node.gpus - used), sizes, t.patterns);
-          } else if (node.current.kind == UnitKind::kMig || node.current.kind == UnitKind::kMps) {
-            Pattern p;
-            p.config = node.current;
-            for (const auto& [k, c] : Capacity(node.current, node.gpus)) {
-              auto u = pinned_use[n].find(k);
-              const int left = c - (u == pinned_use[n].end() ? 0 : u->second);
-              if (left > 0) p.capacity[k] = left;
-            }
-            t.patterns.push_back(std::move(p));
-          }
-          if (t.patterns.empty()) t.patterns.push_back(Pattern{node.current, {}});
-          types.push_back(std::move(t));
-          continue;
+      // Time-sliced pods first: first-fit decreasing by memory, onto nodes that time-slice already, then those hosting
+      // most of them, then the cheapest. A node with N replicas per GPU may see any N of its pods on one GPU: the N
+      // largest memory needs must fit the GPU, the N largest compute needs the budget.
+      {
+        std::vector<int> ts;
+        for (int i : model_items) {
+          if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice) ts.push_back(i);
         }
-        auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
-                                   node.mig_strategy);
-        auto [it, fresh] = type_of.try_emplace(key, types.size());
-        if (fresh) {
-          NodeType t;
-          ExclusivePatterns(node.gpus, sizes, t.patterns);
-          if (MigAllowed(node, options)) {
-            for (const MigLayoutOption& l : EnumerateLayouts(*node.mig)) {
-              if (!l.maximal) continue;
-              Pattern p;
-              p.config.kind = UnitKind::kMig;
-              p.config.layout = l.counts;
-              bool useful = false;
-              for (const auto& [prof, c] : l.counts) {
-                p.capacity["mig:" + prof] = c * node.gpus;
-                useful |= keys.count("mig:" + prof) != 0;
+        if (!ts.empty()) {
+          model_items.erase(std::remove_if(model_items.begin(), model_items.end(), [&](int i) {
+                              return r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kTimeSlice;
+                            }), model_items.end());
+          std::stable_sort(ts.begin(), ts.end(), [&](int a, int b) {
+            return r.item_unit[static_cast<std::size_t>(a)].memory_bytes > r.item_unit[static_cast<std::size_t>(b)].memory_bytes;
+          });
+          std::vector<int> candidates;
+          std::map<int, int> ts_here;
+          for (int i : ts) ++ts_here[items[static_cast<std::size_t>(i)].node];
+          for (std::size_t n = 0; n < nodes.size(); ++n) {
+            const PackNode& node = nodes[n];
+            if (node.available && node.gpu_model == model_name && !has_pinned[n] && node.gpus > 0 &&
+                (node.current.kind == UnitKind::kWholeGpu || node.current.kind == UnitKind::kTimeSlice)) {
+              candidates.push_back(static_cast<int>(n));
+            }
+          }
+          std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+            const bool ta = nodes[static_cast<std::size_t>(a)].current.kind == UnitKind::kTimeSlice;
+            const bool tb = nodes[static_cast<std::size_t>(b)].current.kind == UnitKind::kTimeSlice;
+            if (ta != tb) return ta;
+            if (ts_here[a] != ts_here[b]) return ts_here[a] > ts_here[b];
+            return nodes[static_cast<std::size_t>(a)].micro_per_hour < nodes[static_cast<std::size_t>(b)].micro_per_hour;
+          });
+          double memory = 0;
+          for (int i : ts) memory += r.item_unit[static_cast<std::size_t>(i)].memory_bytes;
+          std::vector<int> left = ts;
+          std::int64_t cheapest = 0;
+          for (int n : candidates) {
+            if (left.empty()) break;
+            const PackNode& node = nodes[static_cast<std::size_t>(n)];
+            if (cheapest == 0 || node.micro_per_hour < cheapest) cheapest = node.micro_per_hour;
+            std::vector<int> here, rest;
+            double cpu = 0, mem = 0;
+            for (int i : left) {
+              std::vector<int> cand = here;
+              cand.push_back(i);
+              const int replicas = static_cast<int>((cand.size() + static_cast<std::size_t>(node.gpus) - 1) / static_cast<std::size_t>(node.gpus));
+              bool ok = replicas <= options.max_timeslice_replicas;
+              for (int j : here) ok &= items[static_cast<std::size_t>(j)].workload != items[static_cast<std::size_t>(i)].workload;
+              std::vector<double> memories, computes;
+              for (int j : cand) {
+                memories.push_back(r.item_unit[static_cast<std::size_t>(j)].memory_bytes);
+                computes.push_back(r.item_unit[static_cast<std::size_t>(j)].compute_share);
               }
-              if (!useful) continue;
-              // Under the mixed strategy the layout may cover only the first k GPUs, the others staying whole
-              // (one mig-parted config, two device entries): single-GPU pods and slices share a node.
-              if (keys.count("gpu:1")) {
-                for (int k = 1; k < node.gpus; ++k) {
-                  Pattern q;
-                  q.config = p.config;
-                  q.config.mig_gpus = k;
-                  q.capacity = Capacity(q.config, node.gpus);
-                  t.patterns.push_back(std::move(q));
-                }
+              std::sort(memories.rbegin(), memories.rend());
+              std::sort(computes.rbegin(), computes.rend());
+              double top_memory = 0, top_compute = 0;
+              for (int k = 0; k < replicas && k < static_cast<int>(cand.size()); ++k) {
+                top_memory += memories[static_cast<std::size_t>(k)];
+                top_compute += computes[static_cast<std::size_t>(k)];
+              }
+              ok &= node.gpu_memory_bytes <= 0 || top_memory <= node.gpu_memory_bytes;
+              ok &= top_compute <= options.timeslice_compute_budget;
+              const PackItem& it = items[static_cast<std::size_t>(i)];
+              ok &= node.cpu_free <= 0 || cpu + it.cpu <= node.cpu_free + 1e-9;
+              ok &= node.memory_free <= 0 || mem + it.memory_bytes <= node.memory_free + 1;
+              if (ok) {
+                here.push_back(i);
+                cpu += it.cpu;
+                mem += it.memory_bytes;
+              } else {
+                rest.push_back(i);
+              }
+            }
+            if (here.empty()) continue;
+            NodeOutcome& out = r.nodes[static_cast<std::size_t>(n)];
+            out.kept = true;
+            out.config.kind = UnitKind::kTimeSlice;
+            out.config.replicas = std::max(2, static_cast<int>((here.size() + static_cast<std::size_t>(node.gpus) - 1) / static_cast<std::size_t>(node.gpus)));
+            out.config.layout.clear();
+            out.config.mig_gpus = 0;
+            out.config_changed = !(out.config == node.current);
+            for (int i : here) {
+              r.item_node[static_cast<std::size_t>(i)] = n;
+              r.item_unit[static_cast<std::size_t>(i)].replicas = out.config.replicas;
+              out.items.push_back(i);
+            }
+            ts_nodes.insert(n);
+            in_mip.insert(n);
+            left = std::move(rest);
+          }
+          // Nodes bounded below by memory: no packing of these pods uses fewer than total memory / node memory.
+          const PackNode* first = candidates.empty() ? nullptr : &nodes[static_cast<std::size_t>(candidates.front())];
+          if (first != nullptr && first->gpu_memory_bytes > 0) {
+            lower_bound += static_cast<std::int64_t>(std::ceil(memory / (first->gpu_memory_bytes * first->gpus) - 1e-9)) * cheapest;
+          }
+          for (int i : left) {  // no node could take them shared: they keep their unit and join the MIP
+            r.notes.push_back("pod " + items[static_cast<std::size_t>(i)].pod + ": no node can time-slice it within the memory "
+                              "and compute rules; it keeps its unit");
+            r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
+            model_items.push_back(i);
+          }
+        }
+      }
+      std::map<int, int> replicas_of;
+      for (int i : model_items) ++replicas_of[items[static_cast<std::size_t>(i)].workload];
+      std::map<int, std::vector<UnitChoice>> flexible;  // item -> units it may take
+      for (int i : model_items) {
+        const PackItem& it = items[static_cast<std::size_t>(i)];
+        if (replicas_of[it.workload] != 1) continue;
+        std::vector<UnitChoice> units;
+        for (const UnitChoice& u : it.options) {
+          if (u.gpu_model != model_name) continue;
+          bool any = false;
+          for (const PackNode& n : nodes) any |= provides(n, u);
+          if (any && std::none_of(units.begin(), units.end(), [&](const UnitChoice& x) { return UnitKey(x) == UnitKey(u); })) {
+            units.push_back(u);
+          }
+        }
+        if (units.size() >= 2) flexible[i] = std::move(units);
+      }
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        if (attempt == 1) {
+          bool changed = false;
+          for (int i : model_items) {
+            const PackItem& it = items[static_cast<std::size_t>(i)];
+            if (flexible.count(i) || r.item_unit[static_cast<std::size_t>(i)] == it.current) continue;
+            bool any = false;
+            for (const PackNode& n : nodes) any |= provides(n, it.current);
+            if (!any) continue;
+            r.item_unit[static_cast<std::size_t>(i)] = it.current;
+            changed = true;
+          }
+          if (!changed) break;
+          r.notes.push_back(model_name + ": the multi-replica workloads' smaller units do not pack; tried again with their "
+                            "current units");
+        }
+        // Demand per unit key from the fixed pods, the keys the flexible ones may take, the most replicas of one
+        // workload per spread key.
+        std::map<std::string, int> demand;
+        std::set<std::string> keys;
+        std::map<std::string, std::map<int, int>> replicas;
+        std::set<int> exclusive_sizes;
+        for (int i : model_items) {
+          if (flexible.count(i)) {
+            for (const UnitChoice& u : flexible[i]) {
+              keys.insert(UnitKey(u));
+              if (u.kind == UnitKind::kWholeGpu) exclusive_sizes.insert(u.gpus);
+            }
+            continue;
+          }
+          const std::string key = UnitKey(r.item_unit[static_cast<std::size_t>(i)]);
+          ++demand[key];
+          keys.insert(key);
+          ++replicas[key][items[static_cast<std::size_t>(i)].workload];
+          if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kWholeGpu) exclusive_sizes.insert(r.item_unit[static_cast<std::size_t>(i)].gpus);
+        }
+        const std::vector<int> sizes(exclusive_sizes.rbegin(), exclusive_sizes.rend());
+
+        // Node types: each pinned node alone; the free nodes of this model grouped.
+        types.clear();
+        std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
+        for (std::size_t n = 0; n < nodes.size(); ++n) {
+          const PackNode& node = nodes[n];
+          if (!node.available || node.gpu_model != model_name || ts_nodes.count(static_cast<int>(n))) continue;
+          in_mip.insert(static_cast<int>(n));
+          if (has_pinned[n]) {
+            NodeType t;
+            t.pinned = true;
+            t.nodes = {static_cast<int>(n)};
+            // Leftover of the kept config.
+            if (node.current.kind == UnitKind::kWholeGpu) {
+              int used = 0;
+              for (const auto& [k, c] : pinned_use[n]) {
+                if (k.starts_with("gpu:")) used += c * std::stoi(k.substr(4));
+              }
+              ExclusivePatterns(std::max(0, node.gpus - used), sizes, t.patterns);
+            } else if (node.current.kind == UnitKind::kMig || node.current.kind == UnitKind::kMps) {
+              Pattern p;
+              p.config = node.current;
+              for (const auto& [k, c] : Capacity(node.current, node.gpus)) {
+                auto u = pinned_use[n].find(k);
+                const int left = c - (u == pinned_use[n].end() ? 0 : u->second);
+                if (left > 0) p.capacity[k] = left;
               }
               t.patterns.push_back(std::move(p));
             }
+            if (t.patterns.empty()) t.patterns.push_back(Pattern{node.current, {}});
+            types.push_back(std::move(t));
+            continue;
           }
-          for (const std::string& k : keys) {
-            if (!k.starts_with("mps:") || (node.mig_strategy == "single" && !options.allow_strategy_change)) continue;
-            Pattern p;
-            p.config.kind = UnitKind::kMps;
-            p.config.replicas = std::stoi(k.substr(4));
-            p.capacity[k] = p.config.replicas * node.gpus;
-            t.patterns.push_back(std::move(p));
+          auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
+                                     node.mig_strategy);
+          auto [it, fresh] = type_of.try_emplace(key, types.size());
+          if (fresh) {
+            NodeType t;
+            ExclusivePatterns(node.gpus, sizes, t.patterns);
+            if (MigAllowed(node, options)) {
+              for (const MigLayoutOption& l : EnumerateLayouts(*node.mig)) {
+                if (!l.maximal) continue;
+                Pattern p;
+                p.config.kind = UnitKind::kMig;
+                p.config.layout = l.counts;
+                bool useful = false;
+                for (const auto& [prof, c] : l.counts) {
+                  p.capacity["mig:" + prof] = c * node.gpus;
+                  useful |= keys.count("mig:" + prof) != 0;
+                }
+                if (!useful) continue;
+                // Under the mixed strategy the layout may cover only the first k GPUs, the others staying whole
+                // (one mig-parted config, two device entries): single-GPU pods and slices share a node.
+                if (keys.count("gpu:1")) {
+                  for (int k = 1; k < node.gpus; ++k) {
+                    Pattern q;
+                    q.config = p.config;
+                    q.config.mig_gpus = k;
+                    q.capacity = Capacity(q.config, node.gpus);
+                    t.patterns.push_back(std::move(q));
+                  }
+                }
+                t.patterns.push_back(std::move(p));
+              }
+            }
+            for (const std::string& k : keys) {
+              if (!k.starts_with("mps:") || (node.mig_strategy == "single" && !options.allow_strategy_change)) continue;
+              Pattern p;
+              p.config.kind = UnitKind::kMps;
+              p.config.replicas = std::stoi(k.substr(4));
+              p.capacity[k] = p.config.replicas * node.gpus;
+              t.patterns.push_back(std::move(p));
+            }
+            types.push_back(std::move(t));
           }
-          types.push_back(std::move(t));
+          types[it->second].nodes.push_back(static_cast<int>(n));
         }
-        types[it->second].nodes.push_back(static_cast<int>(n));
-      }
 
-      // The pattern MIP: z[t][p] = nodes of type t configured as pattern p; b = a flexible pod's unit.
-      MipModel m;
-      var.assign(types.size(), {});
-      pinned_cost = 0;
-      for (std::size_t t = 0; t < types.size(); ++t) {
-        const PackNode& first = nodes[static_cast<std::size_t>(types[t].nodes.front())];
-        const double price = types[t].pinned ? 0.0 : static_cast<double>(first.micro_per_hour) / 1e6;
-        std::vector<MipTerm> count;
-        for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
-          const int v = m.AddVariable(0, static_cast<double>(types[t].nodes.size()), price, true);
-          var[t].push_back(v);
-          count.push_back({v, 1});
-        }
-        if (types[t].pinned) {
-          m.AddRow(count, 1, 1, "pinned " + first.name);
-          pinned_cost += first.micro_per_hour;
-        } else {
-          m.AddRow(count, 0, static_cast<double>(types[t].nodes.size()), "nodes of " + first.name + "'s type");
-        }
-      }
-      flex_var.clear();
-      std::map<std::string, std::vector<int>> flex_of_key;  // key -> the b variables that ask for it
-      for (const auto& [i, units] : flexible) {
-        std::vector<MipTerm> one;
-        for (const UnitChoice& u : units) {
-          const bool current = u == items[static_cast<std::size_t>(i)].current;
-          const int v = m.AddVariable(0, 1, current ? 0.0 : 1e-4, true);
-          flex_var[i].emplace_back(v, u);
-          flex_of_key[UnitKey(u)].push_back(v);
-          one.push_back({v, 1});
-        }
-        m.AddRow(one, 1, 1, "one unit for " + items[static_cast<std::size_t>(i)].pod);
-      }
-      for (const std::string& k : keys) {
-        std::vector<MipTerm> cover;
+        // The pattern MIP: z[t][p] = nodes of type t configured as pattern p; b = a flexible pod's unit.
+        MipModel m;
+        var.assign(types.size(), {});
+        pinned_cost = 0;
         for (std::size_t t = 0; t < types.size(); ++t) {
+          const PackNode& first = nodes[static_cast<std::size_t>(types[t].nodes.front())];
+          const double price = types[t].pinned ? 0.0 : static_cast<double>(first.micro_per_hour) / 1e6;
+          std::vector<MipTerm> count;
           for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
-            auto c = types[t].patterns[p].capacity.find(k);
-            if (c != types[t].patterns[p].capacity.end() && c->second > 0) cover.push_back({var[t][p], static_cast<double>(c->second)});
+            const int v = m.AddVariable(0, static_cast<double>(types[t].nodes.size()), price, true);
+            var[t].push_back(v);
+            count.push_back({v, 1});
+          }
+          if (types[t].pinned) {
+            m.AddRow(count, 1, 1, "pinned " + first.name);
+            pinned_cost += first.micro_per_hour;
+          } else {
+            m.AddRow(count, 0, static_cast<double>(types[t].nodes.size()), "nodes of " + first.name + "'s type");
           }
         }
-        for (int v : flex_of_key[k]) cover.push_back({v, -1});
-        const double d = demand.count(k) ? demand[k] : 0;
-        m.AddRow(cover, d, kMipInfinity, "demand " + k);
-        if (!Spread(k)) continue;
-        // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
-        // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
-        // (Gale-Ryser), over the workloads with more than one replica; the demand row above holds the single
-        // replicas too (they need a slot anywhere). Linear in the pattern counts, so the MIP is exact.
-        std::vector<int> r_sorted;
-        for (const auto& [w, c] : replicas[k]) {
-          if (c > 1) r_sorted.push_back(c);
+        flex_var.clear();
+        std::map<std::string, std::vector<int>> flex_of_key;  // key -> the b variables that ask for it
+        for (const auto& [i, units] : flexible) {
+          std::vector<MipTerm> one;
+          for (const UnitChoice& u : units) {
+            const bool current = u == items[static_cast<std::size_t>(i)].current;
+            const int v = m.AddVariable(0, 1, current ? 0.0 : 1e-4, true);
+            flex_var[i].emplace_back(v, u);
+            flex_of_key[UnitKey(u)].push_back(v);
+            one.push_back({v, 1});
+          }
+          m.AddRow(one, 1, 1, "one unit for " + items[static_cast<std::size_t>(i)].pod);
         }
-        std::sort(r_sorted.rbegin(), r_sorted.rend());
-        int prefix = 0;
-        for (std::size_t j = 1; j <= r_sorted.size(); ++j) {
-          prefix += r_sorted[j - 1];
-          std::vector<MipTerm> row;
+        for (const std::string& k : keys) {
+          std::vector<MipTerm> cover;
           for (std::size_t t = 0; t < types.size(); ++t) {
             for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
               auto c = types[t].patterns[p].capacity.find(k);
-              if (c == types[t].patterns[p].capacity.end() || c->second <= 0) continue;
-              row.push_back({var[t][p], static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(c->second), j))});
+              if (c != types[t].patterns[p].capacity.end() && c->second > 0) cover.push_back({var[t][p], static_cast<double>(c->second)});
             }
           }
-          m.AddRow(row, prefix, kMipInfinity, "replicas of the " + std::to_string(j) + " largest workloads of " + k + " on different nodes");
+          for (int v : flex_of_key[k]) cover.push_back({v, -1});
+          const double d = demand.count(k) ? demand[k] : 0;
+          m.AddRow(cover, d, kMipInfinity, "demand " + k);
+          if (!Spread(k)) continue;
+          // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
+          // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
+          // (Gale-Ryser), over the workloads with more than one replica; the demand row above holds the single
+          // replicas too (they need a slot anywhere). Linear in the pattern counts, so the MIP is exact.
+          std::vector<int> r_sorted;
+          for (const auto& [w, c] : replicas[k]) {
+            if (c > 1) r_sorted.push_back(c);
+          }
+          std::sort(r_sorted.rbegin(), r_sorted.rend());
+          int prefix = 0;
+          for (std::size_t j = 1; j <= r_sorted.size(); ++j) {
+            prefix += r_sorted[j - 1];
+            std::vector<MipTerm> row;
+            for (std::size_t t = 0; t < types.size(); ++t) {
+              for (std::size_t p = 0; p < types[t].patterns.size(); ++p) {
+                auto c = types[t].patterns[p].capacity.find(k);
+                if (c == types[t].patterns[p].capacity.end() || c->second <= 0) continue;
+                row.push_back({var[t][p], static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(c->second), j))});
+              }
+            }
+            m.AddRow(row, prefix, kMipInfinity, "replicas of the " + std::to_string(j) + " largest workloads of " + k + " on different nodes");
+          }
         }
+        ASSIGN_OR_RETURN(mr, solver.Solve(m, options.mip));
+        if (mr.has_solution()) break;
       }
-      ASSIGN_OR_RETURN(mr, solver.Solve(m, options.mip));
       if (mr.has_solution()) break;
     }
     if (!mr.has_solution()) {
