@@ -90,6 +90,24 @@ model::Action NodeAction(model::ActionKind kind, const std::string& node) {
   return a;
 }
 
+// After the node label `label_id`: wait until `until` holds, then uncordon. Returns the uncordon's id.
+std::string WaitThenUncordon(PlanBuilder& b, const std::string& label_id, const std::string& node,
+                             model::LabelValue until, std::string why, const std::string& config) {
+  model::Action wait = NodeAction(model::ActionKind::kWaitForNodeLabel, node);
+  wait.after = std::move(until);
+  wait.depends_on = {label_id};
+  wait.reason = std::move(why);
+  wait.revert = {true, model::ActionKind::kWaitForNodeLabel, "nothing to undo"};
+  const std::string wait_id = b.Add(std::move(wait));
+  model::Action uncordon = NodeAction(model::ActionKind::kUncordon, node);
+  uncordon.before = model::Schedulability{true};
+  uncordon.after = model::Schedulability{false};
+  uncordon.depends_on = {wait_id};
+  uncordon.reason = "node " + node + " serves " + config + " now";
+  uncordon.revert.kind = model::ActionKind::kCordon;
+  return b.Add(std::move(uncordon));
+}
+
 }  // namespace
 
 std::string MigConfigName(const fractional::MigCounts& layout, int mig_gpus) {
@@ -405,20 +423,10 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
                      std::to_string(out.config.replicas) + " together, fit one GPU)";
       label.revert.kind = model::ActionKind::kSetNodeLabel;
       label.disruption.text = "the device plugin restarts on the node; running pods keep their GPUs";
-      const std::string label_id = b.Add(std::move(label));
-      model::Action wait = NodeAction(model::ActionKind::kWaitForNodeLabel, node.name);
-      wait.after = model::LabelValue{"nvidia.com/gpu.replicas", std::to_string(out.config.replicas)};
-      wait.depends_on = {label_id};
-      wait.reason = "GPU feature discovery reports the new share count before pods use it";
-      wait.revert = {true, model::ActionKind::kWaitForNodeLabel, "nothing to undo"};
-      const std::string wait_id = b.Add(std::move(wait));
-      model::Action uncordon = NodeAction(model::ActionKind::kUncordon, node.name);
-      uncordon.before = model::Schedulability{true};
-      uncordon.after = model::Schedulability{false};
-      uncordon.depends_on = {wait_id};
-      uncordon.reason = "node " + node.name + " serves " + out.config.Describe() + " now";
-      uncordon.revert.kind = model::ActionKind::kCordon;
-      ready.push_back(b.Add(std::move(uncordon)));
+      ready.push_back(WaitThenUncordon(b, b.Add(std::move(label)), node.name,
+                                       {"nvidia.com/gpu.replicas", std::to_string(out.config.replicas)},
+                                       "GPU feature discovery reports the new share count before pods use it",
+                                       out.config.Describe()));
       continue;
     }
     const std::string name =
@@ -453,20 +461,10 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     label.disruption.text = "the GPUs reset while the MIG manager re-partitions them (about " +
                             std::to_string(static_cast<int>(o.mig_reconfigure_s)) + " s)";
     label.disruption.expected_seconds = o.mig_reconfigure_s;
-    const std::string label_id = b.Add(std::move(label));
-    model::Action wait = NodeAction(model::ActionKind::kWaitForNodeLabel, node.name);
-    wait.after = model::LabelValue{"nvidia.com/mig.config.state", "success"};
-    wait.depends_on = {label_id};
-    wait.reason = "the MIG manager reports success before pods use the new layout (failed: stop and revert the label)";
-    wait.revert = {true, model::ActionKind::kWaitForNodeLabel, "nothing to undo"};
-    const std::string wait_id = b.Add(std::move(wait));
-    model::Action uncordon = NodeAction(model::ActionKind::kUncordon, node.name);
-    uncordon.before = model::Schedulability{true};
-    uncordon.after = model::Schedulability{false};
-    uncordon.depends_on = {wait_id};
-    uncordon.reason = "node " + node.name + " serves " + out.config.Describe() + " now";
-    uncordon.revert.kind = model::ActionKind::kCordon;
-    ready.push_back(b.Add(std::move(uncordon)));
+    ready.push_back(WaitThenUncordon(
+        b, b.Add(std::move(label)), node.name, {"nvidia.com/mig.config.state", "success"},
+        "the MIG manager reports success before pods use the new layout (failed: stop and revert the label)",
+        out.config.Describe()));
   }
   // 6. Workloads whose unit changes: their controller asks for the new unit (a rolling update).
   std::vector<std::string> resized;

@@ -78,6 +78,17 @@ void ApplyWithKubectl(const model::Plan& plan, const testing::DemoReport& demo, 
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "apply.sh failed; see " << dir << "/apply.log";
 }
 
+// A scenario of tests/scenarios/ served with its API, and the report and plan read from it (40 scrapes, time moving
+// 200x so that what the plan starts happens within the test).
+base::Result<std::unique_ptr<testing::DemoReport>> RunScenario(const std::string& file) {
+  const std::string path = GPUWISE_SOURCE_DIR "/tests/scenarios/" + file;
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSIGN_OR_RETURN(sim::Scenario scenario, sim::ParseScenario(text.str(), path));
+  return testing::DemoReport::Run(scenario, 40, false, 200);
+}
+
 // Lets the simulated control plane run for `seconds` of simulated time.
 void RunFor(sim::ClusterServer& server, double seconds) {
   const double t0 = server.SimulatedNow();
@@ -141,20 +152,14 @@ TEST(RecommendDemoTest, ApplyingThePlanWithKubectlFreesTheGpusItPromised) {
   std::filesystem::remove_all(dir);
 }
 
-// Five small LLM endpoints on whole-GPU MIG instances (7g.80gb) over two of three A100 nodes, each with TTFT and
+// Twelve small LLM endpoints on whole-GPU MIG instances (7g.80gb) over two of three A100 nodes, each with TTFT and
 // TPOT SLOs (tests/scenarios/rightsize.yaml). The plan right-sizes them to smaller MIG profiles, re-partitions one
 // node with the safe rollout and releases the others; applied with kubectl, it frees what it promised, and every
 // moved endpoint's latency, as the simulator serves it afterwards (its own serving model, not gpuwise's), stays
 // within its SLO. The predicted and realised latencies are printed.
 TEST(RecommendSimTest, RightSizingToMigFreesNodesAndKeepsEverySlo) {
   if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
-  const std::string path = GPUWISE_SOURCE_DIR "/tests/scenarios/rightsize.yaml";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto scenario = sim::ParseScenario(text.str(), path);
-  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
-  auto demo = testing::DemoReport::Run(*scenario, 40, false, 200);
+  auto demo = RunScenario("rightsize.yaml");
   ASSERT_TRUE(demo.ok()) << demo.status().ToString();
   sim::ClusterServer& server = (*demo)->server();
   const app::ReportRun& run = (*demo)->run();
@@ -241,13 +246,7 @@ TEST(RecommendSimTest, RightSizingToMigFreesNodesAndKeepsEverySlo) {
 // the node it promised, and every server runs again, on a share.
 TEST(RecommendSimTest, TimeSlicingSmallServersFreesANode) {
   if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
-  const std::string path = GPUWISE_SOURCE_DIR "/tests/scenarios/timeslice.yaml";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto scenario = sim::ParseScenario(text.str(), path);
-  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
-  auto demo = testing::DemoReport::Run(*scenario, 40, false, 200);
+  auto demo = RunScenario("timeslice.yaml");
   ASSERT_TRUE(demo.ok()) << demo.status().ToString();
   sim::ClusterServer& server = (*demo)->server();
   const model::Plan& plan = (*demo)->run().plan;
