@@ -593,7 +593,9 @@ int EmitReport(const GlobalFlags& g, const ReportArgs& a, const app::ReportRun& 
   }
   const analyze::Report& r = run.report;
   if (g.format == OutputFormat::kHtml) {
-    std::cout << ReportHtml(r);
+    HtmlOptions html;
+    html.plan = &run.plan;
+    std::cout << ReportHtml(r, html);
   } else if (g.format == OutputFormat::kTable) {
     std::cout << ReportText(r, g.color, &run.plan);
   } else {

@@ -214,7 +214,7 @@ void FleetBar(std::string& o, const analyze::Fleet& f, const std::string& per) {
   Put(o, "</svg>\n");
 }
 
-void Fleet(std::string& o, const Report& r) {
+void Fleet(std::string& o, const Report& r, const model::Plan* plan) {
   const analyze::Fleet& f = r.fleet;
   const std::string per = r.live ? " per hour" : "";
   Put(o, "<section id=\"fleet\"><h2>Fleet</h2><p>", Int(f.nodes), " GPU nodes, ", Int(f.gpus), " GPUs (",
@@ -224,16 +224,23 @@ void Fleet(std::string& o, const Report& r) {
   Put(o, "; ", HtmlFixed(f.gpu_hours, 1), " priced GPU-hours, ", HtmlFixed(f.used_gpu_hours, 1), " of them used.</p>");
   Put(o, "<div class=\"kpi\"><div>spend", per, "<b>", Dollars(f.cost), "</b>all priced GPUs</div>",
       "<div>utilization<b>", HtmlPct(f.utilization), "</b>used / spend</div>", "<div>unused waste<b>",
-      Dollars(f.unused_annualized), " a year</b>allocated-idle + unallocated, annualised</div>",
-      "<div>recoverable waste<b>needs plans</b>not computed yet: <code>gpuwise recommend</code></div></div>");
+      Dollars(f.unused_annualized), " a year</b>allocated-idle + unallocated, annualised</div>");
+  if (plan != nullptr) {
+    Put(o, "<div>recoverable waste<b>", Dollars(plan->savings.annualized), " a year</b>",
+        Int(plan->savings.gpus_freed), " GPUs, ", Int(plan->savings.nodes_released), " whole node(s) freed by the plan (",
+        Int(static_cast<std::int64_t>(plan->actions.size())), " actions: <code>gpuwise recommend</code>)</div></div>");
+  } else {
+    Put(o, "<div>recoverable waste<b>not computed</b>the plan was not built</div></div>");
+  }
   FleetBar(o, f, per);
   if (f.unmeasured > 0) {
     Put(o, "<p class=\"note\">Of allocated-idle, ", Dollars(f.unmeasured),
         " had no usage sample and is counted idle.</p>");
   }
   Put(o,
-      "<p class=\"note\">Unused waste is what was paid and not used, scaled to a year; how much of it can be "
-      "recovered depends on the plans (packing, right-sizing, scaling) that free whole GPUs or nodes.</p></section>\n");
+      "<p class=\"note\">Unused waste is what was paid and not used, scaled to a year. Recoverable waste is what the "
+      "plan frees: GPUs and nodes that end with no pod once every action is applied, at their price, as a yearly "
+      "rate.</p></section>\n");
 }
 
 void Scatter(std::string& o, const Report& r, const HtmlOptions& opt) {
@@ -967,7 +974,7 @@ std::string ReportHtml(const Report& r, const HtmlOptions& opt) {
     Put(o, HtmlUtc(r.start_unix_s, "%Y-%m-%d"), " to ", HtmlUtc(r.end_unix_s, "%Y-%m-%d"));
   Put(o, "</title><style>", kStyle, "</style></head><body>\n");
   Header(o, r);
-  Fleet(o, r);
+  Fleet(o, r, opt.plan);
   Scatter(o, r, opt);
   Workloads(o, r, opt);
   Teams(o, r, opt);

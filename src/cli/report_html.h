@@ -10,6 +10,7 @@
 #include <string>
 
 #include "analyze/report.h"
+#include "model/plan.h"
 
 namespace gpuwise::cli {
 
@@ -22,6 +23,8 @@ struct HtmlOptions {
   std::size_t max_findings_per_kind = 100;
   std::size_t max_heatmap_columns = 200;  // above this, adjacent intervals are merged by their mean
   std::size_t max_heatmap_rows = 300;     // above this, the nodes with the highest cost are shown
+  // The plan computed with the report (app::ReportRun::plan): its savings are the recoverable waste. Null: not shown.
+  const model::Plan* plan = nullptr;
 };
 
 std::string ReportHtml(const analyze::Report& report, const HtmlOptions& options = {});

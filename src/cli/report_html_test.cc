@@ -530,7 +530,18 @@ TEST(ReportHtmlTest, FleetBarSplitsSpendIntoTheThreeBuckets) {
   EXPECT_EQ(widths, (std::vector<double>{190, 380, 190}));  // $25 / $50 / $25 of 760 px
   EXPECT_NE(fleet.find(">$50.00 (50.0%)</text>"), std::string::npos);
   EXPECT_NE(html.find("$27,375.00 a year"), std::string::npos);
-  EXPECT_NE(html.find("recoverable waste<b>needs plans</b>"), std::string::npos);
+  EXPECT_NE(html.find("recoverable waste<b>not computed</b>"), std::string::npos);
+  // With a plan: its savings, annualised, with what it frees.
+  model::Plan plan;
+  plan.savings.annualized = 17'520'000'000;
+  plan.savings.gpus_freed = 3;
+  plan.savings.nodes_released = 1;
+  HtmlOptions with_plan;
+  with_plan.plan = &plan;
+  const std::string planned = ReportHtml(SmallReport(), with_plan);
+  EXPECT_NE(planned.find("recoverable waste<b>$17,520.00 a year</b>3 GPUs, 1 whole node(s) freed by the plan"),
+            std::string::npos);
+  EXPECT_EQ(WellFormed(planned), "");
 }
 
 TEST(ReportHtmlTest, TeamChartFoldsTheTailAndShowsUnallocated) {
