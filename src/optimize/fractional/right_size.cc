@@ -431,7 +431,12 @@ class Sizer {
     std::string engine;
     for (const auto& entry : held_) {
       const model::Pod& p = s_.pods[static_cast<std::size_t>(entry.first)];
-      if (p.engine.ReservesMemory()) engine = p.engine.name;
+      if (p.engine.ReservesMemory()) {
+        engine = p.engine.name;
+        // vLLM takes gpu_memory_utilization of whatever device it gets (a MIG slice included, facts 4.1): only that
+        // share of a unit is its budget. Default 0.9 (most releases; facts 4.1).
+        if (engine == "vllm") budget_ = std::isfinite(p.engine.gpu_memory_utilization) ? p.engine.gpu_memory_utilization : 0.9;
+      }
     }
     const SignalValue fb = FbPeak(w_);
     if (!engine.empty()) {
@@ -489,9 +494,11 @@ class Sizer {
   // Memory check of one device of `bytes`; false with the reason.
   bool MemoryFits(double bytes, Candidate* k) const {
     if (NeedKnown()) {
-      if (need_ <= bytes + 1) return true;
+      if (need_ <= bytes * budget_ + 1) return true;
       k->category = "memory";
-      k->detail = base::StrPrintf("needs %.1f GiB, it has %.1f GiB", Gib(need_), Gib(bytes));
+      k->detail = budget_ < 1 ? base::StrPrintf("needs %.1f GiB, its engine gets %.2f of %.1f GiB = %.1f GiB", Gib(need_),
+                                                budget_, Gib(bytes), Gib(bytes * budget_))
+                              : base::StrPrintf("needs %.1f GiB, it has %.1f GiB", Gib(need_), Gib(bytes));
       return false;
     }
     if (c_.unit_memory > 0 && bytes + 1 >= c_.unit_memory) return true;
@@ -877,6 +884,7 @@ class Sizer {
   SizingDecision d_;
   std::map<int, std::vector<Held>> held_;  // live pod -> devices it holds in its latest held interval
   std::vector<std::uint32_t> rows_;        // Snapshot::usage rows one of its pods holds a device in
+  double budget_ = 1;                      // share of a unit its engine takes (vLLM gpu_memory_utilization)
   int live_requesting_ = 0;
   Current c_;
   std::vector<std::string> other_units_;
