@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
+#include "base/format.h"
 #include "base/units.h"
 #include "optimize/projection.h"
 
@@ -20,11 +20,7 @@ using fractional::UnitKind;
 
 std::string Usd(std::int64_t micro) { return base::FormatDollars(micro); }
 
-std::string Pct(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", ratio * 100);
-  return buf;
-}
+std::string Pct(double ratio) { return base::StrPrintf("%.1f%%", ratio * 100); }
 
 bool Patchable(const std::string& kind) { return kind == "Deployment" || kind == "StatefulSet" || kind == "ReplicaSet"; }
 

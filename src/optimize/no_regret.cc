@@ -1,9 +1,9 @@
 #include "optimize/no_regret.h"
 
 #include <cmath>
-#include <cstdio>
 #include <map>
 
+#include "base/format.h"
 #include "base/units.h"
 #include "optimize/projection.h"
 
@@ -12,11 +12,7 @@ namespace {
 
 std::string Usd(std::int64_t micro) { return base::FormatDollars(micro); }
 
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
+std::string Fixed(double v, int digits) { return base::StrPrintf("%.*f", digits, v); }
 
 // Controllers whose spec.replicas scales the workload.
 const char* ApiVersionOfScalable(const std::string& kind) {

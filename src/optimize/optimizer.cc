@@ -1,7 +1,5 @@
 #include "optimize/optimizer.h"
 
-#include <cstdio>
-
 #include "optimize/fractional_plan.h"
 #include "optimize/no_regret.h"
 #include "optimize/savings.h"
