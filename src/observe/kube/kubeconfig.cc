@@ -498,6 +498,11 @@ base::Status FillCluster(const std::string& name, const ClusterDef& c, RestConfi
       return EntryError(c.at, entry, "server " + Quoted(c.server) + " must be an http:// or https:// URL");
     }
   }
+  // "https://" alone (or "https:// " once YAML trims it) names no host: an address no request can reach.
+  const std::size_t host = server.find("://") + 3;
+  if (host >= server.size() || server[host] == '/' || server.find_first_of(" \t", host) != std::string::npos) {
+    return EntryError(c.at, entry, "server " + Quoted(c.server) + " has no host");
+  }
   while (!server.empty() && server.back() == '/') server.pop_back();
   rc->server = server;
   rc->cluster_name = name;

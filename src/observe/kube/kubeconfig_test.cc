@@ -333,6 +333,23 @@ TEST(Kubeconfig, ClusterWithoutServer) {
   EXPECT_NE(rc.status().message().find(file), std::string::npos);
 }
 
+// A scheme with no host (found by kubeconfig_fuzz: "https:// " trimmed by YAML to "https://") is an error naming the
+// file, not an address "https:".
+TEST(Kubeconfig, ServerWithoutHost) {
+  TempDir dir;
+  for (const char* server : {"https://", "'https:// '", "http:///api", "'https://a b'"}) {
+    const std::string file = dir.Write("config", Simple(std::string("    server: ") + server + "\n", "    token: t\n"));
+    auto rc = LoadKubeconfig(FromPath(file));
+    ASSERT_FALSE(rc.ok()) << server << " -> " << rc->server;
+    EXPECT_NE(rc.status().message().find("has no host"), std::string::npos) << rc.status().message();
+    EXPECT_NE(rc.status().message().find(file), std::string::npos);
+  }
+  const std::string ok = dir.Write("config", Simple("    server: https://10.0.0.1:6443/\n", "    token: t\n"));
+  auto rc = LoadKubeconfig(FromPath(ok));
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  EXPECT_EQ(rc->server, "https://10.0.0.1:6443");
+}
+
 TEST(Kubeconfig, RelativePathsResolveAgainstTheFilesDirectory) {
   TempDir dir;
   dir.Write("kube/certs/ca.crt", kCaPem);
