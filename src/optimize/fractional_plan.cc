@@ -27,7 +27,7 @@ bool Patchable(const std::string& kind) { return kind == "Deployment" || kind ==
 // What a unit asks of Kubernetes: the extended resource and its count per pod.
 std::pair<std::string, std::string> ResourceOf(const UnitChoice& u) {
   if (u.kind == UnitKind::kMig) return {MigResourceName(u.mig_profile), "1"};
-  if (u.kind == UnitKind::kTimeSlice) return {"nvidia.com/gpu.shared", "1"};  // gpuwise's sharing configs rename
+  if (u.kind == UnitKind::kTimeSlice || u.kind == UnitKind::kMps) return {"nvidia.com/gpu.shared", "1"};  // renamed
   return {"nvidia.com/gpu", std::to_string(u.gpus)};
 }
 
@@ -53,7 +53,7 @@ NodeConfig CurrentConfig(const model::Snapshot& s, int node, bool& regular) {
     return c;
   }
   if (sn.replicas > 1) {
-    c.kind = UnitKind::kTimeSlice;
+    c.kind = sn.node.sharing_strategy == "mps" ? UnitKind::kMps : UnitKind::kTimeSlice;
     c.replicas = sn.replicas;
     return c;
   }
@@ -77,6 +77,14 @@ std::string GpuModelOf(const model::Snapshot& s, int node) {
     if (d.node == node && !d.model_name.empty()) return d.model_name;
   }
   return s.nodes[static_cast<std::size_t>(node)].node.gpu_product;
+}
+
+bool Shared(const NodeConfig& c) { return c.kind == UnitKind::kTimeSlice || c.kind == UnitKind::kMps; }
+
+// The device plugin's config for a sharing node config: "gpuwise-ts-4" (time-slicing, 4 shares per GPU),
+// "gpuwise-mps-2".
+std::string SharingConfigName(const NodeConfig& c) {
+  return std::string(c.kind == UnitKind::kMps ? "gpuwise-mps-" : "gpuwise-ts-") + std::to_string(c.replicas);
 }
 
 model::Action NodeAction(model::ActionKind kind, const std::string& node) {
@@ -126,9 +134,14 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
   }
   // What earlier optimizers decided: cordoned nodes, workloads they changed.
   std::set<std::string> cordoned, touched;
+  std::map<std::string, std::string> scaled_to_zero;  // workload key -> the action that scales it to zero
   for (const model::Action& a : b.plan().actions) {
     if (a.kind == model::ActionKind::kCordon) cordoned.insert(a.target.name);
-    if (a.target.kind != "Node" && a.target.kind != "Pod") touched.insert(a.target.namespace_name + "/" + a.target.kind + "/" + a.target.name);
+    if (a.target.kind == "Node" || a.target.kind == "Pod") continue;
+    const std::string key = a.target.namespace_name + "/" + a.target.kind + "/" + a.target.name;
+    touched.insert(key);
+    const auto* r = std::get_if<model::ReplicaCount>(&a.after);
+    if (a.kind == model::ActionKind::kSetReplicas && r != nullptr && r->replicas == 0) scaled_to_zero[key] = a.id;
   }
 
   // Nodes.
@@ -176,7 +189,17 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
   const Projection now = ProjectNow(s);
   std::map<std::string, int> pod_index;
   for (std::size_t i = 0; i < s.pods.size(); ++i) pod_index[s.pods[i].namespace_name + "/" + s.pods[i].name] = static_cast<int>(i);
+  // Workloads whose pods run on more than one GPU model: one resource change would move them all, and right-sizing
+  // is for one model.
+  std::map<int, std::set<std::string>> models_of;
+  for (const ProjectedPod& p : now.pods) {
+    auto ni = node_index.find(p.node);
+    if (ni == node_index.end() || !p.gpu()) continue;
+    models_of[s.pod_workload[static_cast<std::size_t>(pod_index[p.namespace_name + "/" + p.name])]].insert(
+        nodes[static_cast<std::size_t>(ni->second)].gpu_model);
+  }
   std::set<int> noted;
+  std::map<std::size_t, std::vector<std::string>> scaled_off;  // node -> actions that remove pods from it
   for (const ProjectedPod& p : now.pods) {
     auto ni = node_index.find(p.node);
     if (ni == node_index.end()) continue;
@@ -189,6 +212,11 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     }
     const int w = s.pod_workload[static_cast<std::size_t>(pod)];
     const model::Workload& wl = s.workloads[static_cast<std::size_t>(w)];
+    if (auto z = scaled_to_zero.find(wl.key.str()); z != scaled_to_zero.end()) {
+      // An earlier optimizer removes the pod: its GPUs are free once that action has run.
+      scaled_off[static_cast<std::size_t>(ni->second)].push_back(z->second);
+      continue;
+    }
     const fractional::SizingDecision& d = decision_of(w);
     PackItem it;
     it.pod = p.namespace_name + "/" + p.name;
@@ -204,6 +232,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     else if (d.status == fractional::SizingStatus::kUnknown) why = "right-sizing is unknown: " + d.reason;
     else if (d.current.kind != UnitKind::kWholeGpu && d.current.kind != UnitKind::kMig) why = "it runs on a share";
     else if (!p.node_selector.empty()) why = "its nodeSelector pins it to some nodes";
+    else if (models_of[w].size() > 1) why = "its pods run on " + std::to_string(models_of[w].size()) + " GPU models";
     const model::WorkloadPolicy& policy = in.policies[static_cast<std::size_t>(w)];
     if (why.empty() && (policy.ignore.value || policy.automation.value == model::Automation::kOff)) why = "its policy says leave it";
     it.movable = why.empty();
@@ -211,7 +240,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
       // Keep or resize: any feasible unit (a keep decision still lists units of the same share, such as a whole GPU
       // for a full-GPU MIG instance).
       for (const UnitChoice& u : d.feasible) {
-        if (u.kind == UnitKind::kWholeGpu || u.kind == UnitKind::kMig || u.kind == UnitKind::kTimeSlice) it.options.push_back(u);
+        if (u.kind != UnitKind::kFraction) it.options.push_back(u);
       }
       if (it.options.empty()) it.options = {d.current};
       // Equal shares: a whole GPU before a full-GPU MIG instance (more SMs, and any node can give one).
@@ -273,11 +302,11 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     for (const PackItem& it : items) hosts |= it.node == static_cast<int>(n);
     if (!out.kept && hosts) released.push_back(n);
   }
-  // Time-slicing configs for the device plugin, one ConfigMap key each ("gpuwise-ts-4": 4 shares per GPU, renamed
-  // nvidia.com/gpu.shared so that whole-GPU pods never land on a share).
-  std::set<int> ts_replicas;
+  // Sharing configs for the device plugin, one ConfigMap key each (SharingConfigName), the shares renamed
+  // nvidia.com/gpu.shared so that whole-GPU pods never land on a share.
+  std::map<std::string, NodeConfig> sharing_configs;
   for (std::size_t n : changed) {
-    if (r.nodes[n].config.kind == UnitKind::kTimeSlice) ts_replicas.insert(r.nodes[n].config.replicas);
+    if (Shared(r.nodes[n].config)) sharing_configs.emplace(SharingConfigName(r.nodes[n].config), r.nodes[n].config);
   }
   std::vector<std::string> ready;  // the actions after which the new capacity exists
 
@@ -330,20 +359,23 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     }
   }
   std::vector<std::string> sharing_ids;
-  for (int replicas : ts_replicas) {
-    const std::string name = "gpuwise-ts-" + std::to_string(replicas);
+  for (const auto& [name, config] : sharing_configs) {
+    const bool mps = config.kind == UnitKind::kMps;
+    const int replicas = config.replicas;
     model::Action a;
     a.kind = model::ActionKind::kSetConfigMapKey;
     a.target = {"v1", "ConfigMap", o.sharing_config_namespace, o.sharing_config_name, ""};
     model::ConfigMapValue before, after;
     before.key = after.key = name;
     before.format = after.format = "device-plugin";
-    after.sharing[name] = {"time-slicing", replicas};
+    after.sharing[name] = {mps ? "mps" : "time-slicing", replicas};
     after.sharing_rename[name] = true;
     a.before = before;
     a.after = after;
-    a.reason = "adds the device plugin's time-slicing config " + name + " (" + std::to_string(replicas) +
-               " shares per GPU, advertised as nvidia.com/gpu.shared)";
+    a.reason = "adds the device plugin's " + std::string(mps ? "MPS" : "time-slicing") + " config " + name + " (" +
+               std::to_string(replicas) + " shares per GPU" +
+               (mps ? ", each limited to 1/" + std::to_string(replicas) + " of the memory and the SMs" : "") +
+               ", advertised as nvidia.com/gpu.shared)";
     a.revert.kind = model::ActionKind::kSetConfigMapKey;
     a.disruption.text = "none: the device plugin applies a config only to nodes labelled with it";
     sharing_ids.push_back(b.Add(std::move(a)));
@@ -388,9 +420,9 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     ev.before = model::PodPlacement{nodes[n].name};
     ev.depends_on = {relaid ? change_cordon[n] : release_cordon.count(n) ? release_cordon[n] : std::string()};
     if (ev.depends_on.front().empty()) ev.depends_on.clear();
-    const bool to_shares = relaid && r.nodes[n].config.kind == UnitKind::kTimeSlice;
+    const bool to_shares = relaid && Shared(r.nodes[n].config);
     ev.reason = !relaid   ? "moves off " + nodes[n].name + ", which the packing releases"
-                : to_shares ? "node " + nodes[n].name + " changes to time-sliced shares: its whole-GPU pods move first"
+                : to_shares ? "node " + nodes[n].name + " changes to " + r.nodes[n].config.Describe() + ": its whole-GPU pods move first"
                             : "the MIG manager needs the GPUs of " + nodes[n].name + " free to re-partition them";
     ev.risk = model::Risk::kMedium;
     ev.revert = {true, model::ActionKind::kEvict, "nothing to undo: its controller recreates the pod"};
@@ -405,22 +437,27 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
   for (std::size_t n : changed) {
     const PackNode& node = nodes[n];
     const fractional::NodeOutcome& out = r.nodes[n];
-    if (out.config.kind == UnitKind::kTimeSlice) {
-      const std::string name = "gpuwise-ts-" + std::to_string(out.config.replicas);
+    if (Shared(out.config)) {
+      const std::string name = SharingConfigName(out.config);
+      const std::string replicas = std::to_string(out.config.replicas);
       model::Action label = NodeAction(model::ActionKind::kSetNodeLabel, node.name);
       const std::string& old = s.nodes[n].node.device_plugin_config;
       label.before = model::LabelValue{"nvidia.com/device-plugin.config", old.empty() ? std::nullopt : std::optional(old)};
       label.after = model::LabelValue{"nvidia.com/device-plugin.config", name};
       label.depends_on = {change_cordon[n]};
+      label.depends_on.insert(label.depends_on.end(), scaled_off[n].begin(), scaled_off[n].end());
       label.depends_on.insert(label.depends_on.end(), sharing_ids.begin(), sharing_ids.end());
       label.depends_on.insert(label.depends_on.end(), evicted_from[n].begin(), evicted_from[n].end());
-      label.reason = "asks the device plugin for " + std::to_string(out.config.replicas) + " time-sliced shares per GPU on " +
-                     node.name + " (no memory isolation: the pods' memory needs, the largest " +
-                     std::to_string(out.config.replicas) + " together, fit one GPU)";
+      label.reason = out.config.kind == UnitKind::kMps
+                         ? "asks the device plugin for " + replicas + " MPS shares per GPU on " + node.name +
+                               " (each pod limited to 1/" + replicas + " of the GPU's memory and SMs, which its need fits)"
+                         : "asks the device plugin for " + replicas + " time-sliced shares per GPU on " + node.name +
+                               " (no memory isolation: the pods' memory needs, the largest " + replicas +
+                               " together, fit one GPU)";
       label.revert.kind = model::ActionKind::kSetNodeLabel;
       label.disruption.text = "the device plugin restarts on the node; running pods keep their GPUs";
       ready.push_back(WaitThenUncordon(b, b.Add(std::move(label)), node.name,
-                                       {"nvidia.com/gpu.replicas", std::to_string(out.config.replicas)},
+                                       {"nvidia.com/gpu.replicas", replicas},
                                        "GPU feature discovery reports the new share count before pods use it",
                                        out.config.Describe()));
       continue;
@@ -428,6 +465,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     const std::string name =
         out.config.kind == UnitKind::kMig ? MigConfigName(out.config.layout, out.config.mig_gpus) : MigConfigName({});
     std::vector<std::string> deps = {change_cordon[n]};
+    deps.insert(deps.end(), scaled_off[n].begin(), scaled_off[n].end());  // their pods leave the GPUs first
     if (!config_id.empty()) deps.push_back(config_id);
     deps.insert(deps.end(), evicted_from[n].begin(), evicted_from[n].end());
     // The MIG manager reports on its own label; clearing the last report first makes the wait below see this

@@ -20,12 +20,14 @@ namespace {
 
 constexpr std::int64_t kEnd = 1'794'787'200;
 constexpr const char* kA100 = "NVIDIA A100-SXM4-80GB";
+constexpr const char* kL40s = "NVIDIA L40S";  // no MIG: sharing there is MPS or time-slicing
 
 struct RandomCluster {
   model::Snapshot s;
   std::map<std::string, double> fb_bytes;  // pod "ns/name" -> the framebuffer it uses
   std::set<std::string> tensor_parallel;  // workloads whose pods hold 2 GPUs
   std::set<std::string> without_slo;
+  std::map<std::string, double> node_gpu_memory;  // node -> bytes of one GPU
 };
 
 RandomCluster Generate() {
@@ -37,17 +39,23 @@ RandomCluster Generate() {
   s.live = true;
   const int nodes = *rc::gen::inRange(2, 5);
   std::vector<std::vector<int>> free_devices(static_cast<std::size_t>(nodes));
+  std::vector<double> gpu_memory;
   for (int n = 0; n < nodes; ++n) {
+    const bool l40s = *rc::gen::arbitrary<bool>();
     model::SnapshotNode sn;
     sn.node.name = "n" + std::to_string(n);
-    sn.node.mig_strategy = "mixed";
-    sn.node.labels["nvidia.com/mig.strategy"] = "mixed";
+    if (!l40s) {
+      sn.node.mig_strategy = "mixed";
+      sn.node.labels["nvidia.com/mig.strategy"] = "mixed";
+    }
     sn.node.allocatable["nvidia.com/gpu"] = 8;
     sn.node.cpu_allocatable = 96;
     sn.node.memory_allocatable_bytes = 1e12;
-    sn.node.gpu_memory_mib = 81920;
+    sn.node.gpu_memory_mib = l40s ? 46068 : 81920;
+    gpu_memory.push_back(l40s ? 48e9 : 80e9);
+    c.node_gpu_memory[sn.node.name] = gpu_memory.back();
     sn.gpus = 8;
-    sn.price_micro_per_gpu_hour = 4'000'000;
+    sn.price_micro_per_gpu_hour = l40s ? 2'000'000 : 4'000'000;
     sn.price_rule = "test";
     s.nodes.push_back(sn);
     for (int g = 0; g < 8; ++g) {
@@ -55,8 +63,8 @@ RandomCluster Generate() {
       d.node = n;
       d.uuid = "GPU-" + std::to_string(n) + "-" + std::to_string(g);
       d.key = sn.node.name + "/" + d.uuid;
-      d.model_name = kA100;
-      d.memory_bytes = 80e9;
+      d.model_name = l40s ? kL40s : kA100;
+      d.memory_bytes = gpu_memory.back();
       d.compute_source = "sm_active";
       free_devices[static_cast<std::size_t>(n)].push_back(static_cast<int>(s.devices.size()));
       s.devices.push_back(d);
@@ -68,7 +76,7 @@ RandomCluster Generate() {
     s.usage[d].interval = 0;
     s.usage[d].samples = 60;
   }
-  const int workloads = *rc::gen::inRange(8, 25);
+  const int workloads = *rc::gen::inRange(2 * nodes, 5 * nodes + 1);  // room to consolidate, often
   for (int w = 0; w < workloads; ++w) {
     model::Workload wl;
     wl.key = {"ns" + std::to_string(w), "Deployment", "app" + std::to_string(w)};
@@ -79,14 +87,18 @@ RandomCluster Generate() {
     if (!slo) c.without_slo.insert(wl.key.str());
     const int replicas = *rc::gen::inRange(1, 3);
     const double compute = *rc::gen::inRange(1, 40) / 100.0;
-    const double fb = *rc::gen::inRange(3, 45) / 100.0;
+    const double fb = *rc::gen::inRange(3, 45) / 100.0;  // of the GPU the pod runs on
+    const bool mps = *rc::gen::arbitrary<bool>();  // allows MPS (gpuwise.io/isolation: mps)
     for (int r = 0; r < replicas; ++r) {
       // A node with enough free GPUs, else the pod is not generated.
+      // Replicas of one workload on one GPU model, as a Deployment's nodeAffinity or a node pool would keep them.
       int node = -1;
       const int start = *rc::gen::inRange(0, nodes);
       for (int k = 0; k < nodes && node < 0; ++k) {
         const int n = (start + k) % nodes;
-        if (free_devices[static_cast<std::size_t>(n)].size() >= (tp ? 2u : 1u)) node = n;
+        const bool same_model = wl.pods.empty() || gpu_memory[static_cast<std::size_t>(n)] ==
+                                                       c.node_gpu_memory[s.pods[static_cast<std::size_t>(wl.pods.front())].node];
+        if (same_model && free_devices[static_cast<std::size_t>(n)].size() >= (tp ? 2u : 1u)) node = n;
       }
       if (node < 0) break;
       model::Pod p;
@@ -96,6 +108,7 @@ RandomCluster Generate() {
       p.phase = "Running";
       p.created_unix_s = kEnd - 7200;
       p.owners = {{"apps/v1", "ReplicaSet", wl.key.name + "-abc", ""}, {"apps/v1", "Deployment", wl.key.name, ""}};
+      if (mps && !notebook) p.annotations["gpuwise.io/isolation"] = "mps";
       if (slo) {
         p.annotations["gpuwise.io/slo-ttft-p99"] = std::to_string(*rc::gen::inRange(5, 50) * 100) + "ms";
         p.annotations["gpuwise.io/slo-tpot-p99"] = std::to_string(*rc::gen::inRange(5, 30) * 10) + "ms";
@@ -124,11 +137,12 @@ RandomCluster Generate() {
         h.how = model::HoldHow::kLabel;
         s.usage[static_cast<std::size_t>(d)].holds.push_back(h);
         s.usage[static_cast<std::size_t>(d)].compute = compute;
-        s.usage[static_cast<std::size_t>(d)].fb_used_bytes = notebook ? fb * 80e9 : 0.9 * 80e9;
+        const double mem = gpu_memory[static_cast<std::size_t>(node)];
+        s.usage[static_cast<std::size_t>(d)].fb_used_bytes = notebook ? fb * mem : 0.9 * mem;
         s.usage[static_cast<std::size_t>(d)].fb_reserved = !notebook;
-        if (!notebook) s.usage[static_cast<std::size_t>(d)].fb_demand_bytes = fb * 80e9;
+        if (!notebook) s.usage[static_cast<std::size_t>(d)].fb_demand_bytes = fb * mem;
       }
-      c.fb_bytes[p.namespace_name + "/" + p.name] = fb * 80e9;
+      c.fb_bytes[p.namespace_name + "/" + p.name] = fb * gpu_memory[static_cast<std::size_t>(node)];
       s.pods.push_back(p);
       wl.pods.push_back(pod);
       s.pod_workload.push_back(static_cast<int>(s.workloads.size()));
@@ -144,6 +158,14 @@ RandomCluster Generate() {
     s.workloads.push_back(std::move(wl));
   }
   return c;
+}
+
+int WorkloadIndex(const model::Snapshot& s, const model::ObjectRef& target) {
+  for (std::size_t w = 0; w < s.workloads.size(); ++w) {
+    const model::WorkloadKey& k = s.workloads[w].key;
+    if (k.namespace_name == target.namespace_name && k.kind == target.kind && k.name == target.name) return static_cast<int>(w);
+  }
+  RC_FAIL("an action targets a workload that is not in the snapshot");
 }
 
 // The ids an action depends on, transitively.
@@ -193,7 +215,8 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
     if (a.kind == model::ActionKind::kSetNodeLabel) {
       const auto& l = std::get<model::LabelValue>(a.after);
       if (l.key != "nvidia.com/mig.config") continue;
-      // A node is re-laid out only after its config exists, it is cordoned and every GPU pod on it is evicted.
+      // A node is re-laid out only after its config exists, it is cordoned and every GPU pod on it is evicted (or
+      // scaled away).
       RC_ASSERT(layouts.count(l.value.value_or("")) == 1);
       const std::set<std::string> before = Ancestors(plan, a);
       bool cordoned = false;
@@ -202,6 +225,11 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
         const model::Action* x = plan.Find(id);
         if (x->kind == model::ActionKind::kCordon && x->target.name == a.target.name) cordoned = true;
         if (x->kind == model::ActionKind::kEvict) evicted.insert(x->target.namespace_name + "/" + x->target.name);
+        if (x->kind == model::ActionKind::kSetReplicas && std::get<model::ReplicaCount>(x->after).replicas == 0) {
+          for (int pod : s.workloads[static_cast<std::size_t>(WorkloadIndex(s, x->target))].pods) {
+            evicted.insert(s.pods[static_cast<std::size_t>(pod)].namespace_name + "/" + s.pods[static_cast<std::size_t>(pod)].name);
+          }
+        }
       }
       RC_ASSERT(cordoned);
       for (const model::Pod& p : s.pods) {
@@ -211,6 +239,7 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
     if (a.kind == model::ActionKind::kSetResources) {
       const std::string key = a.target.namespace_name + "/" + a.target.kind + "/" + a.target.name;
       for (const auto& [res, q] : std::get<model::ResourceValues>(a.after).requests) {
+        if (res == "nvidia.com/gpu.shared") RC_ASSERT(c.tensor_parallel.count(key) == 0);  // no share for a TP pod
         if (!res.starts_with("nvidia.com/mig-")) continue;
         // Tensor-parallel pods never move to MIG; without an SLO compute is never shrunk, and every A100 slice has
         // fewer SMs (98 at most) than the whole GPU (108).
@@ -219,21 +248,21 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
       }
     }
   }
-  bool relaid = false, released = false, shared = false;
-  std::map<std::string, int> ts_nodes;  // node -> shares per GPU it is given
+  bool relaid = false, released = false;
+  std::map<std::string, int> ts_nodes, mps_nodes;  // node -> shares per GPU it is given
   for (const model::Action& a : plan.actions) {
     if (a.kind == model::ActionKind::kSetNodeLabel) {
       const auto& l = std::get<model::LabelValue>(a.after);
       relaid |= l.key == "nvidia.com/mig.config";
       if (l.key == "nvidia.com/device-plugin.config") {
-        shared = true;
-        ts_nodes[a.target.name] = std::stoi(l.value->substr(l.value->rfind('-') + 1));
+        const int n = std::stoi(l.value->substr(l.value->rfind('-') + 1));
+        (l.value->starts_with("gpuwise-mps-") ? mps_nodes : ts_nodes)[a.target.name] = n;
       }
     }
     released |= a.kind == model::ActionKind::kCordon && a.optimizer == "fractional";
   }
-  RC_TAG(relaid ? "re-laid a node" : "no re-layout", shared ? "time-sliced a node" : "no time-slicing",
-         released ? "released a node" : "released none");
+  RC_TAG(relaid ? "re-laid a node" : "no re-layout", ts_nodes.empty() ? "no time-slicing" : "time-sliced a node",
+         mps_nodes.empty() ? "no MPS" : "MPS on a node", released ? "released a node" : "released none");
   // Once applied, no node gives more of any GPU resource than it advertises.
   auto after = ProjectPlan(s, plan);
   RC_ASSERT(after.ok());
@@ -242,19 +271,30 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
     if (p.node.empty()) continue;
     for (const auto& [k, v] : p.extended) used[p.node][k] += v;
   }
-  // A time-sliced node: any N of its pods may share a GPU, and nothing enforces memory: the N largest fit one GPU.
-  for (const auto& [node, replicas] : ts_nodes) {
+  // The framebuffer each pod on `node` uses, largest first (an unknown pod: all of a GPU).
+  auto memory_on = [&](const std::string& node) {
     std::vector<double> fb;
     for (const ProjectedPod& p : after->pods) {
       if (p.node != node || !p.gpu()) continue;
       std::string name = p.namespace_name + "/" + p.name;
       if (name.ends_with("~")) name.pop_back();
-      fb.push_back(c.fb_bytes.count(name) ? c.fb_bytes[name] : 80e9);  // an unknown pod: assume all of a GPU
+      fb.push_back(c.fb_bytes.count(name) ? c.fb_bytes[name] : c.node_gpu_memory[node]);
     }
     std::sort(fb.rbegin(), fb.rend());
+    return fb;
+  };
+  // A time-sliced node: any N of its pods may share a GPU, and nothing enforces memory: the N largest fit one GPU.
+  for (const auto& [node, replicas] : ts_nodes) {
+    const std::vector<double> fb = memory_on(node);
     double top = 0;
     for (int k = 0; k < replicas && k < static_cast<int>(fb.size()); ++k) top += fb[static_cast<std::size_t>(k)];
-    RC_ASSERT(top <= 80e9);
+    RC_ASSERT(top <= c.node_gpu_memory[node]);
+  }
+  // An MPS node: never a GPU that could take MIG instead, and each pod fits the 1/N of memory MPS limits it to.
+  for (const auto& [node, replicas] : mps_nodes) {
+    RC_ASSERT(c.node_gpu_memory[node] < 80e9);  // the L40S nodes
+    const std::vector<double> fb = memory_on(node);
+    RC_ASSERT(fb.empty() || fb.front() <= c.node_gpu_memory[node] / replicas);
   }
   for (const ProjectedNode& n : after->nodes) {
     for (const auto& [k, v] : used[n.name]) {

@@ -17,7 +17,7 @@ constexpr double kGiBInMiB = 1024.0;
 
 // ---------------------------------------------------------------------------------------------------------
 // Calibration. "MIGProfiler" = ../shared/data/migprofiler-a100 (A100-80g/infer/nlp/integrated_result_bsz.csv,
-// bert-base, seq 64); "datasheet" = NVIDIA H100 SXM5 / A100 SXM4 / L4 datasheets; "Azure" = the Azure LLM
+// bert-base, seq 64); "datasheet" = NVIDIA H100 SXM5 / A100 SXM4 / L4 / L40S datasheets; "Azure" = the Azure LLM
 // inference trace 2023, conversation (AzureLLMInferenceTrace_conv.csv, 19,366 requests); GUESS = not measured.
 // ---------------------------------------------------------------------------------------------------------
 
@@ -34,6 +34,7 @@ struct GpuTraits {
 };
 constexpr GpuTraits kTraits[] = {
     {"H100", 3.35e12, 989e12}, {"A100-SXM4-80GB", 2.039e12, 312e12}, {"A100", 1.555e12, 312e12},
+    {"L40S", 0.864e12, 362e12},  // before "L4", which it contains
     {"L4", 0.300e12, 121e12},  {"", 0.9e12, 125e12},  // anything else: a mid-range part. GUESS.
 };
 const GpuTraits& TraitsOf(std::string_view model) {

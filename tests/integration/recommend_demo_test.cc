@@ -157,6 +157,77 @@ TEST(RecommendDemoTest, ApplyingThePlanWithKubectlFreesTheGpusItPromised) {
 // node with the safe rollout and releases the others; applied with kubectl, it frees what it promised, and every
 // moved endpoint's latency, as the simulator serves it afterwards (its own serving model, not gpuwise's), stays
 // within its SLO. The predicted and realised latencies are printed.
+// What the slice model predicted for a workload the plan moves, and its SLOs.
+struct MovedWorkload {
+  std::string unit;  // "3g.40gb" (a MIG profile) or "mps-2"
+  double predicted_ttft = NAN, predicted_tpot = NAN, slo_ttft = NAN, slo_tpot = NAN;
+};
+
+bool IsUnit(const optimize::fractional::UnitChoice& u, const std::string& unit) {
+  using optimize::fractional::UnitKind;
+  if (unit.starts_with("mps-")) return u.kind == UnitKind::kMps && u.replicas == std::stoi(unit.substr(4));
+  return u.kind == UnitKind::kMig && u.mig_profile == unit;
+}
+
+// moved: workload "ns/name" -> its new unit. The predictions come from right-sizing the snapshot the plan was made from.
+std::map<std::string, MovedWorkload> Predictions(const app::ReportRun& run, const std::map<std::string, std::string>& moved) {
+  std::map<std::string, MovedWorkload> out;
+  const auto policies = optimize::ResolvePolicies(run.snapshot);
+  const auto rows = optimize::RowsByWorkload(run.snapshot, run.report);
+  for (std::size_t w = 0; w < run.snapshot.workloads.size(); ++w) {
+    const model::Workload& wl = run.snapshot.workloads[w];
+    const std::string key = wl.key.namespace_name + "/" + wl.key.name;
+    auto m = moved.find(key);
+    if (m == moved.end()) continue;
+    MovedWorkload& e = out[key];
+    e.unit = m->second;
+    const model::WorkloadClass cls = rows[w] != nullptr ? model::ParseWorkloadClass(rows[w]->workload_class).value_or(model::WorkloadClass::kUnknown)
+                                                        : model::WorkloadClass::kUnknown;
+    const auto d = optimize::fractional::RightSize(run.snapshot, static_cast<int>(w), policies[w], cls);
+    for (const auto& u : d.feasible) {
+      if (!IsUnit(u, e.unit)) continue;
+      e.predicted_ttft = u.predicted_ttft_p99_s.value_or(NAN);
+      e.predicted_tpot = u.predicted_tpot_p99_s.value_or(NAN);
+    }
+    if (policies[w].slo_ttft_p99.value) e.slo_ttft = static_cast<double>(policies[w].slo_ttft_p99.value->count()) / 1000;
+    if (policies[w].slo_tpot_p99.value) e.slo_tpot = static_cast<double>(policies[w].slo_tpot_p99.value->count()) / 1000;
+  }
+  return out;
+}
+
+// Realised latency after the move, read the way gpuwise reads it (the engines' own histograms, over a fresh window of
+// `after`), printed beside the prediction; none may break its SLO.
+void ExpectSlosKept(const app::ReportRun& after, const std::map<std::string, MovedWorkload>& moved) {
+  for (const auto& [key, e] : moved) {
+    const model::Workload* wl = nullptr;
+    for (const model::Workload& w : after.snapshot.workloads) {
+      if (w.key.namespace_name + "/" + w.key.name == key) wl = &w;
+    }
+    ASSERT_NE(wl, nullptr) << key;
+    const double ttft = wl->serving.ttft_p99_s, tpot = wl->serving.tpot_p99_s;
+    std::printf("%-26s %-8s TTFT p99 predicted %7.1f ms, realised %7.1f ms (SLO %5.0f ms); TPOT p99 predicted %6.1f ms, "
+                "realised %6.1f ms (SLO %4.0f ms)\n",
+                key.c_str(), e.unit.c_str(), e.predicted_ttft * 1000, ttft * 1000, e.slo_ttft * 1000, e.predicted_tpot * 1000,
+                tpot * 1000, e.slo_tpot * 1000);
+    if (std::isfinite(e.slo_ttft)) {
+      ASSERT_TRUE(std::isfinite(ttft)) << key << ": no TTFT measured after the move";
+      EXPECT_LE(ttft, e.slo_ttft) << key;
+    }
+    if (std::isfinite(e.slo_tpot)) {
+      ASSERT_TRUE(std::isfinite(tpot)) << key << ": no TPOT measured after the move";
+      EXPECT_LE(tpot, e.slo_tpot) << key;
+    }
+  }
+}
+
+void PrintClusterOnFailure(const testing::DemoReport& demo, const std::string& dir) {
+  if (!::testing::Test::HasFailure()) return;
+  const std::string kc = "KUBECONFIG='" + demo.kubeconfig() + "' ";
+  std::system((kc + "kubectl get pods -A -o wide; " + kc +
+               "kubectl get nodes -L nvidia.com/mig.config,nvidia.com/mig.config.state,nvidia.com/device-plugin.config; " + kc +
+               "kubectl get events -A | tail -20; cat '" + dir + "/apply.log' | tail -20").c_str());
+}
+
 TEST(RecommendSimTest, RightSizingToMigFreesNodesAndKeepsEverySlo) {
   if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
   auto demo = RunScenario("rightsize.yaml");
@@ -178,65 +249,66 @@ TEST(RecommendSimTest, RightSizingToMigFreesNodesAndKeepsEverySlo) {
   ASSERT_FALSE(moved.empty()) << cli::PlanText(plan, false);
   ASSERT_TRUE(relabel);
   ASSERT_GT(plan.savings.nodes_released, 0) << cli::PlanText(plan, false);
-
-  // What the slice model predicted for each moved workload, and its SLO.
-  struct Expect {
-    double predicted_ttft = NAN, predicted_tpot = NAN, slo_ttft = NAN, slo_tpot = NAN;
-  };
-  std::map<std::string, Expect> expect;
-  const auto policies = optimize::ResolvePolicies(run.snapshot);
-  const auto rows = optimize::RowsByWorkload(run.snapshot, run.report);
-  for (std::size_t w = 0; w < run.snapshot.workloads.size(); ++w) {
-    const model::Workload& wl = run.snapshot.workloads[w];
-    const std::string key = wl.key.namespace_name + "/" + wl.key.name;
-    if (!moved.count(key)) continue;
-    const model::WorkloadClass cls = rows[w] != nullptr ? model::ParseWorkloadClass(rows[w]->workload_class).value_or(model::WorkloadClass::kUnknown)
-                                                        : model::WorkloadClass::kUnknown;
-    const auto d = optimize::fractional::RightSize(run.snapshot, static_cast<int>(w), policies[w], cls);
-    for (const auto& u : d.feasible) {
-      if (u.kind != optimize::fractional::UnitKind::kMig || u.mig_profile != moved[key]) continue;
-      expect[key].predicted_ttft = u.predicted_ttft_p99_s.value_or(NAN);
-      expect[key].predicted_tpot = u.predicted_tpot_p99_s.value_or(NAN);
-    }
-    if (policies[w].slo_ttft_p99.value) expect[key].slo_ttft = static_cast<double>(policies[w].slo_ttft_p99.value->count()) / 1000;
-    if (policies[w].slo_tpot_p99.value) expect[key].slo_tpot = static_cast<double>(policies[w].slo_tpot_p99.value->count()) / 1000;
-  }
+  const auto expect = Predictions(run, moved);
 
   const GpuUse before = ReadGpuUse(server);
   const std::string dir = ::testing::TempDir() + "gpuwise-rightsize-" + std::to_string(::getpid());
   ApplyWithKubectl(plan, **demo, dir);
   RunFor(server, 900);  // MIG re-partition, rolling updates, cold starts, then traffic on the new slices
   ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
-  if (::testing::Test::HasFailure()) {
-    const std::string kc = "KUBECONFIG='" + (*demo)->kubeconfig() + "' ";
-    std::system((kc + "kubectl get pods -A -o wide; " + kc + "kubectl get nodes -L nvidia.com/mig.config,nvidia.com/mig.config.state; " +
-                 kc + "kubectl get events -A | tail -20; cat '" + dir + "/apply.log' | tail -20").c_str());
-  }
-
-  // Realised latency, read the way gpuwise reads it: the engines' own histograms, over a fresh window.
+  PrintClusterOnFailure(**demo, dir);
   auto after = (*demo)->Rerun(40);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
-  for (const auto& [key, profile] : moved) {
-    const model::Workload* wl = nullptr;
-    for (const model::Workload& w : after->snapshot.workloads) {
-      if (w.key.namespace_name + "/" + w.key.name == key) wl = &w;
+  ExpectSlosKept(*after, expect);
+  std::filesystem::remove_all(dir);
+}
+
+// Six small LLM endpoints with latency SLOs that allow MPS but not time-slicing (tests/scenarios/mps.yaml), one whole
+// L40S GPU each over two nodes (the L40S has no MIG). The plan gives one node two MPS shares per GPU (the device
+// plugin's MPS config, the node label, the wait for the replica count) and moves every endpoint onto a share; applied
+// with kubectl, it frees the node it promised, and every endpoint, served by the simulator on half a GPU's SMs and
+// memory, keeps its SLOs.
+TEST(RecommendSimTest, MpsSharesForSloBoundEndpointsFreeANodeAndKeepEverySlo) {
+  if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
+  auto demo = RunScenario("mps.yaml");
+  ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+  sim::ClusterServer& server = (*demo)->server();
+  const app::ReportRun& run = (*demo)->run();
+  const model::Plan& plan = run.plan;
+  ASSERT_TRUE(plan.risks.empty()) << plan.risks.front();
+  std::string config;
+  std::set<std::string> shared;
+  for (const model::Action& a : plan.actions) {
+    if (a.kind == model::ActionKind::kSetResources && std::get<model::ResourceValues>(a.after).requests.count("nvidia.com/gpu.shared")) {
+      shared.insert(a.target.namespace_name + "/" + a.target.name);
     }
-    ASSERT_NE(wl, nullptr) << key;
-    const Expect& e = expect[key];
-    const double ttft = wl->serving.ttft_p99_s, tpot = wl->serving.tpot_p99_s;
-    std::printf("%-24s %-8s TTFT p99 predicted %7.1f ms, realised %7.1f ms (SLO %5.0f ms); TPOT p99 predicted %6.1f ms, "
-                "realised %6.1f ms (SLO %4.0f ms)\n",
-                key.c_str(), profile.c_str(), e.predicted_ttft * 1000, ttft * 1000, e.slo_ttft * 1000, e.predicted_tpot * 1000,
-                tpot * 1000, e.slo_tpot * 1000);
-    if (std::isfinite(e.slo_ttft)) {
-      ASSERT_TRUE(std::isfinite(ttft)) << key << ": no TTFT measured after the move";
-      EXPECT_LE(ttft, e.slo_ttft) << key;
-    }
-    if (std::isfinite(e.slo_tpot)) {
-      ASSERT_TRUE(std::isfinite(tpot)) << key << ": no TPOT measured after the move";
-      EXPECT_LE(tpot, e.slo_tpot) << key;
+    if (a.kind == model::ActionKind::kSetNodeLabel && std::get<model::LabelValue>(a.after).key == "nvidia.com/device-plugin.config") {
+      config = std::get<model::LabelValue>(a.after).value.value_or("");
     }
   }
+  ASSERT_EQ(config, "gpuwise-mps-2") << cli::PlanText(plan, false);
+  ASSERT_EQ(shared.size(), 6u) << cli::PlanText(plan, false);
+  ASSERT_EQ(plan.savings.nodes_released, 1);
+  std::map<std::string, std::string> moved;
+  for (const std::string& key : shared) moved[key] = "mps-2";
+  const auto expect = Predictions(run, moved);
+
+  const GpuUse before = ReadGpuUse(server);
+  const std::string dir = ::testing::TempDir() + "gpuwise-mps-" + std::to_string(::getpid());
+  ApplyWithKubectl(plan, **demo, dir);
+  RunFor(server, 900);
+  ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
+  PrintClusterOnFailure(**demo, dir);
+  auto after = (*demo)->Rerun(40);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  std::set<std::string> namespaces;  // one endpoint per namespace
+  for (const auto& [key, unit] : moved) namespaces.insert(key.substr(0, key.find('/')));
+  int on_shares = 0;
+  for (const model::Pod& p : after->cluster.pods) {
+    if (p.phase == "Running" && namespaces.count(p.namespace_name)) on_shares += p.GpuTotal().shared;
+  }
+  EXPECT_EQ(on_shares, 6);
+  ExpectSlosKept(*after, expect);
   std::filesystem::remove_all(dir);
 }
 

@@ -80,6 +80,13 @@ bool MigAllowed(const PackNode& n, const PackOptions& o) {
   return n.mig_strategy == "mixed" || o.allow_strategy_change;
 }
 
+// MPS shares: never on MIG-enabled GPUs (the device plugin refuses), so only on a node that gives whole GPUs now,
+// and only where MIG is not allowed: where it is, a MIG slice of the same size isolates memory bandwidth, L2 and
+// faults too, and offering both would only slow the MIP down.
+bool MpsAllowed(const PackNode& n, const PackOptions& o) {
+  return n.current.kind == UnitKind::kWholeGpu && !MigAllowed(n, o);
+}
+
 // Nodes that can be configured freely and are interchangeable: same model, GPUs, price, MIG catalog and strategy.
 struct NodeType {
   std::vector<int> nodes;
@@ -119,7 +126,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
     switch (u.kind) {
       case UnitKind::kWholeGpu: return u.gpus <= n.gpus;
       case UnitKind::kMig: return MigAllowed(n, options) && n.mig->FindProfile(u.mig_profile) != nullptr;
-      case UnitKind::kMps: return n.mig_strategy != "single" || options.allow_strategy_change;
+      case UnitKind::kMps: return MpsAllowed(n, options);
       case UnitKind::kTimeSlice:  // a node that gives whole GPUs or shares can be switched to time-slicing
         return n.current.kind == UnitKind::kWholeGpu || n.current.kind == UnitKind::kTimeSlice;
       case UnitKind::kFraction: return false;  // HAMi/KAI: placed by those schedulers
@@ -139,6 +146,12 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
         if (pick != nullptr) break;
       }
       if (pick == nullptr) r.notes.push_back("pod " + it.pod + ": no node can provide any of its units; it stays where it is");
+      if (pick != nullptr && it.node >= 0 && static_cast<std::size_t>(it.node) < nodes.size() &&
+          nodes[static_cast<std::size_t>(it.node)].gpu_model != pick->gpu_model) {
+        r.notes.push_back("pod " + it.pod + ": its units are of " + pick->gpu_model + ", its node's GPUs are " +
+                          nodes[static_cast<std::size_t>(it.node)].gpu_model + "; it stays where it is");
+        pick = nullptr;
+      }
     }
     if (pick == nullptr) {
       pinned[i] = true;
@@ -369,7 +382,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
 
         // Node types: each pinned node alone; the free nodes of this model grouped.
         types.clear();
-        std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string>, std::size_t> type_of;
+        std::map<std::tuple<int, std::int64_t, const MigGpu*, std::string, bool>, std::size_t> type_of;
         for (std::size_t n = 0; n < nodes.size(); ++n) {
           const PackNode& node = nodes[n];
           if (!node.available || node.gpu_model != model_name || ts_nodes.count(static_cast<int>(n))) continue;
@@ -400,7 +413,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
             continue;
           }
           auto key = std::make_tuple(node.gpus, node.micro_per_hour, MigAllowed(node, options) ? node.mig : nullptr,
-                                     node.mig_strategy);
+                                     node.mig_strategy, MpsAllowed(node, options));
           auto [it, fresh] = type_of.try_emplace(key, types.size());
           if (fresh) {
             NodeType t;
@@ -432,7 +445,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
               }
             }
             for (const std::string& k : keys) {
-              if (!k.starts_with("mps:") || (node.mig_strategy == "single" && !options.allow_strategy_change)) continue;
+              if (!k.starts_with("mps:") || !MpsAllowed(node, options)) continue;
               Pattern p;
               p.config.kind = UnitKind::kMps;
               p.config.replicas = std::stoi(k.substr(4));

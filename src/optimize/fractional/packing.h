@@ -2,7 +2,9 @@
 // GPU configuration (exclusive GPUs, one MIG layout for all its GPUs, an MPS share count; or release it) and which
 // unit each pod gets, to minimise the dollars per hour of the nodes kept, within the deployment model
 // (docs/right-sizing.md "The deployment model"):
-// - a node's config applies to every GPU of the node; MIG needs a MIG-capable GPU model; MPS never on MIG;
+// - a node's config applies to every GPU of the node; MIG needs a MIG-capable GPU model; MPS never on MIG, and only
+//   on nodes that give whole GPUs now and may not take MIG (where MIG is allowed, a slice of the same size isolates
+//   memory bandwidth and faults too);
 // - MIG layouts only under the mixed strategy (a pod asks for nvidia.com/mig-<profile>); under single (slices
 //   advertised as nvidia.com/gpu) or none only with PackOptions::allow_strategy_change, a cluster-wide change;
 // - pods with more than one GPU stay on exclusive GPUs of one node;

@@ -12,6 +12,7 @@ namespace gpuwise::optimize::fractional {
 namespace {
 
 constexpr const char* kA100 = "NVIDIA A100-SXM4-80GB";
+constexpr const char* kL40s = "NVIDIA L40S";
 
 PackNode Node(const std::string& name, int gpus, std::int64_t micro_per_hour, const std::string& strategy = "mixed") {
   PackNode n;
@@ -275,6 +276,81 @@ TEST(PackingTest, PinnedPodsKeepTheirNodeAndItsLeftoverIsUsed) {
   EXPECT_TRUE(r->nodes[0].kept);
   EXPECT_FALSE(r->nodes[1].kept);
   EXPECT_EQ(r->item_node[1], 0);
+}
+
+UnitChoice Mps(int replicas, const char* model_name = kL40s) {
+  UnitChoice u;
+  u.kind = UnitKind::kMps;
+  u.gpu_model = model_name;
+  u.replicas = replicas;
+  u.gpu_share = 1.0 / replicas;
+  return u;
+}
+
+PackNode L40sNode(const std::string& name) {
+  PackNode n = Node(name, 4, 10'000'000, "");
+  n.gpu_model = kL40s;
+  n.gpu_memory_bytes = 48e9;
+  n.mig = nullptr;
+  return n;
+}
+
+TEST(PackingTest, MpsSharesPackSingleReplicaServersOntoFewerNodes) {
+  auto cbc = solve::cbc::NewCbcSolver();
+  // Three 4-GPU L40S nodes (no MIG); ten one-GPU servers of ten workloads, 4 + 4 + 2, each of which may run on an MPS
+  // half (or keep its whole GPU). Ten halves need 5 GPUs: more than one node, so two nodes, one of them MPS x2.
+  std::vector<PackNode> nodes = {L40sNode("a"), L40sNode("b"), L40sNode("c")};
+  std::vector<PackItem> items;
+  UnitChoice whole = Whole(1);
+  whole.gpu_model = kL40s;
+  for (int i = 0; i < 10; ++i) {
+    PackItem it = Item("ml/srv-" + std::to_string(i), i, i < 4 ? 0 : i < 8 ? 1 : 2, Mps(2), whole);
+    it.options.push_back(whole);
+    items.push_back(it);
+  }
+  auto r = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->micro_per_hour, 2 * 10'000'000);
+  EXPECT_TRUE(r->optimal);
+  int on_mps = 0;
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    const NodeOutcome& o = r->nodes[n];
+    std::map<std::string, int> used;
+    for (int i : o.items) {
+      const UnitChoice& u = r->item_unit[static_cast<std::size_t>(i)];
+      if (u.kind == UnitKind::kMps) {
+        // An MPS share only on a node configured for exactly that share count, at most replicas x GPUs of them.
+        ASSERT_EQ(o.config.kind, UnitKind::kMps) << nodes[n].name;
+        EXPECT_EQ(o.config.replicas, u.replicas);
+        ++on_mps;
+        ++used["mps"];
+      } else {
+        ASSERT_EQ(o.config.kind, UnitKind::kWholeGpu) << nodes[n].name;
+        used["gpus"] += u.gpus;
+      }
+    }
+    EXPECT_LE(used["mps"], 2 * nodes[n].gpus);
+    EXPECT_LE(used["gpus"], nodes[n].gpus);
+  }
+  EXPECT_GE(on_mps, 6);  // 6 halves and 4 whole GPUs is the least MPS that fits two nodes
+}
+
+TEST(PackingTest, NoMpsWhereMigIsAllowed) {
+  auto cbc = solve::cbc::NewCbcSolver();
+  // On a mixed-strategy A100 node a slice of the same size isolates more: the packer never offers MPS there. A pod
+  // whose only unit is MPS stays as it is.
+  std::vector<PackNode> nodes = {Node("a", 8, 40'000'000), Node("b", 8, 40'000'000)};
+  std::vector<PackItem> items = {Item("ml/x", 0, 0, Mps(2, kA100), Whole(1)), Item("ml/y", 1, 1, Mps(2, kA100), Whole(1))};
+  auto r = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(r.ok());
+  for (const NodeOutcome& o : r->nodes) EXPECT_NE(o.config.kind, UnitKind::kMps);
+  EXPECT_EQ(r->item_unit[0].kind, UnitKind::kWholeGpu);
+  // Under single, MIG is not allowed (without the strategy change), and a node giving whole GPUs may take MPS.
+  nodes = {Node("a", 8, 40'000'000, "single"), Node("b", 8, 40'000'000, "single")};
+  auto single = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(single->micro_per_hour, 40'000'000);
+  EXPECT_EQ(single->item_unit[0].kind, UnitKind::kMps);
 }
 
 // Small random instances: the pattern packer's cost is within 1% of the compact model's proven optimum.

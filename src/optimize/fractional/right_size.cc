@@ -520,7 +520,7 @@ class Sizer {
   UnitShape ShapeOfCurrent() const {
     UnitShape u;
     u.family = FamilyOf(c_.gpu);
-    u.sms = static_cast<int>(std::lround(c_.sms));
+    u.sms = std::isfinite(c_.sms) ? static_cast<int>(std::lround(c_.sms)) : 0;
     u.compute_slices = c_.compute_slices;
     u.compute_slices_total = c_.compute_slices_total;
     u.memory_slices = c_.memory_slices;
@@ -529,8 +529,9 @@ class Sizer {
     return u;
   }
 
-  // A unit with fewer SMs (or memory slices) than now: feasible only with an SLO the slice model says holds.
-  bool ShrinkOk(const UnitShape& to, Candidate* k) const {
+  // A unit with fewer SMs (or memory slices) than now: feasible only with an SLO the slice model says holds. `from`
+  // replaces the current unit's shape when only the ratio of SMs is known (MPS on a GPU outside the catalog).
+  bool ShrinkOk(const UnitShape& to, Candidate* k, const UnitShape* from = nullptr) const {
     if (!has_slo_) {
       k->category = "no latency SLO";
       k->detail = base::StrPrintf("%s SMs, %d/%d memory slices vs %s, %d/%d now: no latency SLO, compute is never shrunk",
@@ -539,7 +540,7 @@ class Sizer {
                          c_.memory_slices_total);
       return false;
     }
-    if (!(c_.sms > 0) || to.sms <= 0) {
+    if ((from == nullptr && !(c_.sms > 0)) || (from != nullptr && from->sms <= 0) || to.sms <= 0) {
       k->category = "SMs unknown";
       k->detail = "the SMs of the current or the new unit are not in the catalog: the SLO cannot be checked";
       return false;
@@ -555,7 +556,7 @@ class Sizer {
     }
     obs.gr_active_p95 = activity_;
     if (NeedKnown()) obs.memory_needed_bytes = static_cast<std::int64_t>(need_);
-    const base::Result<LatencyPrediction> pred = PredictLatency(ShapeOfCurrent(), to, obs, o_.latency);
+    const base::Result<LatencyPrediction> pred = PredictLatency(from != nullptr ? *from : ShapeOfCurrent(), to, obs, o_.latency);
     if (!pred.ok()) {
       k->category = "latency model";
       k->detail = "latency model: " + pred.status().message();
@@ -775,10 +776,23 @@ class Sizer {
       // MPS does not partition memory bandwidth; its clients contend for it: taken as 1/n (rounded down), pessimistic.
       to.memory_slices = std::max(1, c_.memory_slices_total / n);
       to.framebuffer_bytes = static_cast<std::int64_t>(c_.gpu_memory / n);
-      if (ShrinkOk(to, &c)) {
+      // A GPU outside the catalog (L4, T4, A10G): its SM count is unknown, but the model needs only the ratio, and MPS
+      // caps a client at 1/n of the SMs: a nominal 840 SMs (divisible by 2..8) stand for the whole GPU.
+      UnitShape nominal_from;
+      const UnitShape* from = nullptr;
+      if (to.sms <= 0 && std::isfinite(c_.sm_share) && c_.sm_share > 0) {
+        constexpr int kNominalSms = 840;
+        nominal_from = ShapeOfCurrent();
+        nominal_from.sms = static_cast<int>(std::lround(kNominalSms * c_.sm_share));
+        to.sms = kNominalSms / n;
+        from = &nominal_from;
+      }
+      if (ShrinkOk(to, &c, from)) {
+        const std::string sms = from != nullptr ? "; the GPU's SM count is not in the catalog, the model needs only the ratio"
+                                                : base::StrPrintf(" (%d)", to.sms);
         c.unit.reasons.insert(c.unit.reasons.begin(),
-                              base::StrPrintf("%.1f GiB, 1/%d of the SMs (%d); memory bandwidth taken as %d of %d slices",
-                                     Gib(c_.gpu_memory / n), n, to.sms, to.memory_slices, to.memory_slices_total));
+                              base::StrPrintf("%.1f GiB, 1/%d of the SMs%s; memory bandwidth taken as %d of %d slices",
+                                     Gib(c_.gpu_memory / n), n, sms.c_str(), to.memory_slices, to.memory_slices_total));
         c.ok = true;
       }
     }

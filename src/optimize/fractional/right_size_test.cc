@@ -367,6 +367,34 @@ TEST(RightSize, MpsSharesWithSloUseTheLatencyModelAndWithoutSloKeepSms) {
   EXPECT_EQ(none.status, SizingStatus::kKeep);
 }
 
+TEST(RightSize, MpsOnAGpuOutsideTheCatalogUsesTheExactSmRatio) {
+  // An L4 (no MIG, SM count not in the catalog): MPS 1/N caps a client at 1/N of the SMs whatever their number, and
+  // the latency model needs only that ratio. 1/2: TTFT x2, memory bandwidth taken as 4 of 8 slices (x2), load
+  // 0.05 x 2.
+  Fixture f;
+  const int n = f.Node();
+  const int g = f.Device(n, "NVIDIA L4", 24 * kGiB);
+  const int w = f.Add("small-encoder", {g}, Gpus(1));
+  f.Usage(w, 0.05, 0.10);
+  f.s.workloads[static_cast<std::size_t>(w)].serving.ttft_p99_s = 0.020;
+  const SizingDecision d = RightSize(f.s, w, Policy(model::Isolation::kMps, 300), model::WorkloadClass::kInteractive);
+  ASSERT_EQ(d.status, SizingStatus::kResize) << Dump(d);
+  EXPECT_FALSE(AnyKind(d, UnitKind::kMig));
+  const UnitChoice* two = Find(d, UnitKind::kMps, "", 2);
+  ASSERT_NE(two, nullptr) << Dump(d);
+  ASSERT_TRUE(two->predicted_ttft_p99_s.has_value());
+  EXPECT_NEAR(*two->predicted_ttft_p99_s, 0.020 * 2 * Q(0.05 * 2) / Q(0.05), 1e-6);
+  EXPECT_TRUE(std::any_of(two->reasons.begin(), two->reasons.end(),
+                          [](const std::string& r) { return r.find("SM count is not in the catalog") != std::string::npos; }));
+  // Memory: 2.64 GiB fits 24/8 = 3 GiB, so 1/8 is tried; the SLO decides.
+  const UnitChoice* eight = Find(d, UnitKind::kMps, "", 8);
+  ASSERT_NE(eight, nullptr) << Dump(d);
+  EXPECT_NEAR(*eight->predicted_ttft_p99_s, 0.020 * 8 * Q(0.05 * 8) / Q(0.05), 1e-6);
+  const SizingDecision tight = RightSize(f.s, w, Policy(model::Isolation::kMps, 60), model::WorkloadClass::kInteractive);
+  EXPECT_EQ(Find(tight, UnitKind::kMps, "", 8), nullptr) << Dump(tight);
+  EXPECT_NE(Find(tight, UnitKind::kMps, "", 2), nullptr) << Dump(tight);
+}
+
 TEST(RightSize, AMigPodWithoutSloMayOnlyGrowAndGetsNoMps) {
   Fixture f;
   const int n = f.Node();
