@@ -76,6 +76,18 @@ int Pod::Restarts() const {
   return n;
 }
 
+bool PodAntiAffinity::Selects(const Labels& labels) const {
+  for (const Labels& term : hostname) {
+    bool all = true;
+    for (const auto& [k, v] : term) {
+      auto it = labels.find(k);
+      all = all && it != labels.end() && it->second == v;
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
 OwnerRef Pod::Top() const {
   if (!owners.empty()) return owners.back();
   return {"v1", "Pod", name, uid};

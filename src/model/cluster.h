@@ -136,6 +136,19 @@ enum class AttributionSource {
 };
 std::string_view AttributionSourceName(AttributionSource s);  // "api", "kube-state-metrics", "inferred", "pod-gone"
 
+// Required pod anti-affinity (spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution), as far
+// as placing pods on nodes needs it: the matchLabels of each term whose topologyKey is kubernetes.io/hostname (no two
+// pods a term selects, in the pod's namespace, on one node). `other` says a term was not read that way (another
+// topology key, matchExpressions, namespaces or a namespaceSelector): gpuwise then leaves the pod where it is.
+struct PodAntiAffinity {
+  std::vector<Labels> hostname;
+  bool other = false;
+  bool Empty() const { return hostname.empty() && !other; }
+  // A term selects `labels` (every matchLabels pair present).
+  bool Selects(const Labels& labels) const;
+  bool operator==(const PodAntiAffinity&) const = default;
+};
+
 struct Pod {
   std::string namespace_name, name, uid;
   std::string node;                     // spec.nodeName ("" while unscheduled)
@@ -146,6 +159,7 @@ struct Pod {
   std::string scheduler_name;
   std::vector<Taint> tolerations;       // key/value/effect; operator Exists is value "*"
   std::map<std::string, std::string> node_selector;
+  PodAntiAffinity anti_affinity;
   std::string unschedulable_message;    // PodScheduled=False (reason Unschedulable): the scheduler's message
   std::int64_t created_unix_s = 0;
   std::int64_t start_unix_s = 0;        // status.startTime

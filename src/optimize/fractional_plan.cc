@@ -198,6 +198,20 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     models_of[s.pod_workload[static_cast<std::size_t>(pod_index[p.namespace_name + "/" + p.name])]].insert(
         nodes[static_cast<std::size_t>(ni->second)].gpu_model);
   }
+  // Whether a pod's required anti-affinity is about its own replicas only (the packer keeps those apart); a rule that
+  // reaches other pods, or one gpuwise does not read, leaves the pod where it is.
+  std::map<int, bool> anti_affinity_own;  // workload -> answer, for workloads whose pods have such a rule
+  auto anti_affinity_only_own = [&](const model::Pod& pod, int w) {
+    auto it = anti_affinity_own.find(w);
+    if (it != anti_affinity_own.end()) return it->second;
+    bool own = !pod.anti_affinity.other;
+    for (std::size_t q = 0; own && q < s.pods.size(); ++q) {
+      const model::Pod& other = s.pods[q];
+      if (other.end_unix_s != 0 || other.namespace_name != pod.namespace_name || s.pod_workload[q] == w) continue;
+      own = !pod.anti_affinity.Selects(other.labels);
+    }
+    return anti_affinity_own[w] = own;
+  };
   std::set<int> noted;
   std::map<std::size_t, std::vector<std::string>> scaled_off;  // node -> actions that remove pods from it
   for (const ProjectedPod& p : now.pods) {
@@ -233,6 +247,10 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     else if (d.current.kind != UnitKind::kWholeGpu && d.current.kind != UnitKind::kMig) why = "it runs on a share";
     else if (!p.node_selector.empty()) why = "its nodeSelector pins it to some nodes";
     else if (models_of[w].size() > 1) why = "its pods run on " + std::to_string(models_of[w].size()) + " GPU models";
+    else if (!s.pods[static_cast<std::size_t>(pod)].anti_affinity.Empty() && !anti_affinity_only_own(s.pods[static_cast<std::size_t>(pod)], w)) {
+      why = "its required pod anti-affinity reaches other pods, or is not by hostname";
+    }
+    it.spread_nodes = s.pods[static_cast<std::size_t>(pod)].anti_affinity.Selects(s.pods[static_cast<std::size_t>(pod)].labels);
     const model::WorkloadPolicy& policy = in.policies[static_cast<std::size_t>(w)];
     if (why.empty() && (policy.ignore.value || policy.automation.value == model::Automation::kOff)) why = "its policy says leave it";
     it.movable = why.empty();

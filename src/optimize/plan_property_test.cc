@@ -28,6 +28,7 @@ struct RandomCluster {
   std::set<std::string> tensor_parallel;  // workloads whose pods hold 2 GPUs
   std::set<std::string> without_slo;
   std::map<std::string, double> node_gpu_memory;  // node -> bytes of one GPU
+  std::set<std::string> apart;                     // workloads whose replicas a required anti-affinity keeps apart
 };
 
 RandomCluster Generate() {
@@ -37,7 +38,7 @@ RandomCluster Generate() {
   s.end_unix_s = kEnd;
   s.intervals = 1;
   s.live = true;
-  const int nodes = *rc::gen::inRange(2, 5);
+  const int nodes = *rc::gen::inRange(2, 7);
   std::vector<std::vector<int>> free_devices(static_cast<std::size_t>(nodes));
   std::vector<double> gpu_memory;
   for (int n = 0; n < nodes; ++n) {
@@ -76,7 +77,7 @@ RandomCluster Generate() {
     s.usage[d].interval = 0;
     s.usage[d].samples = 60;
   }
-  const int workloads = *rc::gen::inRange(2 * nodes, 5 * nodes + 1);  // room to consolidate, often
+  const int workloads = *rc::gen::inRange(nodes, 4 * nodes + 1);  // room to consolidate, often
   for (int w = 0; w < workloads; ++w) {
     model::Workload wl;
     wl.key = {"ns" + std::to_string(w), "Deployment", "app" + std::to_string(w)};
@@ -89,6 +90,8 @@ RandomCluster Generate() {
     const double compute = *rc::gen::inRange(1, 40) / 100.0;
     const double fb = *rc::gen::inRange(3, 45) / 100.0;  // of the GPU the pod runs on
     const bool mps = *rc::gen::arbitrary<bool>();  // allows MPS (gpuwise.io/isolation: mps)
+    const bool apart = *rc::gen::inRange(0, 4) == 0;  // required pod anti-affinity against its own replicas
+    if (apart) c.apart.insert(wl.key.namespace_name + "/" + wl.key.name);
     for (int r = 0; r < replicas; ++r) {
       // A node with enough free GPUs, else the pod is not generated.
       // Replicas of one workload on one GPU model, as a Deployment's nodeAffinity or a node pool would keep them.
@@ -96,6 +99,9 @@ RandomCluster Generate() {
       const int start = *rc::gen::inRange(0, nodes);
       for (int k = 0; k < nodes && node < 0; ++k) {
         const int n = (start + k) % nodes;
+        bool taken = false;  // a replica of an anti-affine workload is there already
+        for (int q : wl.pods) taken |= apart && s.pods[static_cast<std::size_t>(q)].node == "n" + std::to_string(n);
+        if (taken) continue;
         const bool same_model = wl.pods.empty() || gpu_memory[static_cast<std::size_t>(n)] ==
                                                        c.node_gpu_memory[s.pods[static_cast<std::size_t>(wl.pods.front())].node];
         if (same_model && free_devices[static_cast<std::size_t>(n)].size() >= (tp ? 2u : 1u)) node = n;
@@ -108,6 +114,8 @@ RandomCluster Generate() {
       p.phase = "Running";
       p.created_unix_s = kEnd - 7200;
       p.owners = {{"apps/v1", "ReplicaSet", wl.key.name + "-abc", ""}, {"apps/v1", "Deployment", wl.key.name, ""}};
+      p.labels = {{"app", wl.key.name}};
+      if (apart) p.anti_affinity.hostname = {{{"app", wl.key.name}}};
       if (mps && !notebook) p.annotations["gpuwise.io/isolation"] = "mps";
       if (slo) {
         p.annotations["gpuwise.io/slo-ttft-p99"] = std::to_string(*rc::gen::inRange(5, 50) * 100) + "ms";
@@ -295,6 +303,12 @@ RC_GTEST_PROP(PlanProperty, EveryPlanIsCarriedOutWithinTheDeploymentModel, ()) {
     RC_ASSERT(c.node_gpu_memory[node] < 80e9);  // the L40S nodes
     const std::vector<double> fb = memory_on(node);
     RC_ASSERT(fb.empty() || fb.front() <= c.node_gpu_memory[node] / replicas);
+  }
+  // Replicas kept apart by a required anti-affinity stay apart.
+  std::set<std::pair<std::string, std::string>> workload_on_node;
+  for (const ProjectedPod& p : after->pods) {
+    if (p.node.empty() || !c.apart.count(p.workload.namespace_name + "/" + p.workload.name)) continue;
+    RC_ASSERT(workload_on_node.insert({p.workload.namespace_name + "/" + p.workload.name, p.node}).second);
   }
   for (const ProjectedNode& n : after->nodes) {
     for (const auto& [k, v] : used[n.name]) {

@@ -106,12 +106,20 @@ std::string Describe(const std::map<std::string, double>& r) {
   return s.empty() ? "no GPU" : s;
 }
 
-// Places every unscheduled pod, oldest first, on the fitting schedulable node with the most free GPU capacity.
+// A required anti-affinity term of `holder` keeps `other` off holder's node.
+bool Repels(const ProjectedPod& holder, const ProjectedPod& other) {
+  return holder.namespace_name == other.namespace_name && holder.anti_affinity.Selects(other.labels);
+}
+
+// Places every unscheduled pod, oldest first, on the fitting schedulable node with the most free GPU capacity, never
+// beside a pod that required anti-affinity by hostname keeps it from (either way round).
 void Place(Projection& pr) {
   std::map<std::string, std::map<std::string, double>> used;
   std::map<std::string, std::pair<double, double>> used_cpu_mem;
+  std::map<std::string, std::vector<const ProjectedPod*>> on_node;
   for (const ProjectedPod& p : pr.pods) {
     if (p.node.empty()) continue;
+    on_node[p.node].push_back(&p);
     for (const auto& [k, v] : p.extended) used[p.node][k] += v;
     used_cpu_mem[p.node].first += p.cpu;
     used_cpu_mem[p.node].second += p.memory_bytes;
@@ -130,6 +138,8 @@ void Place(Projection& pr) {
     double best_free = -1;
     for (const ProjectedNode& n : pr.nodes) {
       if (n.unschedulable || !SelectorMatches(p.node_selector, n.labels)) continue;
+      const auto& here = on_node[n.name];
+      if (std::any_of(here.begin(), here.end(), [&](const ProjectedPod* q) { return Repels(p, *q) || Repels(*q, p); })) continue;
       bool fits = true;
       double free_share = 0;
       for (const auto& [k, v] : p.extended) {
@@ -152,10 +162,11 @@ void Place(Projection& pr) {
     if (best == nullptr) {
       if (p.gpu()) ++pr.unplaced_gpu_pods;
       pr.notes.push_back("pod " + p.namespace_name + "/" + p.name + " (" + Describe(p.extended) +
-                         ") finds no schedulable GPU node with room: it would stay Pending");
+                         ") finds no schedulable GPU node with room that its pod anti-affinity allows: it would stay Pending");
       continue;
     }
     p.node = best->name;
+    on_node[p.node].push_back(&p);
     for (const auto& [k, v] : p.extended) used[p.node][k] += v;
     used_cpu_mem[p.node].first += p.cpu;
     used_cpu_mem[p.node].second += p.memory_bytes;
@@ -344,6 +355,8 @@ Projection ProjectNow(const model::Snapshot& s) {
       pp.memory_bytes += c.memory_request_bytes;
     }
     pp.node_selector = p.node_selector;
+    pp.labels = p.labels;
+    pp.anti_affinity = p.anti_affinity;
     pp.created_unix_s = p.created_unix_s;
     if (auto h = held.find(static_cast<int>(i)); h != held.end() && pp.gpu()) pp.devices.assign(h->second.begin(), h->second.end());
     pr.pods.push_back(std::move(pp));

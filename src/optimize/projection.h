@@ -40,6 +40,8 @@ struct ProjectedPod {
   std::map<std::string, double> extended;      // nvidia.com/gpu, nvidia.com/mig-3g.40gb, ... per pod
   double cpu = 0, memory_bytes = 0;
   std::map<std::string, std::string> node_selector;
+  model::Labels labels;
+  model::PodAntiAffinity anti_affinity;        // required, by hostname: honoured when placing
   std::int64_t created_unix_s = 0;
   bool fractional = false;                     // HAMi or KAI fraction: its nvidia.com/gpu are shares, not devices
   bool gpu() const { return !extended.empty(); }

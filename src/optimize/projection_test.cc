@@ -166,6 +166,33 @@ TEST(ProjectionTest, DrainingWithoutRoomLeavesPodsPendingAndReleasesNothingFalse
   EXPECT_NE(after->notes.back().find("x-1"), std::string::npos);
 }
 
+TEST(ProjectionTest, RequiredAntiAffinityKeepsReplicasApartWhenTheyArePlacedAgain) {
+  // Two replicas that must not share a node, on a and b; b is drained. a has GPUs to spare, but the replica from b
+  // may not join its sibling there: it stays Pending, and the drain releases nothing.
+  Cluster c;
+  c.Node("a", 8);
+  c.Node("b", 8);
+  c.Pod("x", "x-1", "a", Cluster::Gpus(1));
+  c.Pod("x", "x-2", "b", Cluster::Gpus(1));
+  for (model::Pod& p : c.s.pods) {
+    p.labels = {{"app", "x"}};
+    p.anti_affinity.hostname = {{{"app", "x"}}};
+  }
+  model::Plan plan;
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "b", model::Schedulability{false}, model::Schedulability{true}));
+  plan.actions.push_back(Evict("x-2", "b", 1));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->unplaced_gpu_pods, 1);
+  EXPECT_NE(after->notes.back().find("anti-affinity"), std::string::npos);
+  // Without the rule the replica joins its sibling on a.
+  for (model::Pod& p : c.s.pods) p.anti_affinity = {};
+  after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->unplaced_gpu_pods, 0);
+  EXPECT_EQ(NodeOf(*after, "a").gpu_pods, 2);
+}
+
 TEST(ProjectionTest, ScalingToZeroFreesTheGpusItHeld) {
   Cluster c;
   c.Node("a", 8);

@@ -642,6 +642,43 @@ struct KubeCluster::Impl {
     return false;
   }
 
+  // A label selector (matchLabels and matchExpressions, ANDed) against a pod's labels.
+  static bool SelectorMatches(const json& selector, const json& labels) {
+    if (!selector.is_object()) return false;  // a null selector selects nothing
+    for (const auto& [k, v] : Field(selector, "matchLabels").items()) {
+      if (!labels.contains(k) || Str(labels[k]) != Str(v)) return false;
+    }
+    for (const json& e : Field(selector, "matchExpressions")) {
+      const std::string key = e.value("key", ""), op = e.value("operator", "");
+      const bool has = labels.contains(key);
+      std::set<std::string> values;
+      for (const json& v : Field(e, "values")) values.insert(Str(v));
+      const bool in = has && values.count(Str(labels[key])) != 0;
+      if ((op == "In" && !in) || (op == "NotIn" && in) || (op == "Exists" && !has) || (op == "DoesNotExist" && has)) return false;
+    }
+    return true;
+  }
+
+  // Required pod anti-affinity by hostname, both ways, as kube-scheduler's InterPodAffinity filter: no term of `pod`
+  // selects a pod already on the node, and no term of a pod on the node selects `pod`. Terms with another topology
+  // key are not modelled (the simulated nodes carry no zone spread).
+  static bool AntiAffinityOk(const json& pod, const std::vector<const json*>& on_node) {
+    auto terms = [](const json& p) -> const json& {
+      return Field(Field(Field(p, "spec", "affinity"), "podAntiAffinity"), "requiredDuringSchedulingIgnoredDuringExecution");
+    };
+    auto blocks = [&](const json& holder, const json& other) {
+      for (const json& t : terms(holder)) {
+        if (t.value("topologyKey", "") != "kubernetes.io/hostname") continue;
+        if (Namespace(holder) == Namespace(other) && SelectorMatches(Field(t, "labelSelector"), Field(other, "metadata", "labels"))) return true;
+      }
+      return false;
+    };
+    for (const json* other : on_node) {
+      if (blocks(pod, *other) || blocks(*other, pod)) return false;
+    }
+    return true;
+  }
+
   // GPU state of node n from the World's pods alive now.
   struct GpuUse {
     bool whole = false;
@@ -751,6 +788,7 @@ struct KubeCluster::Impl {
     KubeStore::ListResult nodes = store.List(Type("nodes"), "");
     // Requested resources per node, from bound pods still holding them.
     std::map<std::string, std::map<std::string, double>> used;
+    std::map<std::string, std::vector<const json*>> on_node;  // bound pods still running, per node
     std::vector<ObjectPtr> pending;
     for (const ObjectPtr& p : pods.items) {
       const std::string node = Str(Field(*p, "spec", "nodeName"));
@@ -760,6 +798,7 @@ struct KubeCluster::Impl {
       }
       if (PodFinished(*p)) continue;
       for (const auto& [k, v] : PodRequests(*p)) used[node][k] += v;
+      on_node[node].push_back(p.get());
     }
     std::sort(pending.begin(), pending.end(), [](const ObjectPtr& a, const ObjectPtr& b) {
       const std::string ta = Str(Field(*a, "metadata", "creationTimestamp")), tb = Str(Field(*b, "metadata", "creationTimestamp"));
@@ -788,6 +827,10 @@ struct KubeCluster::Impl {
         if (tainted) continue;
         if (!NodeAffinityOk(*p, Labels(*n))) {
           ++reasons["node(s) didn't match Pod's node affinity/selector"];
+          continue;
+        }
+        if (!AntiAffinityOk(*p, on_node[name])) {
+          ++reasons["node(s) didn't match pod anti-affinity rules"];
           continue;
         }
         const json& alloc = Field(*n, "status", "allocatable");
@@ -849,6 +892,7 @@ struct KubeCluster::Impl {
       }
       if (Bind(*p, best, best_gpus)) {
         for (const auto& [k, v] : req) used[best][k] += v;
+        on_node[best].push_back(p.get());
       }
     }
   }

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "sim/kube_objects.h"
@@ -228,6 +230,35 @@ TEST_F(KubeClusterTest, AnUnplaceablePodStaysPendingWithTheReason) {
     }
   }
   EXPECT_TRUE(cordon_reason);
+}
+
+TEST_F(KubeClusterTest, RequiredPodAntiAffinityKeepsReplicasOnDifferentNodes) {
+  // Three replicas that must not share a node, on two A100 nodes: two run, one per node, and the third stays Pending
+  // with kube-scheduler's reason, though GPUs are free (each node has 2).
+  const json selector = Get("deployments.apps", "serve", "web")["spec"]["selector"]["matchLabels"];
+  Patch("deployments.apps", "serve", "web", [&](json& d) {
+    d["spec"]["replicas"] = 3;
+    d["spec"]["strategy"] = {{"type", "Recreate"}};
+    d["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] =
+        json::array({{{"topologyKey", "kubernetes.io/hostname"}, {"labelSelector", {{"matchLabels", selector}}}}});
+  });
+  Step(300);
+  std::map<std::string, int> per_node;
+  int pending = 0;
+  for (const json& p : Pods("serve", "web-")) {
+    if (p["metadata"].contains("deletionTimestamp")) continue;
+    const std::string node = p["spec"].value("nodeName", "");
+    if (!node.empty()) {
+      ++per_node[node];
+      continue;
+    }
+    ++pending;
+    EXPECT_NE(p["status"]["conditions"][0]["message"].get<std::string>().find("2 node(s) didn't match pod anti-affinity rules"),
+              std::string::npos) << p["status"]["conditions"][0]["message"];
+  }
+  EXPECT_EQ(per_node.size(), 2u);
+  for (const auto& [node, n] : per_node) EXPECT_EQ(n, 1) << node;
+  EXPECT_EQ(pending, 1);
 }
 
 TEST_F(KubeClusterTest, MigRelabelChangesAllocatableAfterTheDelay) {

@@ -190,6 +190,40 @@ base::Result<std::vector<std::string>> StrList(const Ctx& c, const json& parent,
 }
 
 // RFC 3339 timestamp -> Unix seconds; 0 when absent.
+// spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution (model::PodAntiAffinity).
+base::Result<model::PodAntiAffinity> AntiAffinity(const Ctx& c, const json& spec) {
+  model::PodAntiAffinity out;
+  ASSIGN_OR_RETURN(const json* affinity, Obj(c, spec, "affinity", "spec"));
+  if (affinity == nullptr) return out;
+  ASSIGN_OR_RETURN(const json* anti, Obj(c, *affinity, "podAntiAffinity", "spec.affinity"));
+  if (anti == nullptr) return out;
+  const std::string base = "spec.affinity.podAntiAffinity";
+  ASSIGN_OR_RETURN(const json* terms, Arr(c, *anti, "requiredDuringSchedulingIgnoredDuringExecution", base));
+  if (terms == nullptr) return out;
+  for (std::size_t i = 0; i < terms->size(); ++i) {
+    const json& t = (*terms)[i];
+    const std::string p = Index(base + ".requiredDuringSchedulingIgnoredDuringExecution", i);
+    if (!t.is_object()) return c.Bad(p, "expected an object, got " + std::string(TypeName(t)));
+    ASSIGN_OR_RETURN(std::string topology, Str(c, t, "topologyKey", p));
+    ASSIGN_OR_RETURN(const json* selector, Obj(c, t, "labelSelector", p));
+    ASSIGN_OR_RETURN(const json* namespaces, Arr(c, t, "namespaces", p));
+    ASSIGN_OR_RETURN(const json* namespace_selector, Obj(c, t, "namespaceSelector", p));
+    const json* expressions = nullptr;
+    model::Labels match;
+    if (selector != nullptr) {
+      ASSIGN_OR_RETURN(expressions, Arr(c, *selector, "matchExpressions", p + ".labelSelector"));
+      RETURN_IF_ERROR(StrMap(c, *selector, "matchLabels", p + ".labelSelector", &match));
+    }
+    if (topology != "kubernetes.io/hostname" || selector == nullptr || (expressions != nullptr && !expressions->empty()) ||
+        (namespaces != nullptr && !namespaces->empty()) || namespace_selector != nullptr) {
+      out.other = true;
+      continue;
+    }
+    out.hostname.push_back(std::move(match));
+  }
+  return out;
+}
+
 base::Result<std::int64_t> Time(const Ctx& c, const json& parent, std::string_view key, std::string_view path) {
   ASSIGN_OR_RETURN(std::string text, Str(c, parent, key, path));
   if (text.empty()) return std::int64_t{0};
@@ -1036,6 +1070,7 @@ base::Result<model::Pod> PodFromJson(const json& object, std::vector<std::string
   ASSIGN_OR_RETURN(pod.node, Str(c, *spec, "nodeName", "spec"));
   ASSIGN_OR_RETURN(pod.scheduler_name, Str(c, *spec, "schedulerName", "spec"));
   RETURN_IF_ERROR(StrMap(c, *spec, "nodeSelector", "spec", &pod.node_selector));
+  ASSIGN_OR_RETURN(pod.anti_affinity, AntiAffinity(c, *spec));
   ASSIGN_OR_RETURN(pod.tolerations, Taints(c, *spec, "tolerations"));
   ASSIGN_OR_RETURN(const json* containers, Arr(c, *spec, "containers", "spec"));
   if (containers == nullptr) return c.Bad("spec.containers", "missing");

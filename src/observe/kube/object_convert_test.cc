@@ -505,6 +505,46 @@ TEST(PodFromJsonTest, KaiFractionGoesToTheNamedContainer) {
   EXPECT_FALSE(p->engine.Found());
 }
 
+TEST(PodFromJsonTest, RequiredPodAntiAffinityByHostnameIsRead) {
+  json pod = json::parse(kKaiPod);
+  pod["metadata"]["labels"] = {{"app", "chat"}, {"tier", "serving"}};
+  json terms = json::array();
+  terms.push_back({{"topologyKey", "kubernetes.io/hostname"}, {"labelSelector", {{"matchLabels", {{"app", "chat"}}}}}});
+  pod["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = terms;
+  // A preferred term constrains nothing a plan must keep.
+  pod["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] =
+      json::array({{{"weight", 100}, {"podAffinityTerm", {{"topologyKey", "topology.kubernetes.io/zone"}}}}});
+  base::Result<model::Pod> p = PodFromJson(pod);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->anti_affinity.hostname.size(), 1u);
+  EXPECT_EQ(p->anti_affinity.hostname[0], (model::Labels{{"app", "chat"}}));
+  EXPECT_FALSE(p->anti_affinity.other);
+  EXPECT_TRUE(p->anti_affinity.Selects(p->labels));  // it keeps its own replicas apart
+  EXPECT_FALSE(p->anti_affinity.Selects({{"app", "embed"}}));
+
+  // A zone term or a matchExpressions selector is not read as a node rule: `other` says so.
+  terms.push_back({{"topologyKey", "topology.kubernetes.io/zone"}, {"labelSelector", {{"matchLabels", {{"app", "chat"}}}}}});
+  pod["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = terms;
+  p = PodFromJson(pod);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->anti_affinity.hostname.size(), 1u);
+  EXPECT_TRUE(p->anti_affinity.other);
+  terms = json::array({{{"topologyKey", "kubernetes.io/hostname"},
+                        {"labelSelector", {{"matchExpressions", json::array({{{"key", "app"}, {"operator", "In"}, {"values", {"chat"}}}})}}}}});
+  pod["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = terms;
+  p = PodFromJson(pod);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->anti_affinity.hostname.empty());
+  EXPECT_TRUE(p->anti_affinity.other);
+
+  // Malformed: the path is named.
+  pod["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json::array({"x"});
+  p = PodFromJson(pod);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]"),
+            std::string::npos) << p.status().message();
+}
+
 TEST(PodFromJsonTest, KaiMemoryAndMultiDeviceAndBadValues) {
   json pod = json::parse(kKaiPod);
   pod["metadata"]["annotations"] = {{"gpu-memory", "2000"}, {"gpu-fraction", "0.25"},

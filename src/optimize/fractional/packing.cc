@@ -22,7 +22,8 @@ std::string UnitKey(const UnitChoice& u) {
   return "?";
 }
 
-// Units whose replicas must sit on different nodes (the device plugin chooses the GPU inside a node).
+// Units whose replicas must sit on different nodes (the device plugin chooses the GPU inside a node, so only
+// different nodes guarantee different GPUs).
 bool Spread(const std::string& key) { return key.starts_with("mig:") || key.starts_with("mps:"); }
 
 struct Pattern {
@@ -375,7 +376,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
           const std::string key = UnitKey(r.item_unit[static_cast<std::size_t>(i)]);
           ++demand[key];
           keys.insert(key);
-          ++replicas[key][items[static_cast<std::size_t>(i)].workload];
+          if (Spread(key) || items[static_cast<std::size_t>(i)].spread_nodes) ++replicas[key][items[static_cast<std::size_t>(i)].workload];
           if (r.item_unit[static_cast<std::size_t>(i)].kind == UnitKind::kWholeGpu) exclusive_sizes.insert(r.item_unit[static_cast<std::size_t>(i)].gpus);
         }
         const std::vector<int> sizes(exclusive_sizes.rbegin(), exclusive_sizes.rend());
@@ -501,8 +502,8 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
           for (int v : flex_of_key[k]) cover.push_back({v, -1});
           const double d = demand.count(k) ? demand[k] : 0;
           m.AddRow(cover, d, kMipInfinity, "demand " + k);
-          if (!Spread(k)) continue;
-          // Replicas of one workload on different nodes: workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
+          // Replicas of one workload on different nodes (units the device plugin places, or a required pod
+          // anti-affinity): workloads with r_1 >= r_2 >= ... replicas fit nodes with c_n
           // slots, at most one replica of a workload per node, iff for every j: sum_n min(c_n, j) >= r_1 + ... + r_j
           // (Gale-Ryser), over the workloads with more than one replica; the demand row above holds the single
           // replicas too (they need a slot anywhere). Linear in the pattern counts, so the MIP is exact.
@@ -609,8 +610,10 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
       const auto& cm = cpu_mem_left[n];
       return !((node.cpu_free > 0 && cm.first + 1e-9 < it.cpu) || (node.memory_free > 0 && cm.second + 1 < it.memory_bytes));
     };
+    std::map<std::pair<int, int>, int> placed_of;  // (node, workload) -> pods placed there
     auto place = [&](int i, int n, const std::string& key) {
       --left[n][key];
+      ++placed_of[{n, items[static_cast<std::size_t>(i)].workload}];
       cpu_mem_left[n].first -= items[static_cast<std::size_t>(i)].cpu;
       cpu_mem_left[n].second -= items[static_cast<std::size_t>(i)].memory_bytes;
       r.item_node[static_cast<std::size_t>(i)] = n;
@@ -621,9 +624,13 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
     bool unplaced = false;
     for (const auto& [key_name, key_items] : by_key) {
       const std::string key = key_name;  // a copy: lambdas below capture it (clang 14 cannot capture a binding)
-      if (Spread(key)) {
-        std::map<int, std::vector<int>> by_workload;
-        for (int i : key_items) by_workload[items[static_cast<std::size_t>(i)].workload].push_back(i);
+      std::map<int, std::vector<int>> by_workload;  // replicas that must be on different nodes
+      std::vector<int> others;
+      for (int i : key_items) {
+        if (Spread(key) || items[static_cast<std::size_t>(i)].spread_nodes) by_workload[items[static_cast<std::size_t>(i)].workload].push_back(i);
+        else others.push_back(i);
+      }
+      {
         std::vector<std::vector<int>*> order;
         for (auto& [w, v] : by_workload) order.push_back(&v);
         std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->size() > b->size(); });
@@ -662,22 +669,25 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
             chosen.erase(c);
           }
         }
-      } else {
+      }
+      {
+        // The others keep their node when it keeps a slot; else they go where fewest pods of their workload are
+        // (replicas apart across nodes where the packing leaves room: soft, as the deployment model says).
         std::vector<int> waiting;
-        for (int i : key_items) {
+        for (int i : others) {
           const int here = items[static_cast<std::size_t>(i)].node;
           if (left.count(here) && left[here][key] > 0 && fits(i, here)) place(i, here, key);
           else waiting.push_back(i);
         }
         for (int i : waiting) {
-          bool ok = false;
+          int best = -1;
           for (auto& [n, cap] : left) {
-            if (cap[key] > 0 && fits(i, n)) {
-              place(i, n, key);
-              ok = true;
-              break;
-            }
+            if (cap[key] <= 0 || !fits(i, n)) continue;
+            const int w = items[static_cast<std::size_t>(i)].workload;
+            if (best < 0 || placed_of[{n, w}] < placed_of[{best, w}]) best = n;
           }
+          const bool ok = best >= 0;
+          if (ok) place(i, best, key);
           if (!ok) {
             unplaced = true;
             r.notes.push_back("pod " + items[static_cast<std::size_t>(i)].pod + " (" + key + ") fits no kept node of " +

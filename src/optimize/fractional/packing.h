@@ -9,7 +9,8 @@
 //   advertised as nvidia.com/gpu) or none only with PackOptions::allow_strategy_change, a cluster-wide change;
 // - pods with more than one GPU stay on exclusive GPUs of one node;
 // - replicas of one workload on MIG or MPS units go to different nodes (the device plugin picks the GPU inside a node,
-//   so only different nodes guarantee different GPUs);
+//   so only different nodes guarantee different GPUs); on whole GPUs too when a required pod anti-affinity says so
+//   (PackItem::spread_nodes), else apart only where the packing leaves room (soft);
 // - time-slicing: a node's shares go to pods that need no latency SLO (right_size.h); with N replicas per GPU the
 //   device plugin may put any N of the node's pods on one GPU, so the N largest memory needs must fit one GPU (nothing
 //   enforces memory) and the N largest compute needs stay within PackOptions::timeslice_compute_budget;
@@ -72,6 +73,9 @@ struct PackItem {
   std::vector<UnitChoice> options;  // feasible units, smallest share first; options[0] is used when movable
   UnitChoice current;
   double cpu = 0, memory_bytes = 0;
+  // Replicas of its workload on different nodes whatever the unit (a required pod anti-affinity by hostname that
+  // selects them). MIG and MPS units are spread anyway; whole GPUs otherwise only where the packing leaves room.
+  bool spread_nodes = false;
 };
 
 struct PackOptions {

@@ -353,6 +353,41 @@ TEST(PackingTest, NoMpsWhereMigIsAllowed) {
   EXPECT_EQ(single->item_unit[0].kind, UnitKind::kMps);
 }
 
+TEST(PackingTest, AntiAffinityKeepsWholeGpuReplicasOnDifferentNodes) {
+  auto cbc = solve::cbc::NewCbcSolver();
+  // Three replicas of one server on whole GPUs of three nodes. Without a rule they consolidate onto one node; with a
+  // required anti-affinity by hostname (spread_nodes) they stay on three.
+  std::vector<PackNode> nodes = {Node("a", 8, 40'000'000), Node("b", 8, 40'000'000), Node("c", 8, 40'000'000)};
+  std::vector<PackItem> items;
+  for (int i = 0; i < 3; ++i) items.push_back(Item("ml/srv-" + std::to_string(i), 0, i, Whole(1), Whole(1)));
+  auto free_to_move = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(free_to_move.ok());
+  EXPECT_EQ(free_to_move->micro_per_hour, 40'000'000);
+  for (PackItem& it : items) it.spread_nodes = true;
+  auto apart = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(apart.ok());
+  EXPECT_EQ(apart->micro_per_hour, 3 * 40'000'000);
+  std::set<int> on;
+  for (int n : apart->item_node) on.insert(n);
+  EXPECT_EQ(on.size(), 3u);
+}
+
+TEST(PackingTest, ReplicasThatMustMoveGoApartWhenThereIsRoom) {
+  auto cbc = solve::cbc::NewCbcSolver();
+  // c is released (dearer); a and b host pods that stay (2 GPUs on a, 1 on b), so a has 2 GPUs left and b 3. The two
+  // replicas of x leave c: without any rule they still go to different nodes (soft spread), not both to the first
+  // node with room.
+  std::vector<PackNode> nodes = {Node("a", 4, 10'000'000), Node("b", 4, 10'000'000), Node("c", 4, 20'000'000)};
+  std::vector<PackItem> items = {Item("ml/y", 1, 0, Whole(2), Whole(2)), Item("ml/v", 3, 1, Whole(1), Whole(1)),
+                                 Item("ml/x-1", 0, 2, Whole(1), Whole(1)), Item("ml/x-2", 0, 2, Whole(1), Whole(1))};
+  items[0].movable = items[1].movable = false;
+  auto r = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(r.ok());
+  CheckPacking(nodes, items, *r);
+  EXPECT_EQ(r->micro_per_hour, 20'000'000);
+  EXPECT_NE(r->item_node[2], r->item_node[3]);
+}
+
 // Small random instances: the pattern packer's cost is within 1% of the compact model's proven optimum.
 RC_GTEST_PROP(PackingProperty, WithinOnePercentOfTheCompactOptimum, ()) {
   auto cbc = solve::cbc::NewCbcSolver();
