@@ -255,9 +255,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
             if (ts_here[a] != ts_here[b]) return ts_here[a] > ts_here[b];
             return nodes[static_cast<std::size_t>(a)].micro_per_hour < nodes[static_cast<std::size_t>(b)].micro_per_hour;
           });
-          double memory = 0;
-          for (int i : ts) memory += r.item_unit[static_cast<std::size_t>(i)].memory_bytes;
-          std::vector<int> left = ts;
+          std::vector<int> left = ts, shared_nodes;
           std::int64_t cheapest = 0;
           for (int n : candidates) {
             if (left.empty()) break;
@@ -311,9 +309,29 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
             }
             ts_nodes.insert(n);
             in_mip.insert(n);
+            shared_nodes.push_back(n);
             left = std::move(rest);
           }
-          // Nodes bounded below by memory: no packing of these pods uses fewer than total memory / node memory.
+          // A node time-sliced for no more pods than it has GPUs shares nothing: its pods keep their units, and the
+          // node and they go to the MIP.
+          std::vector<int> unshared;
+          double memory = 0;
+          for (int n : shared_nodes) {
+            NodeOutcome& out = r.nodes[static_cast<std::size_t>(n)];
+            if (out.items.size() > static_cast<std::size_t>(nodes[static_cast<std::size_t>(n)].gpus)) {
+              for (int i : out.items) memory += r.item_unit[static_cast<std::size_t>(i)].memory_bytes;
+              continue;
+            }
+            for (int i : out.items) {
+              r.item_node[static_cast<std::size_t>(i)] = -1;
+              r.item_unit[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(i)].current;
+              unshared.push_back(i);
+            }
+            out = NodeOutcome{nodes[static_cast<std::size_t>(n)].current, false, false, {}};
+            ts_nodes.erase(n);
+          }
+          model_items.insert(model_items.end(), unshared.begin(), unshared.end());
+          // Nodes bounded below by memory: no packing of the shared pods uses fewer than their memory / node memory.
           const PackNode* first = candidates.empty() ? nullptr : &nodes[static_cast<std::size_t>(candidates.front())];
           if (first != nullptr && first->gpu_memory_bytes > 0) {
             lower_bound += static_cast<std::int64_t>(std::ceil(memory / (first->gpu_memory_bytes * first->gpus) - 1e-9)) * cheapest;
