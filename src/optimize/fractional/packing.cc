@@ -199,6 +199,7 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
     std::map<int, std::vector<std::pair<int, UnitChoice>>> flex_var;  // item -> (variable, unit)
     std::int64_t pinned_cost = 0;
     MipResult mr;
+    MipModel solved;  // the model mr solves
     const std::vector<int> items_before_ts = model_items;
     const std::int64_t bound_before_ts = lower_bound;
     for (int ts_pass = 0; ts_pass < 2; ++ts_pass) {
@@ -545,7 +546,10 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
           }
         }
         ASSIGN_OR_RETURN(mr, solver.Solve(m, options.mip));
-        if (mr.has_solution()) break;
+        if (mr.has_solution()) {
+          solved = std::move(m);
+          break;
+        }
       }
       if (mr.has_solution()) break;
     }
@@ -563,14 +567,40 @@ base::Result<PackResult> PackCluster(std::span<const PackNode> nodes, std::span<
       all_optimal = false;
       continue;
     }
+    all_optimal &= mr.status == MipStatus::kOptimal;
+    // The bound includes the flexible pods' change costs (1e-4 each), tie-breakers below any price difference.
+    const double bound = std::isfinite(mr.best_bound) ? mr.best_bound : mr.objective;
+    lower_bound += static_cast<std::int64_t>(std::ceil(bound * 1e6 - 1e-3)) + pinned_cost;
+    // GPUs break ties between packings of one price: a second solve, fewest GPUs at no more than the price found,
+    // only when this model's node types differ in GPU count.
+    {
+      std::set<int> gpu_counts;
+      for (const NodeType& t : types) {
+        if (!t.pinned) gpu_counts.insert(nodes[static_cast<std::size_t>(t.nodes.front())].gpus);
+      }
+      if (gpu_counts.size() > 1) {
+        double price = 0;
+        std::vector<MipTerm> price_row;
+        for (std::size_t t = 0; t < types.size(); ++t) {
+          if (types[t].pinned) continue;
+          const PackNode& first = nodes[static_cast<std::size_t>(types[t].nodes.front())];
+          for (int v : var[t]) {
+            const double c = solved.variables[static_cast<std::size_t>(v)].cost;
+            price += c * std::round(mr.values[static_cast<std::size_t>(v)]);
+            price_row.push_back({v, c});
+            solved.variables[static_cast<std::size_t>(v)].cost = first.gpus;
+          }
+        }
+        solved.AddRow(std::move(price_row), -kMipInfinity, price + 1e-7, "no dearer than the cheapest packing");
+        ASSIGN_OR_RETURN(MipResult fewer, solver.Solve(solved, options.mip));
+        if (fewer.has_solution()) mr.values = std::move(fewer.values);
+      }
+    }
     for (const auto& [i, vars] : flex_var) {
       for (const auto& [v, u] : vars) {
         if (mr.values[static_cast<std::size_t>(v)] > 0.5) r.item_unit[static_cast<std::size_t>(i)] = u;
       }
     }
-    all_optimal &= mr.status == MipStatus::kOptimal;
-    const double bound = std::isfinite(mr.best_bound) ? mr.best_bound : mr.objective;
-    lower_bound += static_cast<std::int64_t>(std::ceil(bound * 1e6 - 1e-3)) + pinned_cost;
 
     // Patterns to nodes: nodes that already have the config, then those hosting most of the pods it serves.
     std::map<int, std::map<std::string, int>> left;  // kept node -> unit key -> slots left (its pattern's capacity)

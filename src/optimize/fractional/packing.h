@@ -22,7 +22,7 @@
 // pattern MIP through MipSolver (CBC): a pattern is a node config with its capacity
 // per unit type (a MIG layout x GPUs; an exclusive node's split of its GPUs into the pods' sizes; an MPS node's
 // shares); minimise the nodes' price subject to covering every unit type's demand and the replica spread, with at
-// most the nodes of each type there are; the replica spread is exact (Gale-Ryser rows: for every j, the j largest
+// most the nodes of each type there are (GPUs break ties: a second solve at that price when node sizes differ); the replica spread is exact (Gale-Ryser rows: for every j, the j largest
 // workloads' replicas fit the nodes' slots capped at j). The LP bound is the lower bound; the gap is stated. Patterns are then
 // matched to nodes, preferring nodes that already have that config and host those pods (fewest moves), and pods to
 // nodes. cpu and memory of nodes are checked when pods are matched; a pod that does not fit stays where it is.

@@ -388,6 +388,27 @@ TEST(PackingTest, ReplicasThatMustMoveGoApartWhenThereIsRoom) {
   EXPECT_NE(r->item_node[2], r->item_node[3]);
 }
 
+TEST(PackingTest, GpusBreakTiesBetweenPackingsOfOnePrice) {
+  auto cbc = solve::cbc::NewCbcSolver();
+  // An 8-GPU node and a 4-GPU node at the same price; three one-GPU pods fit either. Dollars tie, so the packing keeps
+  // the node with fewer GPUs.
+  std::vector<PackNode> nodes = {Node("big", 8, 40'000'000), Node("small", 4, 40'000'000)};
+  std::vector<PackItem> items;
+  for (int i = 0; i < 3; ++i) items.push_back(Item("ml/x-" + std::to_string(i), i, i == 0 ? 1 : 0, Whole(1), Whole(1)));
+  auto r = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(r.ok());
+  CheckPacking(nodes, items, *r);
+  EXPECT_EQ(r->micro_per_hour, 40'000'000);
+  EXPECT_FALSE(r->nodes[0].kept);
+  EXPECT_TRUE(r->nodes[1].kept);
+  // Dollars first: when the big node is cheaper, it is kept.
+  nodes[0].micro_per_hour = 39'000'000;
+  r = PackCluster(nodes, items, *cbc);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->nodes[0].kept);
+  EXPECT_FALSE(r->nodes[1].kept);
+}
+
 // Small random instances: the pattern packer's cost is within 1% of the compact model's proven optimum.
 RC_GTEST_PROP(PackingProperty, WithinOnePercentOfTheCompactOptimum, ()) {
   auto cbc = solve::cbc::NewCbcSolver();
