@@ -213,7 +213,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     return anti_affinity_own[w] = own;
   };
   std::set<int> noted;
-  std::map<std::size_t, std::vector<std::string>> scaled_off;  // node -> actions that remove pods from it
+  std::map<std::size_t, std::set<std::string>> scaled_off;  // node -> actions that remove pods from it
   for (const ProjectedPod& p : now.pods) {
     auto ni = node_index.find(p.node);
     if (ni == node_index.end()) continue;
@@ -228,7 +228,7 @@ void Fractional(const OptimizeInput& in, const FractionalOptions& o, PlanBuilder
     const model::Workload& wl = s.workloads[static_cast<std::size_t>(w)];
     if (auto z = scaled_to_zero.find(wl.key.str()); z != scaled_to_zero.end()) {
       // An earlier optimizer removes the pod: its GPUs are free once that action has run.
-      scaled_off[static_cast<std::size_t>(ni->second)].push_back(z->second);
+      scaled_off[static_cast<std::size_t>(ni->second)].insert(z->second);
       continue;
     }
     const fractional::SizingDecision& d = decision_of(w);
