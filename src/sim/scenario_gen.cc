@@ -15,160 +15,26 @@
 #include <sstream>
 #include <utility>
 
+#include "base/csv.h"
 #include "sim/random.h"
 
 namespace gpuwise::sim {
 namespace {
 
 // ---------------------------------------------------------------------------------------------------------
-// Text helpers: whole-file reads, lines with numbers, plain CSV (no quoting: none of these traces quote).
+// Text helpers: base/csv.h (whole-file reads, lines with numbers, plain CSV).
 // ---------------------------------------------------------------------------------------------------------
 
-base::Status ReadFile(const std::string& path, std::string* out) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return base::NotFound(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) return base::InvalidArgument(path + ": is a directory, expected a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::PermissionDenied(path + ": cannot be opened for reading");
-  std::ostringstream text;
-  text << in.rdbuf();
-  *out = std::move(text).str();
-  return base::Status::Ok();
-}
+using base::ColumnError;
+using base::CsvFile;
+using base::LineError;
+using base::Lines;
+using base::ParseDouble;
+using base::ParseInt;
+using base::SplitCsv;
 
-// Walks the lines of a text; holds positions only, so the owner of the text may move.
-class Lines {
- public:
-  // The next line of `text` without its "\n" or "\r\n"; false at the end.
-  bool Next(std::string_view text, std::string_view* line) {
-    if (pos_ >= text.size()) return false;
-    std::size_t end = text.find('\n', pos_);
-    if (end == std::string_view::npos) end = text.size();
-    *line = text.substr(pos_, end - pos_);
-    if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
-    pos_ = end + 1;
-    ++number_;
-    return true;
-  }
-  int number() const { return number_; }  // 1-based number of the line Next() returned
-
- private:
-  std::size_t pos_ = 0;
-  int number_ = 0;
-};
-
-void SplitCsv(std::string_view line, std::vector<std::string_view>* fields) {
-  fields->clear();
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = line.find(',', start);
-    if (comma == std::string_view::npos) {
-      fields->push_back(line.substr(start));
-      return;
-    }
-    fields->push_back(line.substr(start, comma - start));
-    start = comma + 1;
-  }
-}
-
-bool ParseInt(std::string_view s, std::int64_t* out) {
-  if (s.empty()) return false;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size();
-}
-
-bool ParseDouble(std::string_view s, double* out) {
-  if (s.empty()) return false;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(*out);
-}
-
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 40;
-  return "'" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...'" : "'");
-}
-
-// "<file>:<line>: column '<column>': <what>".
-base::Status ColumnError(const std::string& file, int line, std::string_view column, const std::string& what) {
-  return base::InvalidArgument(file + ":" + std::to_string(line) + ": column '" + std::string(column) + "': " + what);
-}
-base::Status LineError(const std::string& file, int line, const std::string& what) {
-  return base::InvalidArgument(file + ":" + std::to_string(line) + ": " + what);
-}
-
-// A CSV file with a header row; columns are found by name.
-class CsvFile {
- public:
-  static base::Result<CsvFile> Open(const std::string& path, std::initializer_list<std::string_view> required) {
-    CsvFile f;
-    f.path_ = path;
-    RETURN_IF_ERROR(ReadFile(path, &f.text_));
-    std::string_view header;
-    if (!f.lines_.Next(f.text_, &header)) return LineError(path, 1, "empty file, expected a header row");
-    std::vector<std::string_view> names;
-    SplitCsv(header, &names);
-    for (std::size_t i = 0; i < names.size(); ++i) f.header_.emplace_back(names[i]);
-    for (std::string_view want : required) {
-      if (f.Index(want) < 0) return LineError(path, 1, "missing column '" + std::string(want) + "' in the header");
-    }
-    return f;
-  }
-
-  // -1 if absent.
-  int Index(std::string_view column) const {
-    for (std::size_t i = 0; i < header_.size(); ++i) {
-      if (header_[i] == column) return static_cast<int>(i);
-    }
-    return -1;
-  }
-  // The next non-empty row, split; false at the end; an error for a row with the wrong number of fields.
-  base::Result<bool> Next() {
-    std::string_view line;
-    while (lines_.Next(text_, &line)) {
-      if (line.empty()) continue;
-      SplitCsv(line, &fields_);
-      if (fields_.size() != header_.size()) {
-        return LineError(path_, lines_.number(), "expected " + std::to_string(header_.size()) +
-                                                     " comma-separated fields (" + JoinedHeader() + "), got " +
-                                                     std::to_string(fields_.size()));
-      }
-      return true;
-    }
-    return false;
-  }
-  std::string_view Field(int index) const { return index < 0 ? std::string_view() : fields_[static_cast<std::size_t>(index)]; }
-  int line() const { return lines_.number(); }
-  const std::string& path() const { return path_; }
-
-  // An integer in [lo, hi] in column `index`; an empty optional column gives `fallback`.
-  base::Status Int(int index, std::int64_t lo, std::int64_t hi, std::int64_t* out, bool optional = false) const {
-    const std::string_view text = Field(index);
-    if (index < 0 || (optional && text.empty())) return base::Status::Ok();
-    std::int64_t v = 0;
-    if (!ParseInt(text, &v)) return ColumnError(path_, line(), header_[static_cast<std::size_t>(index)], "expected an integer, got " + Quote(text));
-    if (v < lo || v > hi) {
-      return ColumnError(path_, line(), header_[static_cast<std::size_t>(index)],
-                         std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    *out = v;
-    return base::Status::Ok();
-  }
-  base::Status Error(int index, const std::string& what) const {
-    return ColumnError(path_, line(), index < 0 ? "?" : header_[static_cast<std::size_t>(index)], what);
-  }
-
- private:
-  std::string JoinedHeader() const {
-    std::string s;
-    for (const std::string& h : header_) s += (s.empty() ? "" : ",") + h;
-    return s;
-  }
-  std::string path_;
-  std::string text_;
-  Lines lines_;
-  std::vector<std::string> header_;
-  std::vector<std::string_view> fields_;
-};
+base::Status ReadFile(const std::string& path, std::string* out) { return base::ReadTextFile(path, out); }
+std::string Quote(std::string_view s) { return base::QuoteForError(s); }
 
 double Round2(double x) { return std::round(x * 100) / 100; }
 
