@@ -105,6 +105,7 @@ std::vector<int> ArrivalOrder(const std::vector<PodRequest>& pods, std::int64_t 
   if (pods.empty()) return order;
   std::int64_t total = 0;
   for (const PodRequest& p : pods) total += p.TotalGpuMilli();
+  if (total == 0) return order;  // no GPU pod: resampling would never reach the target
   const double target = tune * static_cast<double>(gpu_capacity_milli);
   std::uniform_int_distribution<std::size_t> any(0, pods.size() - 1);
   if (static_cast<double>(total) < target) {

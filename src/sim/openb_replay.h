@@ -40,7 +40,7 @@ struct ReplayResult {
 
 // The arrival sequence of one run: the pods in a seeded random order, then uniform resamples of the trace appended
 // until the next GPU pod would pass `tune` of `gpu_capacity_milli` (a trace already above it loses random pods
-// instead). Indices into `pods`.
+// instead; a trace without GPU pods is not resampled). Indices into `pods`.
 std::vector<int> ArrivalOrder(const std::vector<optimize::fractional::PodRequest>& pods, std::int64_t gpu_capacity_milli,
                               double tune, std::uint64_t seed);
 

@@ -247,13 +247,14 @@ class BestFitPlacer : public PlacerBase {
   }
 };
 
-// FGD and gpuwise: the decrease of the node's fragmentation for the target workload. FGD scores it as the
-// reference does, int(100 sigmoid(delta / 1000)) (0..100, so nodes tie often and the rank decides); gpuwise keeps
-// the delta itself and breaks its ties by the tighter node (BestFit's measure), then by rank.
+// FGD and gpuwise: the decrease of the node's fragmentation for the target workload, scored as the reference does,
+// int(100 sigmoid(delta / 1000)): 0..100, so nodes tie often and the rank decides, which piles pods onto one node
+// at a time (the exact delta does worse: 94.07% against 95.15% on `default`). gpuwise differs for CPU-only pods
+// only: their ties go to the node with the least GPU left (docs/online-placement.md).
 class FragmentationPlacer : public PlacerBase {
  public:
-  FragmentationPlacer(std::vector<TypicalPod> typical, std::vector<int> rank, std::uint64_t seed, bool exact)
-      : PlacerBase(std::move(typical), std::move(rank), seed), exact_(exact) {}
+  FragmentationPlacer(std::vector<TypicalPod> typical, std::vector<int> rank, std::uint64_t seed, bool gpuwise)
+      : PlacerBase(std::move(typical), std::move(rank), seed), gpuwise_(gpuwise) {}
 
  protected:
   void BeginPod(const ClusterState& state, const PodRequest& pod) override {
@@ -282,10 +283,11 @@ class FragmentationPlacer : public PlacerBase {
     Scored s;
     auto value = [&](double delta, const NodeState& after) {
       const double fgd = static_cast<double>(static_cast<std::int64_t>(100 * Sigmoid(delta / 1000)));
-      if (!exact_) return fgd;
-      // FGD's score first; among equal scores, the node with less left after placing (BestFit's measure).
-      const double left = 0.5 * static_cast<double>(after.cpu_left) / kMaxSpecCpu + 0.5 * after.GpuLeftSum() / kMaxSpecGpu;
-      return fgd - 1e-3 * left;
+      if (!gpuwise_ || pod.TotalGpuMilli() > 0) return fgd;
+      // gpuwise, a CPU-only pod: among FGD's equal scores (most nodes: a CPU pod rarely moves fragmentation by
+      // much), the node with the least GPU left, then the least cpu left. The pod takes cpu where the GPUs are
+      // already used, not cpu that free GPUs will need.
+      return fgd - 1e-3 * (after.GpuLeftSum() / kMaxSpecGpu) - 1e-6 * (static_cast<double>(after.cpu_left) / kMaxSpecCpu);
     };
     if (pod.Sharing()) {
       // Each GPU that fits, in index order; GPUs with equal left give equal scores, so each value is tried once.
@@ -328,7 +330,7 @@ class FragmentationPlacer : public PlacerBase {
     return value;
   }
 
-  bool exact_;
+  bool gpuwise_;
   std::vector<std::vector<int>> allowed_;  // per typical pod
   std::vector<std::vector<Entry>> cache_;  // node -> pod type -> score at a node version
   std::vector<std::pair<std::uint32_t, double>> f0_;

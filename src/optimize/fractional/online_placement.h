@@ -2,7 +2,9 @@
 // KAI carry out): pods arrive one at a time and each is placed at once on a node and GPUs, or fails. The cluster
 // state and the policies of the FGD paper's experiment (Weng et al., "Beware of Fragmentation", USENIX ATC 2023):
 // Random, DotProd, GpuClustering, GpuPacking, BestFit and FGD, as the authors' simulator scores them
-// (hkust-adsl/kubernetes-scheduler-simulator; the rules restated in docs/online-placement.md), and gpuwise's own.
+// (hkust-adsl/kubernetes-scheduler-simulator; the rules restated in docs/online-placement.md), and gpuwise's own:
+// FGD for GPU pods, and for CPU-only pods, among FGD's equal scores, the node with the least GPU left (then the
+// least cpu left), so that cpu goes where the GPUs are already taken.
 //
 // Resource model: a node has cpu milli, memory MiB and G GPUs of 1000 milli each, of one model. A pod asks for cpu,
 // memory, num_gpu and gpu_milli: num_gpu 0 is CPU-only; num_gpu 1 with gpu_milli < 1000 shares one GPU; otherwise it
