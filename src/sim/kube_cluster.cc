@@ -17,6 +17,7 @@
 #include "sim/kube_objects.h"
 #include "sim/kube_selectors.h"
 #include "sim/random.h"
+#include "optimize/fractional/online_placement.h"
 
 namespace gpuwise::sim {
 namespace {
@@ -710,8 +711,9 @@ struct KubeCluster::Impl {
     return use;
   }
 
-  // The device plugin's choice for the pod's GPU requests on node n; nullopt when the devices are not there.
-  std::optional<std::vector<GpuBinding>> Allocate(int n, const std::map<std::string, double>& req) const {
+  // The device plugin's choice for the pod's GPU requests on node n; nullopt when the devices are not there. A HAMi
+  // request takes GPU `prefer` when it fits there (the scheduler's choice), else the first GPUs that fit.
+  std::optional<std::vector<GpuBinding>> Allocate(int n, const std::map<std::string, double>& req, int prefer = -1) const {
     const SimNode& node = world.nodes[static_cast<std::size_t>(n)];
     const Sharing& sh = node.sharing;
     std::vector<GpuUse> use = GpuUseOf(n);
@@ -726,8 +728,14 @@ struct KubeCluster::Impl {
       const double mem = req.count("nvidia.com/gpumem") ? count("nvidia.com/gpumem")
                                                         : (node.gpus.empty() ? 0 : node.gpus[0].memory_mib);
       const int cores = req.count("nvidia.com/gpucores") ? count("nvidia.com/gpucores") : 100;
+      auto fits = [&](std::size_t g) {
+        return use[g].hami_mem + mem <= node.gpus[g].memory_mib + 1e-6 && use[g].hami_cores + cores <= 100;
+      };
+      if (k == 1 && prefer >= 0 && static_cast<std::size_t>(prefer) < use.size() && fits(static_cast<std::size_t>(prefer))) {
+        out.push_back({n, prefer, -1, -1, mem, cores / 100.0});
+      }
       for (std::size_t g = 0; g < use.size() && static_cast<int>(out.size()) < k; ++g) {
-        if (use[g].hami_mem + mem > node.gpus[g].memory_mib + 1e-6 || use[g].hami_cores + cores > 100) continue;
+        if (!fits(g)) continue;
         out.push_back({n, static_cast<int>(g), -1, -1, mem, cores / 100.0});
       }
       if (static_cast<int>(out.size()) < k) return std::nullopt;
@@ -783,6 +791,69 @@ struct KubeCluster::Impl {
     return out;
   }
 
+  // A HAMi request as a share of one GPU in milli (the openb model: gpucores x 10, or the memory's share of the
+  // GPU when that is larger); 0 when the pod asks for none. `gpu_mib` is the GPU's memory.
+  static int HamiMilli(const std::map<std::string, double>& req, double gpu_mib) {
+    auto at = [&](const char* r) { auto it = req.find(r); return it == req.end() ? 0.0 : it->second / 1000; };
+    const double cores = at("nvidia.com/gpucores"), mem = at("nvidia.com/gpumem");
+    if (cores <= 0 && mem <= 0) return 0;
+    const double by_mem = gpu_mib > 0 ? std::ceil(mem / gpu_mib * 1000) : 0;
+    return static_cast<int>(std::clamp(std::max(cores > 0 ? cores * 10 : 1000.0, by_mem), 1.0, 1000.0));
+  }
+
+  // gpuwise's fragmentation-aware placement (optimize/fractional/online_placement.h) among the HAMi nodes that can
+  // take a one-GPU fractional pod, each GPU's room being the smaller of its cores and memory left, in milli. The
+  // target workload is the HAMi pods the cluster holds. Returns the index into `candidates` and the GPU.
+  struct HamiCandidate {
+    int node = -1;                 // world node index
+    double cpu_left = 0;           // milli
+    double memory_left_mib = 0;
+  };
+  std::pair<int, int> ChooseHami(const std::vector<ObjectPtr>& all_pods, const std::vector<HamiCandidate>& candidates,
+                                 const std::map<std::string, double>& req) const {
+    namespace fr = optimize::fractional;
+    std::vector<fr::PlacementNode> nodes;
+    for (const HamiCandidate& c : candidates) {
+      const SimNode& n = world.nodes[static_cast<std::size_t>(c.node)];
+      nodes.push_back({n.meta.name, 0, 0, static_cast<int>(n.gpus.size()), n.gpus.empty() ? "" : n.gpus[0].model_name});
+    }
+    fr::ClusterState state(nodes);
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+      const SimNode& n = world.nodes[static_cast<std::size_t>(candidates[c].node)];
+      const std::vector<GpuUse> use = GpuUseOf(candidates[c].node);
+      std::vector<int> left;
+      for (std::size_t g = 0; g < n.gpus.size(); ++g) {
+        const double mem_left = n.gpus[g].memory_mib > 0 ? (n.gpus[g].memory_mib - use[g].hami_mem) / n.gpus[g].memory_mib : 0;
+        left.push_back(static_cast<int>(std::floor(std::min((100 - use[g].hami_cores) * 10.0, mem_left * 1000))));
+      }
+      state.SetLeft(static_cast<int>(c), static_cast<std::int64_t>(candidates[c].cpu_left),
+                    static_cast<std::int64_t>(candidates[c].memory_left_mib), left);
+    }
+    const SimNode& first = world.nodes[static_cast<std::size_t>(candidates.front().node)];
+    const double gpu_mib = first.gpus.empty() ? 0 : first.gpus[0].memory_mib;
+    std::vector<fr::PodRequest> seen;
+    for (const ObjectPtr& p : all_pods) {
+      const std::map<std::string, double> r = PodRequests(*p);
+      const int milli = HamiMilli(r, gpu_mib);
+      if (milli <= 0) continue;
+      fr::PodRequest q;
+      q.cpu_milli = r.count("cpu") ? static_cast<std::int64_t>(r.at("cpu")) : 0;
+      q.num_gpu = 1;
+      q.gpu_milli = milli;
+      seen.push_back(q);
+    }
+    fr::PodRequest pod;
+    pod.cpu_milli = req.count("cpu") ? static_cast<std::int64_t>(req.at("cpu")) : 0;
+    pod.num_gpu = 1;
+    pod.gpu_milli = HamiMilli(req, gpu_mib);
+    std::vector<int> rank(candidates.size());
+    for (std::size_t i = 0; i < rank.size(); ++i) rank[i] = static_cast<int>(i);
+    auto placer = fr::NewPlacer(fr::PolicyKind::kGpuwise, fr::TypicalPods(seen), rank, 1);
+    const fr::Placement choice = placer->Choose(state, pod);
+    if (choice.node < 0 || choice.gpus.empty()) return {-1, -1};
+    return {choice.node, choice.gpus.front()};
+  }
+
   void Scheduler() {
     KubeStore::ListResult pods = store.List(Type("pods"), "");
     KubeStore::ListResult nodes = store.List(Type("nodes"), "");
@@ -810,6 +881,11 @@ struct KubeCluster::Impl {
       std::string best;
       double best_score = -1;
       std::vector<GpuBinding> best_gpus;
+      // One-GPU HAMi requests on HAMi nodes go where gpuwise's placement policy says (ChooseHami), not by
+      // LeastAllocated; the loop below collects the nodes that can take them.
+      const bool hami_pod = (req.count("nvidia.com/gpumem") || req.count("nvidia.com/gpucores")) &&
+                            (!req.count("nvidia.com/gpu") || req.at("nvidia.com/gpu") <= 1000);
+      std::vector<HamiCandidate> hami;
       for (const ObjectPtr& n : nodes.items) {
         const std::string name = Name(*n);
         if (Field(*n, "spec").value("unschedulable", false)) {
@@ -855,6 +931,11 @@ struct KubeCluster::Impl {
             continue;
           }
           gpus = std::move(*a);
+          if (hami_pod && ni >= 0 && world.nodes[static_cast<std::size_t>(ni)].sharing.mode == SharingMode::kHami) {
+            const double have_cpu = alloc.contains("cpu") ? Milli(alloc["cpu"]) : 0;
+            const double have_mem = alloc.contains("memory") ? Milli(alloc["memory"]) : 0;
+            hami.push_back({ni, have_cpu - used[name]["cpu"], (have_mem - used[name]["memory"]) / 1000 / 1048576});
+          }
         }
         // LeastAllocated on cpu and memory (the default scoring), ties by name.
         auto free_frac = [&](const std::string& r) {
@@ -866,6 +947,18 @@ struct KubeCluster::Impl {
           best_score = score;
           best = name;
           best_gpus = std::move(gpus);
+        }
+      }
+      if (!hami.empty()) {
+        const auto [c, gpu] = ChooseHami(pods.items, hami, req);
+        if (c >= 0) {
+          const int ni = hami[static_cast<std::size_t>(c)].node;
+          const SimNode& node = world.nodes[static_cast<std::size_t>(ni)];
+          std::optional<std::vector<GpuBinding>> a = Allocate(ni, req, gpu);
+          if (a) {
+            best = node.meta.name;
+            best_gpus = std::move(*a);
+          }
         }
       }
       if (best.empty()) {

@@ -50,8 +50,9 @@ workloads:
 
 class KubeClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto scenario = ParseScenario(kScenario, "control");
+  void SetUp() override { SetUpWith(kScenario); }
+  void SetUpWith(const char* text) {
+    auto scenario = ParseScenario(text, "control");
     ASSERT_TRUE(scenario.ok()) << scenario.status().message();
     auto world = BuildWorld(*scenario);
     ASSERT_TRUE(world.ok());
@@ -408,6 +409,53 @@ TEST_F(KubeClusterTest, DisruptionBudgetsCountHealthyPods) {
   EXPECT_EQ(st["desiredHealthy"], 2);
   EXPECT_EQ(st["disruptionsAllowed"], 0);
   EXPECT_EQ(st["conditions"][0]["reason"], "InsufficientPods");
+}
+
+// Two HAMi nodes of two GPUs each: fractional pods are placed by gpuwise's fragmentation-aware policy
+// (optimize/fractional/online_placement.h), not by LeastAllocated.
+constexpr char kHamiScenario[] = R"(
+apiVersion: gpuwise.io/v1alpha1
+kind: Scenario
+name: hami
+nodePools:
+  - {name: hami, count: 2, gpuModel: NVIDIA A100-SXM4-40GB, gpusPerNode: 2, gpuMemoryGiB: 40, cpu: 32, memoryGiB: 128,
+     sharing: {mode: hami}}
+workloads: []
+)";
+
+class HamiPlacementTest : public KubeClusterTest {
+ protected:
+  void SetUp() override { SetUpWith(kHamiScenario); }
+};
+
+TEST_F(HamiPlacementTest, FractionalPodsFillGpusAndLeaveANodeWhole) {
+  // Pods of 0.6, 0.4, 0.6 and 0.4 of a GPU, one after another. LeastAllocated sends each to the node with the most
+  // cpu free and the device plugin takes the first GPU that fits: 0.6 + 0.6 on one node's two GPUs, 0.4 + 0.4 on the
+  // other's first, three GPUs part-used. The fragmentation-aware policy pairs each 0.4 with a 0.6: two full GPUs on
+  // one node, and the other node left whole for a pod that needs whole GPUs.
+  auto pod = [](int cores, int mib) {
+    return json{{"nvidia.com/gpu", "1"}, {"nvidia.com/gpumem", std::to_string(mib)},
+                {"nvidia.com/gpucores", std::to_string(cores)}, {"cpu", "2"}};
+  };
+  const json sizes[] = {pod(60, 24000), pod(40, 16000), pod(60, 24000), pod(40, 16000)};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_->Create(T("pods"), BarePod("frac-" + std::to_string(i), "hami", sizes[i])).ok());
+    Step(15);
+  }
+  std::map<int, int> per_node;
+  std::map<std::pair<int, int>, double> per_gpu;
+  for (const SimPod& p : world_->pods) {
+    if (p.meta.name.rfind("frac-", 0) != 0 || p.gpus.empty()) continue;
+    ++per_node[p.gpus.at(0).node];
+    per_gpu[{p.gpus.at(0).node, p.gpus.at(0).gpu}] += p.gpus.at(0).compute_share;
+  }
+  EXPECT_EQ(per_node.size(), 1u);
+  ASSERT_EQ(per_gpu.size(), 2u);
+  for (const auto& [gpu, share] : per_gpu) EXPECT_NEAR(share, 1.0, 1e-9);
+  // A pod of two whole GPUs still finds a node.
+  ASSERT_TRUE(store_->Create(T("pods"), BarePod("pair", "hami", {{"nvidia.com/gpu", "2"}})).ok());
+  Step(15);
+  EXPECT_FALSE(Get("pods", "serve", "pair")["spec"].value("nodeName", "").empty());
 }
 
 }  // namespace

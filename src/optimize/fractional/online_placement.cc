@@ -428,6 +428,18 @@ void ClusterState::Place(int node, const PodRequest& pod, std::span<const int> g
   ++n.version;
 }
 
+void ClusterState::SetLeft(int node, std::int64_t cpu_left, std::int64_t memory_left, std::span<const int> gpu_left) {
+  NodeState& n = nodes_[static_cast<std::size_t>(node)];
+  n.cpu_left = cpu_left;
+  n.memory_left = memory_left;
+  for (int g = 0; g < n.gpus && static_cast<std::size_t>(g) < gpu_left.size(); ++g) {
+    const int left = std::clamp(gpu_left[static_cast<std::size_t>(g)], 0, kGpuMilli);
+    allocated_gpu_milli_ += n.gpu_left[static_cast<std::size_t>(g)] - left;
+    n.gpu_left[static_cast<std::size_t>(g)] = left;
+  }
+  ++n.version;
+}
+
 std::string_view PolicyName(PolicyKind kind) {
   switch (kind) {
     case PolicyKind::kRandom: return "Random";

@@ -75,6 +75,8 @@ class ClusterState {
   bool Fits(int node, const PodRequest& pod, std::span<const int> allowed) const;
   // Takes the pod's cpu, memory and GPU milli from `gpus` (one GPU for a sharing pod, num_gpu whole GPUs else).
   void Place(int node, const PodRequest& pod, std::span<const int> gpus);
+  // Sets what a node has left, for a cluster already in use (its GpuClustering tags stay empty).
+  void SetLeft(int node, std::int64_t cpu_left, std::int64_t memory_left, std::span<const int> gpu_left);
   std::int64_t allocated_gpu_milli() const { return allocated_gpu_milli_; }
   std::int64_t gpu_capacity_milli() const { return gpu_capacity_milli_; }
 
