@@ -51,16 +51,22 @@ int Tag(const PodRequest& p) {
 
 double Sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
+// The node's GPUs by milli left, ascending; equal values keep index order.
+std::array<int, kMaxGpusPerNode> ByLeft(const NodeState& n) {
+  std::array<int, kMaxGpusPerNode> order{};
+  for (int g = 0; g < n.gpus; ++g) order[static_cast<std::size_t>(g)] = g;
+  std::stable_sort(order.begin(), order.begin() + n.gpus,
+                   [&](int a, int b) { return n.gpu_left[static_cast<std::size_t>(a)] < n.gpu_left[static_cast<std::size_t>(b)]; });
+  return order;
+}
+
 // The node after `pod` takes its cpu and, for a non-sharing pod, the GPUs the reference's hypothetical takes: walking
 // the GPUs in ascending left order, the first num_gpu with enough left.
 NodeState AfterWhole(const NodeState& n, const PodRequest& pod) {
   NodeState h = n;
   h.cpu_left -= pod.cpu_milli;
   if (pod.num_gpu <= 0 || pod.gpu_milli <= 0) return h;
-  std::array<int, kMaxGpusPerNode> order{};
-  for (int g = 0; g < n.gpus; ++g) order[static_cast<std::size_t>(g)] = g;
-  std::stable_sort(order.begin(), order.begin() + n.gpus,
-                   [&](int a, int b) { return n.gpu_left[static_cast<std::size_t>(a)] < n.gpu_left[static_cast<std::size_t>(b)]; });
+  const std::array<int, kMaxGpusPerNode> order = ByLeft(n);
   int taken = 0;
   for (int k = 0; k < n.gpus && taken < pod.num_gpu; ++k) {
     const int g = order[static_cast<std::size_t>(k)];
@@ -212,10 +218,7 @@ class GpuPackingPlacer : public PlacerBase {
       s.score = std::max(33 - free, free);
       return s;
     }
-    std::array<int, kMaxGpusPerNode> order{};
-    for (int g = 0; g < n.gpus; ++g) order[static_cast<std::size_t>(g)] = g;
-    std::stable_sort(order.begin(), order.begin() + n.gpus,
-                     [&](int a, int b) { return n.gpu_left[static_cast<std::size_t>(a)] < n.gpu_left[static_cast<std::size_t>(b)]; });
+    const std::array<int, kMaxGpusPerNode> order = ByLeft(n);
     int picked = 0, fully_free = 0;
     std::int64_t sum = 0;
     for (int k = 0; k < n.gpus && picked < pod.num_gpu; ++k) {
