@@ -809,8 +809,24 @@ struct KubeCluster::Impl {
     double cpu_left = 0;           // milli
     double memory_left_mib = 0;
   };
-  std::pair<int, int> ChooseHami(const std::vector<ObjectPtr>& all_pods, const std::vector<HamiCandidate>& candidates,
-                                 const std::map<std::string, double>& req) const {
+  // The target workload: the HAMi requests of every pod in `all_pods`, sized against a GPU of `gpu_mib`.
+  static std::vector<optimize::fractional::TypicalPod> HamiWorkload(const std::vector<ObjectPtr>& all_pods, double gpu_mib) {
+    std::vector<optimize::fractional::PodRequest> seen;
+    for (const ObjectPtr& p : all_pods) {
+      const std::map<std::string, double> r = PodRequests(*p);
+      const int milli = HamiMilli(r, gpu_mib);
+      if (milli <= 0) continue;
+      optimize::fractional::PodRequest q;
+      q.cpu_milli = r.count("cpu") ? static_cast<std::int64_t>(r.at("cpu")) : 0;
+      q.num_gpu = 1;
+      q.gpu_milli = milli;
+      seen.push_back(q);
+    }
+    return optimize::fractional::TypicalPods(seen);
+  }
+
+  std::pair<int, int> ChooseHami(const std::vector<optimize::fractional::TypicalPod>& workload,
+                                 const std::vector<HamiCandidate>& candidates, const std::map<std::string, double>& req) const {
     namespace fr = optimize::fractional;
     std::vector<fr::PlacementNode> nodes;
     for (const HamiCandidate& c : candidates) {
@@ -831,24 +847,13 @@ struct KubeCluster::Impl {
     }
     const SimNode& first = world.nodes[static_cast<std::size_t>(candidates.front().node)];
     const double gpu_mib = first.gpus.empty() ? 0 : first.gpus[0].memory_mib;
-    std::vector<fr::PodRequest> seen;
-    for (const ObjectPtr& p : all_pods) {
-      const std::map<std::string, double> r = PodRequests(*p);
-      const int milli = HamiMilli(r, gpu_mib);
-      if (milli <= 0) continue;
-      fr::PodRequest q;
-      q.cpu_milli = r.count("cpu") ? static_cast<std::int64_t>(r.at("cpu")) : 0;
-      q.num_gpu = 1;
-      q.gpu_milli = milli;
-      seen.push_back(q);
-    }
     fr::PodRequest pod;
     pod.cpu_milli = req.count("cpu") ? static_cast<std::int64_t>(req.at("cpu")) : 0;
     pod.num_gpu = 1;
     pod.gpu_milli = HamiMilli(req, gpu_mib);
     std::vector<int> rank(candidates.size());
     for (std::size_t i = 0; i < rank.size(); ++i) rank[i] = static_cast<int>(i);
-    auto placer = fr::NewPlacer(fr::PolicyKind::kGpuwise, fr::TypicalPods(seen), rank, 1);
+    auto placer = fr::NewPlacer(fr::PolicyKind::kGpuwise, workload, rank, 1);
     const fr::Placement choice = placer->Choose(state, pod);
     if (choice.node < 0 || choice.gpus.empty()) return {-1, -1};
     return {choice.node, choice.gpus.front()};
@@ -860,6 +865,7 @@ struct KubeCluster::Impl {
     // Requested resources per node, from bound pods still holding them.
     std::map<std::string, std::map<std::string, double>> used;
     std::map<std::string, std::vector<const json*>> on_node;  // bound pods still running, per node
+    std::optional<std::vector<optimize::fractional::TypicalPod>> hami_workload;
     std::vector<ObjectPtr> pending;
     for (const ObjectPtr& p : pods.items) {
       const std::string node = Str(Field(*p, "spec", "nodeName"));
@@ -950,7 +956,11 @@ struct KubeCluster::Impl {
         }
       }
       if (!hami.empty()) {
-        const auto [c, gpu] = ChooseHami(pods.items, hami, req);
+        if (!hami_workload) {  // once per pass: every HAMi pod, sized against the first candidate's GPU
+          const SimNode& first = world.nodes[static_cast<std::size_t>(hami.front().node)];
+          hami_workload = HamiWorkload(pods.items, first.gpus.empty() ? 0 : first.gpus[0].memory_mib);
+        }
+        const auto [c, gpu] = ChooseHami(*hami_workload, hami, req);
         if (c >= 0) {
           const int ni = hami[static_cast<std::size_t>(c)].node;
           const SimNode& node = world.nodes[static_cast<std::size_t>(ni)];
