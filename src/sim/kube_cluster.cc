@@ -801,9 +801,7 @@ struct KubeCluster::Impl {
     return static_cast<int>(std::clamp(std::max(cores > 0 ? cores * 10 : 1000.0, by_mem), 1.0, 1000.0));
   }
 
-  // gpuwise's fragmentation-aware placement (optimize/fractional/online_placement.h) among the HAMi nodes that can
-  // take a one-GPU fractional pod, each GPU's room being the smaller of its cores and memory left, in milli. The
-  // target workload is the HAMi pods the cluster holds. Returns the index into `candidates` and the GPU.
+  // A HAMi node that can take the pod being scheduled, with what it has left.
   struct HamiCandidate {
     int node = -1;                 // world node index
     double cpu_left = 0;           // milli
@@ -825,6 +823,9 @@ struct KubeCluster::Impl {
     return optimize::fractional::TypicalPods(seen);
   }
 
+  // gpuwise's fragmentation-aware placement (optimize/fractional/online_placement.h) among the HAMi nodes that can
+  // take a one-GPU fractional pod, each GPU's room being the smaller of its cores and memory left, in milli, for the
+  // target `workload`. Returns the index into `candidates` and the GPU; {-1, -1} when the policy finds none.
   std::pair<int, int> ChooseHami(const std::vector<optimize::fractional::TypicalPod>& workload,
                                  const std::vector<HamiCandidate>& candidates, const std::map<std::string, double>& req) const {
     namespace fr = optimize::fractional;
