@@ -33,8 +33,8 @@ using base::ParseDouble;
 using base::ParseInt;
 using base::SplitCsv;
 
-base::Status ReadFile(const std::string& path, std::string* out) { return base::ReadTextFile(path, out); }
-std::string Quote(std::string_view s) { return base::QuoteForError(s); }
+using base::QuoteForError;
+using base::ReadTextFile;
 
 double Round2(double x) { return std::round(x * 100) / 100; }
 
@@ -432,7 +432,7 @@ base::Status LoadOpenbNodes(const std::string& path, Scenario* s, std::set<std::
     key.code = std::string(csv.Field(c_model));
     if (key.gpus == 0 || key.code.empty() || key.code == "nan") continue;  // CPU-only node
     const OpenbGpuModel* model = FindOpenbGpuModel(key.code);
-    if (model == nullptr) return csv.Error(c_model, "unknown GPU model " + Quote(key.code) + " (known: " + KnownOpenbCodes() + ")");
+    if (model == nullptr) return csv.Error(c_model, "unknown GPU model " + QuoteForError(key.code) + " (known: " + KnownOpenbCodes() + ")");
     models_present->insert(key.code);
     auto [it, inserted] = pool_index.emplace(key, s->node_pools.size());
     if (inserted) {
@@ -475,7 +475,7 @@ base::Status LoadOpenbPods(const std::string& path, const std::set<std::string>&
     if (!more) break;
     const std::string name = Lower(csv.Field(c_name));
     if (name.empty()) return csv.Error(c_name, "empty pod name");
-    if (!names.insert(name).second) return csv.Error(c_name, "duplicate pod name " + Quote(name));
+    if (!names.insert(name).second) return csv.Error(c_name, "duplicate pod name " + QuoteForError(name));
     std::int64_t num_gpu = 0, milli = 0, cpu = -1, mem = -1, created = -1, deleted = -1, scheduled = -1;
     RETURN_IF_ERROR(csv.Int(c_num, 0, 16, &num_gpu));
     RETURN_IF_ERROR(csv.Int(c_milli, 0, 1000, &milli));
@@ -487,7 +487,7 @@ base::Status LoadOpenbPods(const std::string& path, const std::set<std::string>&
     RETURN_IF_ERROR(csv.Int(c_scheduled, 0, kMaxTime, &scheduled, true));
     const std::string_view qos = csv.Field(c_qos);
     if (!(qos.empty() || qos == "LS" || qos == "BE" || qos == "Burstable" || qos == "Guaranteed")) {
-      return csv.Error(c_qos, "unknown qos " + Quote(qos) + " (known: LS, BE, Burstable, Guaranteed, or empty)");
+      return csv.Error(c_qos, "unknown qos " + QuoteForError(qos) + " (known: LS, BE, Burstable, Guaranteed, or empty)");
     }
     // Smallest GPU memory the pod may land on.
     double min_mib = min_present_mib;
@@ -499,7 +499,7 @@ base::Status LoadOpenbPods(const std::string& path, const std::set<std::string>&
         const std::size_t bar = spec.find('|', start);
         const std::string_view code = spec.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
         const OpenbGpuModel* m = FindOpenbGpuModel(code);
-        if (m == nullptr) return csv.Error(c_spec, "unknown GPU model " + Quote(code) + " (known: " + KnownOpenbCodes() + ")");
+        if (m == nullptr) return csv.Error(c_spec, "unknown GPU model " + QuoteForError(code) + " (known: " + KnownOpenbCodes() + ")");
         if (min_mib == 0 || m->memory_mib < min_mib) min_mib = m->memory_mib;
         if (bar == std::string_view::npos) break;
         start = bar + 1;
@@ -610,7 +610,7 @@ bool ParseAzureTime(std::string_view s, std::int64_t* day, double* second) {
 base::Status ParseTokens(const std::string& file, int line, std::string_view column, std::string_view text, int* out) {
   std::int64_t v = 0;
   if (!ParseInt(text, &v) || v < 0 || v > INT_MAX) {
-    return ColumnError(file, line, column, "expected a non-negative integer, got " + Quote(text));
+    return ColumnError(file, line, column, "expected a non-negative integer, got " + QuoteForError(text));
   }
   *out = static_cast<int>(v);
   return base::Status::Ok();
@@ -627,7 +627,7 @@ base::Status LoadAzure(const std::string& path, std::vector<Request>* out) {
     std::int64_t day = 0;
     double second = 0;
     if (!ParseAzureTime(csv.Field(c_t), &day, &second)) {
-      return csv.Error(c_t, "expected a time like 2023-11-16 18:15:46.6805900, got " + Quote(csv.Field(c_t)));
+      return csv.Error(c_t, "expected a time like 2023-11-16 18:15:46.6805900, got " + QuoteForError(csv.Field(c_t)));
     }
     if (first) day0 = day;
     first = false;
@@ -641,7 +641,7 @@ base::Status LoadAzure(const std::string& path, std::vector<Request>* out) {
 
 base::Status LoadMooncake(const std::string& path, std::vector<Request>* out) {
   std::string text;
-  RETURN_IF_ERROR(ReadFile(path, &text));
+  RETURN_IF_ERROR(ReadTextFile(path, &text));
   Lines lines;
   simdjson::dom::parser parser;
   std::string_view line;
@@ -691,13 +691,13 @@ base::Status ParseServeGen(const std::string& path, const std::string& text, std
     }
     ServeGenWindow w;
     std::int64_t start = 0;
-    if (!ParseInt(f[0], &start) || start < 0) return ColumnError(path, n, kColumns[0], "expected a non-negative integer, got " + Quote(f[0]));
+    if (!ParseInt(f[0], &start) || start < 0) return ColumnError(path, n, kColumns[0], "expected a non-negative integer, got " + QuoteForError(f[0]));
     w.start_s = static_cast<double>(start);
     if (!out->empty() && !(w.start_s > out->back().start_s)) return ColumnError(path, n, kColumns[0], "windows must be in increasing order");
     double values[5] = {0, 0, 0, 0, 0};
     for (int i : {1, 2, 4, 5}) {
       if (!ParseDouble(f[static_cast<std::size_t>(i)], &values[i - 1]) || values[i - 1] < 0) {
-        return ColumnError(path, n, kColumns[i], "expected a non-negative number, got " + Quote(f[static_cast<std::size_t>(i)]));
+        return ColumnError(path, n, kColumns[i], "expected a non-negative number, got " + QuoteForError(f[static_cast<std::size_t>(i)]));
       }
     }
     w.rate = values[0];
@@ -705,7 +705,7 @@ base::Status ParseServeGen(const std::string& path, const std::string& text, std
     if (f[3] == "Weibull") {
       w.weibull = true;
     } else if (f[3] != "Gamma" && !f[3].empty()) {
-      return ColumnError(path, n, kColumns[3], "expected Gamma, Weibull or empty, got " + Quote(f[3]));
+      return ColumnError(path, n, kColumns[3], "expected Gamma, Weibull or empty, got " + QuoteForError(f[3]));
     }
     w.active = !f[3].empty() && w.rate > 0;
     if (w.active && !(w.shape > 0 && values[4] > 0)) return ColumnError(path, n, kColumns[4], "shape and scale must be > 0");
@@ -791,7 +791,7 @@ base::Status LoadServeGen(const std::string& path, const ArrivalTraceOptions& op
   *span_end = 0;
   for (std::size_t c = 0; c < files.size(); ++c) {
     std::string text;
-    RETURN_IF_ERROR(ReadFile(files[c].second, &text));
+    RETURN_IF_ERROR(ReadTextFile(files[c].second, &text));
     RETURN_IF_ERROR(ParseServeGen(files[c].second, text, &clients[c]));
     for (const ServeGenWindow& w : clients[c]) {
       if (options.max_duration_s > 0 && w.start_s >= options.max_duration_s) break;
@@ -856,7 +856,7 @@ const OpenbGpuModel* FindOpenbGpuModel(std::string_view code) {
 base::Result<Scenario> OpenbScenario(const std::string& openb_dir, std::string_view pod_list, std::uint64_t seed) {
   if (pod_list.empty() || pod_list.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
                               std::string_view::npos) {
-    return base::InvalidArgument("openb: pod list name " + Quote(pod_list) +
+    return base::InvalidArgument("openb: pod list name " + QuoteForError(pod_list) +
                                  " must be letters, digits and '_' (e.g. default, gpushare20)");
   }
   std::error_code ec;

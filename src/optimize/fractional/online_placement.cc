@@ -14,8 +14,10 @@ namespace {
 constexpr double kMaxSpecCpu = 128000;
 constexpr double kMaxSpecGpu = 8000;
 
-bool Allowed(std::span<const int> allowed, int model) {
-  return allowed.empty() || std::find(allowed.begin(), allowed.end(), model) != allowed.end();
+// Whether a node of `model` serves `pod`: any GPU model when the pod names none, else one of `allowed` (the pod's
+// models as indices; empty when none exists in the cluster).
+bool Serves(const PodRequest& pod, std::span<const int> allowed, int model) {
+  return model >= 0 && (pod.gpu_models.empty() || std::find(allowed.begin(), allowed.end(), model) != allowed.end());
 }
 
 // GPUs for a pod on a node: whole pods take the lowest-index free GPUs; sharing pods the best-fitting GPU (least left
@@ -409,9 +411,7 @@ bool ClusterState::Fits(int node, const PodRequest& pod, std::span<const int> al
   const NodeState& n = nodes_[static_cast<std::size_t>(node)];
   if (n.cpu_left < pod.cpu_milli || n.memory_left < pod.memory_mib) return false;
   if (pod.num_gpu <= 0 || pod.gpu_milli <= 0) return true;
-  if (n.gpus <= 0 || n.model < 0) return false;
-  if (!pod.gpu_models.empty() && !Allowed(allowed, n.model)) return false;
-  if (!pod.gpu_models.empty() && allowed.empty()) return false;
+  if (n.gpus <= 0 || !Serves(pod, allowed, n.model)) return false;
   int fit = 0;
   for (int g = 0; g < n.gpus; ++g) fit += n.gpu_left[static_cast<std::size_t>(g)] >= pod.gpu_milli ? 1 : 0;
   return fit >= pod.num_gpu;
@@ -492,8 +492,7 @@ double NodeFragmentation(const NodeState& node, std::span<const TypicalPod> typi
       f += prob * s;
       continue;
     }
-    const bool access = node.model >= 0 && (p.gpu_models.empty() || (t < allowed.size() && Allowed(allowed[t], node.model) &&
-                                                                      !allowed[t].empty()));
+    const bool access = Serves(p, t < allowed.size() ? std::span<const int>(allowed[t]) : std::span<const int>(), node.model);
     if (!access) {
       f += prob * s;
       continue;
