@@ -64,6 +64,24 @@ void GpuRequest::Add(const GpuRequest& o) {
   for (const auto& [name, v] : o.other) other[name] += v;
 }
 
+std::optional<FractionAsk> FractionOf(const GpuRequest& g, double gpu_memory_mib) {
+  const bool hami = g.hami_gpumem_mib > 0 || g.hami_gpumem_percent > 0 || g.hami_gpucores_percent > 0;
+  const bool kai = g.kai_fraction > 0 || g.kai_memory_mib > 0;
+  if (!hami && !kai) return std::nullopt;
+  FractionAsk a;
+  a.devices = std::max(1, g.gpus);
+  double share = 0;
+  if (hami) {
+    if (g.hami_gpumem_mib > 0 && gpu_memory_mib > 0) share = std::max(share, g.hami_gpumem_mib / gpu_memory_mib);
+    share = std::max({share, g.hami_gpumem_percent / 100.0, g.hami_gpucores_percent / 100.0});
+  } else {
+    share = g.kai_fraction;
+    if (share <= 0 && g.kai_memory_mib > 0 && gpu_memory_mib > 0) share = g.kai_memory_mib / gpu_memory_mib;
+  }
+  a.share = share > 0 && share <= 1 ? share : 1;
+  return a;
+}
+
 GpuRequest Pod::GpuTotal() const {
   GpuRequest total;
   for (const auto& c : containers) total.Add(c.gpu);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <string>
 #include <tuple>
@@ -85,6 +86,16 @@ struct GpuRequest {
   void Add(const GpuRequest& o);
   bool operator==(const GpuRequest&) const = default;
 };
+
+// What a HAMi or KAI request (a continuous fraction) asks of each device it gets: the number of devices and the
+// share of each (0 < share <= 1): HAMi the largest of gpumem / the GPU's memory, gpumem-percentage and gpucores;
+// KAI gpu-fraction, else gpu-memory / the GPU's memory. A share that cannot be known (no memory size for a
+// memory-only request) or is out of range is 1. nullopt when the request is not a fraction.
+struct FractionAsk {
+  int devices = 1;
+  double share = 1;
+};
+std::optional<FractionAsk> FractionOf(const GpuRequest& request, double gpu_memory_mib);
 
 struct Container {
   std::string name;

@@ -564,22 +564,9 @@ class Builder {
   std::vector<Ask> AsksOf(const Pod& p, const model::SnapshotNode& node) const {
     std::vector<Ask> asks;
     const model::GpuRequest g = p.GpuTotal();
-    const bool hami = g.hami_gpumem_mib > 0 || g.hami_gpumem_percent > 0 || g.hami_gpucores_percent > 0;
-    const bool kai = g.kai_fraction > 0 || g.kai_memory_mib > 0;
     for (const auto& [profile, n] : g.mig) asks.push_back({Ask::kMig, n, profile, 1});
-    if (hami) {
-      const double mem = node.node.gpu_memory_mib;
-      double share = 0;
-      if (g.hami_gpumem_mib > 0 && mem > 0) share = std::max(share, g.hami_gpumem_mib / mem);
-      share = std::max(share, g.hami_gpumem_percent / 100.0);
-      share = std::max(share, g.hami_gpucores_percent / 100.0);
-      if (share <= 0 || share > 1) share = 1;
-      asks.push_back({Ask::kShare, std::max(1, g.gpus), "", share});
-    } else if (kai) {
-      double share = g.kai_fraction;
-      if (share <= 0 && g.kai_memory_mib > 0 && node.node.gpu_memory_mib > 0) share = g.kai_memory_mib / node.node.gpu_memory_mib;
-      if (share <= 0 || share > 1) share = 1;
-      asks.push_back({Ask::kShare, std::max(1, g.gpus), "", share});
+    if (const std::optional<model::FractionAsk> f = model::FractionOf(g, node.node.gpu_memory_mib)) {
+      asks.push_back({Ask::kShare, f->devices, "", f->share});
     } else {
       const int shared = g.shared + (node.replicas > 1 ? g.gpus : 0);
       if (shared > 0) asks.push_back({Ask::kShare, shared, "", 1.0 / node.replicas});

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
+
+#include "optimize/fractional/online_placement.h"
 
 namespace gpuwise::optimize {
 namespace {
@@ -43,6 +47,88 @@ void Units(const ProjectedPod& p, const ProjectedNode& n, double& whole, std::ma
   }
 }
 
+// A HAMi or KAI pod's ask on a node: devices and the milli of one GPU it reserves on each (the larger of memory
+// and compute); nullopt when the pod is not a fraction.
+struct MilliAsk {
+  int devices = 1;
+  int milli = fractional::kGpuMilli;
+};
+std::optional<MilliAsk> FractionMilli(const ProjectedPod& p, const ProjectedNode& n) {
+  if (!p.fractional) return std::nullopt;
+  auto at = [&](const char* k) {
+    auto it = p.extended.find(k);
+    return it == p.extended.end() ? 0.0 : it->second;
+  };
+  model::GpuRequest g;
+  g.gpus = static_cast<int>(at("nvidia.com/gpu"));
+  g.hami_gpumem_mib = at("nvidia.com/gpumem");
+  g.hami_gpumem_percent = at("nvidia.com/gpumem-percentage");
+  g.hami_gpucores_percent = at("nvidia.com/gpucores");
+  g.kai_fraction = p.kai_fraction;
+  g.kai_memory_mib = p.kai_memory_mib;
+  const std::optional<model::FractionAsk> f = model::FractionOf(g, n.gpu_memory_mib);
+  if (!f) return std::nullopt;
+  return MilliAsk{f->devices, static_cast<int>(std::clamp(std::ceil(f->share * fractional::kGpuMilli - 1e-9), 1.0,
+                                                          static_cast<double>(fractional::kGpuMilli)))};
+}
+
+// Milli used on each GPU of a node with a fractional backend (FractionalGpuUse): pods on the devices telemetry named;
+// then the others in creation order, which is the order the projection placed them in: on the GPU it chose, else
+// best-fit (a fraction on the GPU with the least left that holds it, else the one with the most left; a whole-GPU
+// pod on free GPUs first).
+std::vector<int> FractionalUse(const Projection& pr, const ProjectedNode& n) {
+  std::vector<int> use(n.gpu_keys.size(), 0);
+  auto known = [&](const ProjectedPod& p) {
+    std::vector<std::size_t> out;
+    for (const std::string& d : p.devices) {
+      auto it = std::find(n.gpu_keys.begin(), n.gpu_keys.end(), d);
+      if (it != n.gpu_keys.end()) out.push_back(static_cast<std::size_t>(it - n.gpu_keys.begin()));
+    }
+    return out;
+  };
+  std::vector<const ProjectedPod*> rest;
+  for (const ProjectedPod& p : pr.pods) {
+    if (p.node != n.name || !p.gpu()) continue;
+    const std::vector<std::size_t> at = known(p);
+    if (at.empty() || p.devices_placed) {
+      rest.push_back(&p);
+      continue;
+    }
+    const std::optional<MilliAsk> f = FractionMilli(p, n);
+    for (std::size_t g : at) use[g] += f ? f->milli : fractional::kGpuMilli;
+  }
+  std::stable_sort(rest.begin(), rest.end(), [](const ProjectedPod* a, const ProjectedPod* b) {
+    return std::tie(a->created_unix_s, a->namespace_name, a->name) < std::tie(b->created_unix_s, b->namespace_name, b->name);
+  });
+  for (const ProjectedPod* p : rest) {
+    const std::optional<MilliAsk> f = FractionMilli(*p, n);
+    const int milli = f ? f->milli : fractional::kGpuMilli;
+    if (const std::vector<std::size_t> at = known(*p); !at.empty()) {
+      for (std::size_t g : at) use[g] += milli;
+      continue;
+    }
+    auto whole = p->extended.find(std::string(kGpu));
+    const int devices = f ? f->devices : (whole == p->extended.end() ? 0 : static_cast<int>(whole->second));
+    std::vector<bool> taken(use.size(), false);
+    for (int k = 0; k < devices; ++k) {
+      int best = -1;
+      for (std::size_t g = 0; g < use.size(); ++g) {
+        if (taken[g]) continue;
+        const int left = fractional::kGpuMilli - use[g];
+        const int best_left = best < 0 ? 0 : fractional::kGpuMilli - use[static_cast<std::size_t>(best)];
+        const bool fits = left >= milli, best_fits = best >= 0 && best_left >= milli;
+        if (best < 0 || (fits && (!best_fits || left < best_left)) || (!fits && !best_fits && left > best_left)) {
+          best = static_cast<int>(g);
+        }
+      }
+      if (best < 0) break;
+      taken[static_cast<std::size_t>(best)] = true;
+      use[static_cast<std::size_t>(best)] += milli;
+    }
+  }
+  return use;
+}
+
 // Occupied GPUs per node. Pods whose devices telemetry named occupy those. The rest: whole GPUs one each; shares,
 // MIG instances and fractions are placed by the device plugin, which we do not see: `tight` packs them (n units
 // fill ceil(n / units per GPU) GPUs, which may be the GPUs telemetry named), otherwise they spread (n units occupy
@@ -63,6 +149,7 @@ void Occupancy(Projection& pr, bool tight) {
     if (it == index.end() || !p.gpu()) continue;
     ProjectedNode& n = pr.nodes[it->second];
     ++n.gpu_pods;
+    if (n.fractional) continue;  // below, per GPU
     if (!p.devices.empty()) {
       known[n.name].insert(p.devices.begin(), p.devices.end());
     } else {
@@ -71,6 +158,11 @@ void Occupancy(Projection& pr, bool tight) {
   }
   for (ProjectedNode& n : pr.nodes) {
     if (n.gpus <= 0) continue;
+    if (n.fractional) {
+      const std::vector<int> use = FractionalUse(pr, n);
+      n.occupied_gpus = static_cast<int>(std::count_if(use.begin(), use.end(), [](int u) { return u > 0; }));
+      continue;
+    }
     const double k = static_cast<double>(known[n.name].size());
     const double w = whole[n.name];
     if (tight) {
@@ -111,8 +203,86 @@ bool Repels(const ProjectedPod& holder, const ProjectedPod& other) {
   return holder.namespace_name == other.namespace_name && holder.anti_affinity.Selects(other.labels);
 }
 
+// gpuwise's placement policy over the nodes with a fractional backend that passed the scheduler's filters for a
+// one-device fraction `p`: the node (index into pr.nodes) and GPU, or {-1, -1} when no GPU there holds it.
+// `use` caches each node's milli per GPU; `typical` is the target workload, every one-device fraction of the
+// projection.
+class FractionPlacer {
+ public:
+  explicit FractionPlacer(const Projection& pr) : pr_(pr) {}
+
+  std::pair<int, int> Choose(const ProjectedPod& p, const std::vector<std::size_t>& candidates,
+                             const std::map<std::string, std::pair<double, double>>& used_cpu_mem) {
+    namespace fr = fractional;
+    std::vector<fr::PlacementNode> nodes;
+    for (std::size_t c : candidates) {
+      const ProjectedNode& n = pr_.nodes[c];
+      nodes.push_back({n.name, 0, 0, static_cast<int>(std::min<std::size_t>(n.gpu_keys.size(), fr::kMaxGpusPerNode)),
+                       n.gpu_model});
+    }
+    fr::ClusterState state(nodes);
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      const ProjectedNode& n = pr_.nodes[candidates[i]];
+      const std::vector<int>& use = Use(n);
+      std::vector<int> left;
+      for (std::size_t g = 0; g < static_cast<std::size_t>(nodes[i].gpus); ++g) left.push_back(std::max(0, fr::kGpuMilli - use[g]));
+      auto cm = used_cpu_mem.find(n.name);
+      const double cpu_used = cm == used_cpu_mem.end() ? 0 : cm->second.first;
+      const double mem_used = cm == used_cpu_mem.end() ? 0 : cm->second.second;
+      // cpu/memory allocatable 0 = not read: not a limit.
+      const auto cpu_left = n.cpu > 0 ? static_cast<std::int64_t>((n.cpu - cpu_used) * 1000) : kUnlimited;
+      const auto mem_left = n.memory_bytes > 0 ? static_cast<std::int64_t>((n.memory_bytes - mem_used) / kMiB) : kUnlimited;
+      state.SetLeft(static_cast<int>(i), cpu_left, mem_left, left);
+    }
+    const ProjectedNode& first = pr_.nodes[candidates.front()];
+    if (!typical_) {
+      std::vector<fr::PodRequest> seen;
+      for (const ProjectedPod& q : pr_.pods) {
+        const std::optional<MilliAsk> f = FractionMilli(q, first);
+        if (f && f->devices == 1) seen.push_back(Request(q, f->milli));
+      }
+      typical_ = fr::TypicalPods(seen);
+    }
+    const std::optional<MilliAsk> f = FractionMilli(p, first);
+    std::vector<int> rank(candidates.size());
+    for (std::size_t i = 0; i < rank.size(); ++i) rank[i] = static_cast<int>(i);
+    auto placer = fr::NewPlacer(fr::PolicyKind::kGpuwise, *typical_, rank, 1);
+    const fr::Placement choice = placer->Choose(state, Request(p, f ? f->milli : fr::kGpuMilli));
+    if (choice.node < 0 || choice.gpus.empty()) return {-1, -1};
+    const std::size_t n = candidates[static_cast<std::size_t>(choice.node)];
+    const int g = choice.gpus.front();
+    // The pod's own size on that node (memory-sized fractions depend on the GPU's memory).
+    const std::optional<MilliAsk> here = FractionMilli(p, pr_.nodes[n]);
+    use_[pr_.nodes[n].name][static_cast<std::size_t>(g)] += here ? here->milli : fr::kGpuMilli;
+    return {static_cast<int>(n), g};
+  }
+
+ private:
+  static constexpr std::int64_t kUnlimited = std::int64_t{1} << 50;
+  static constexpr double kMiB = 1048576.0;
+
+  static fractional::PodRequest Request(const ProjectedPod& p, int milli) {
+    fractional::PodRequest r;
+    r.cpu_milli = static_cast<std::int64_t>(std::llround(p.cpu * 1000));
+    r.memory_mib = static_cast<std::int64_t>(p.memory_bytes / kMiB);
+    r.num_gpu = 1;
+    r.gpu_milli = milli;
+    return r;
+  }
+  const std::vector<int>& Use(const ProjectedNode& n) {
+    auto it = use_.find(n.name);
+    if (it == use_.end()) it = use_.emplace(n.name, FractionalUse(pr_, n)).first;
+    return it->second;
+  }
+
+  const Projection& pr_;
+  std::map<std::string, std::vector<int>> use_;
+  std::optional<std::vector<fractional::TypicalPod>> typical_;
+};
+
 // Places every unscheduled pod, oldest first, on the fitting schedulable node with the most free GPU capacity, never
-// beside a pod that required anti-affinity by hostname keeps it from (either way round).
+// beside a pod that required anti-affinity by hostname keeps it from (either way round). A one-device fraction goes
+// where FractionPlacer says among the fitting nodes with a fractional backend, when there are any.
 void Place(Projection& pr) {
   std::map<std::string, std::map<std::string, double>> used;
   std::map<std::string, std::pair<double, double>> used_cpu_mem;
@@ -132,11 +302,14 @@ void Place(Projection& pr) {
     return std::tie(pr.pods[a].created_unix_s, pr.pods[a].namespace_name, pr.pods[a].name) <
            std::tie(pr.pods[b].created_unix_s, pr.pods[b].namespace_name, pr.pods[b].name);
   });
+  FractionPlacer fraction_placer(pr);
   for (std::size_t i : order) {
     ProjectedPod& p = pr.pods[i];
     const ProjectedNode* best = nullptr;
     double best_free = -1;
-    for (const ProjectedNode& n : pr.nodes) {
+    std::vector<std::size_t> fraction_nodes;  // fitting nodes with a fractional backend, for a one-device fraction
+    for (std::size_t ni = 0; ni < pr.nodes.size(); ++ni) {
+      const ProjectedNode& n = pr.nodes[ni];
       if (n.unschedulable || !SelectorMatches(p.node_selector, n.labels)) continue;
       const auto& here = on_node[n.name];
       if (std::any_of(here.begin(), here.end(), [&](const ProjectedPod* q) { return Repels(p, *q) || Repels(*q, p); })) continue;
@@ -154,10 +327,20 @@ void Place(Projection& pr) {
       if (n.cpu > 0 && cm.first + p.cpu > n.cpu + 1e-9) fits = false;
       if (n.memory_bytes > 0 && cm.second + p.memory_bytes > n.memory_bytes + 1) fits = false;
       if (!fits) continue;
+      if (n.fractional && !n.gpu_keys.empty()) {
+        const std::optional<MilliAsk> f = FractionMilli(p, n);
+        if (f && f->devices == 1) fraction_nodes.push_back(ni);
+      }
       if (free_share > best_free + 1e-12) {
         best = &n;
         best_free = free_share;
       }
+    }
+    std::string device;
+    if (!fraction_nodes.empty()) {
+      const auto [ni, g] = fraction_placer.Choose(p, fraction_nodes, used_cpu_mem);
+      best = ni < 0 ? nullptr : &pr.nodes[static_cast<std::size_t>(ni)];
+      if (best != nullptr) device = best->gpu_keys[static_cast<std::size_t>(g)];
     }
     if (best == nullptr) {
       if (p.gpu()) ++pr.unplaced_gpu_pods;
@@ -166,6 +349,10 @@ void Place(Projection& pr) {
       continue;
     }
     p.node = best->name;
+    if (!device.empty()) {
+      p.devices = {device};
+      p.devices_placed = true;
+    }
     on_node[p.node].push_back(&p);
     for (const auto& [k, v] : p.extended) used[p.node][k] += v;
     used_cpu_mem[p.node].first += p.cpu;
@@ -201,6 +388,7 @@ std::vector<std::size_t> PodsOf(const Projection& pr, const model::ObjectRef& t)
 void Recreate(ProjectedPod& p, std::int64_t created) {
   p.node.clear();
   p.devices.clear();
+  p.devices_placed = false;
   p.created_unix_s = created;
   if (!p.name.ends_with("~")) p.name += "~";
 }
@@ -281,6 +469,10 @@ base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Actio
 
 }  // namespace
 
+std::vector<int> FractionalGpuUse(const Projection& projection, const ProjectedNode& node) {
+  return FractionalUse(projection, node);
+}
+
 std::string MigResourceName(const std::string& profile) {
   std::string name = "nvidia.com/mig-" + profile;
   std::replace(name.begin(), name.end(), '+', '.');
@@ -317,7 +509,17 @@ Projection ProjectNow(const model::Snapshot& s) {
     n.memory_bytes = sn.node.memory_allocatable_bytes;
     n.labels = sn.node.labels;
     n.price_micro_per_gpu_hour = sn.price_micro_per_gpu_hour;
-    node_index[n.name] = static_cast<int>(pr.nodes.size());
+    n.fractional = sn.node.backend != model::FractionalBackend::kNone;
+    n.gpu_memory_mib = sn.node.gpu_memory_mib;
+    n.gpu_model = sn.node.gpu_product;
+    const int index = static_cast<int>(pr.nodes.size());
+    for (const model::Device& d : s.devices) {
+      if (d.node != index || d.is_mig() || static_cast<int>(n.gpu_keys.size()) >= n.gpus) continue;
+      n.gpu_keys.push_back(d.key);
+      if (!d.model_name.empty()) n.gpu_model = d.model_name;
+    }
+    while (static_cast<int>(n.gpu_keys.size()) < n.gpus) n.gpu_keys.push_back(n.name + "/#" + std::to_string(n.gpu_keys.size()));
+    node_index[n.name] = index;
     pr.nodes.push_back(std::move(n));
   }
   // The physical GPUs each pod held in the last interval that has samples, from the exporter's labels.
@@ -348,8 +550,9 @@ Projection ProjectNow(const model::Snapshot& s) {
     pp.node = p.node;
     const model::GpuRequest request = p.GpuTotal();
     pp.extended = ExtendedRequests(request);
-    pp.fractional = request.hami_gpumem_mib > 0 || request.hami_gpumem_percent > 0 || request.hami_gpucores_percent > 0 ||
-                    request.kai_fraction > 0 || request.kai_memory_mib > 0;
+    pp.fractional = model::FractionOf(request, 0).has_value();
+    pp.kai_fraction = request.kai_fraction;
+    pp.kai_memory_mib = request.kai_memory_mib;
     for (const model::Container& c : p.containers) {
       pp.cpu += c.cpu_request;
       pp.memory_bytes += c.memory_request_bytes;

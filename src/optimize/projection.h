@@ -14,10 +14,15 @@
 // - Then every unscheduled pod is placed, oldest first, on a schedulable node whose allocatable cpu, memory and
 //   extended resources still fit it and whose labels match its nodeSelector, preferring the node with the most free
 //   GPU capacity (kube-scheduler's default LeastAllocated spreads, so this does not flatter consolidation).
+//   A one-device fraction (HAMi, KAI) that fits a node running a fractional backend is placed there, node and GPU,
+//   by gpuwise's online placement policy (fractional/online_placement.h, the one the simulator's scheduler runs),
+//   among those nodes, sized as the fraction of a GPU it reserves (the larger of memory and compute).
 // Occupied GPUs per node: exclusive GPUs count one each; pods whose devices telemetry named occupy those; other
-// shares (time-slicing, MPS, HAMi, KAI) and MIG instances are placed by the device plugin, unseen: ProjectNow packs
+// shares (time-slicing, MPS) and MIG instances are placed by the device plugin, unseen: ProjectNow packs
 // them tightly (n units fill ceil(n / units per GPU) GPUs) and ProjectPlan spreads them (n units occupy min(n, GPUs)),
-// so savings, which compare the two, can only be understated by what we cannot see.
+// so savings, which compare the two, can only be understated by what we cannot see. On nodes with a fractional
+// backend, fractions whose GPU is unseen are laid out best-fit (tightly, before and after alike) on what the seen
+// ones leave, so a GPU counts as occupied when any fraction is on it.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -44,9 +49,12 @@ struct ProjectedPod {
   model::PodAntiAffinity anti_affinity;        // required, by hostname: honoured when placing
   std::int64_t created_unix_s = 0;
   bool fractional = false;                     // HAMi or KAI fraction: its nvidia.com/gpu are shares, not devices
+  double kai_fraction = 0, kai_memory_mib = 0; // KAI's annotations (HAMi's fraction is in `extended`)
   bool gpu() const { return !extended.empty(); }
-  // Physical GPUs (by device key) this pod holds, when telemetry said so; empty = left to the device plugin.
+  // Physical GPUs (by device key) this pod holds, when telemetry said so or the projection placed a fraction there;
+  // empty = left to the device plugin.
   std::vector<std::string> devices;
+  bool devices_placed = false;                 // `devices` are the projection's choice, not telemetry's
 };
 
 struct ProjectedNode {
@@ -55,6 +63,10 @@ struct ProjectedNode {
   bool unschedulable = false;
   bool cordoned_by_plan = false;
   int replicas = 1;                            // shares per GPU (time-slicing / MPS)
+  bool fractional = false;                     // runs a fractional backend (HAMi, KAI): fractions placed per GPU
+  double gpu_memory_mib = 0;
+  std::string gpu_model;
+  std::vector<std::string> gpu_keys;           // its physical GPUs' device keys, by index ("node/#k" when unseen)
   std::string mig_config;                      // the layout the node is asked for ("" = as it is)
   std::map<std::string, double> allocatable;   // extended resources
   double cpu = 0, memory_bytes = 0;
@@ -78,6 +90,11 @@ Projection ProjectNow(const model::Snapshot& snapshot);
 // `assume_mixed_strategy`: a MIG config on a node without the mixed strategy advertises nvidia.com/mig-<profile>, as
 // it will once the device plugin's strategy is changed (recommend --allow-strategy-change).
 base::Result<Projection> ProjectPlan(const model::Snapshot& snapshot, const model::Plan& plan, bool assume_mixed_strategy = false);
+
+// Milli of each GPU (1000 = all of it) the pods on a node with a fractional backend use: pods whose devices telemetry
+// named on those; then the others in creation order, on the GPU the projection chose, else best-fit. One entry per
+// gpu_keys.
+std::vector<int> FractionalGpuUse(const Projection& projection, const ProjectedNode& node);
 
 // Extended resources a pod's GPU request asks of a node ("nvidia.com/gpu": 1, "nvidia.com/mig-1g.10gb": 2).
 std::map<std::string, double> ExtendedRequests(const model::GpuRequest& request);

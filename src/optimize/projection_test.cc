@@ -46,6 +46,22 @@ struct Cluster {
     p.owners = {{"apps/v1", "ReplicaSet", deployment + "-abc", ""}, {"apps/v1", "Deployment", deployment, ""}};
     s.pods.push_back(p);
   }
+  // A node running HAMi: GPUs of 40 GiB split 10 ways.
+  void HamiNode(const std::string& name, int gpus) {
+    Node(name, gpus);
+    model::SnapshotNode& n = s.nodes.back();
+    n.node.backend = model::FractionalBackend::kHami;
+    n.node.gpu_memory_mib = 40960;
+    n.node.allocatable["nvidia.com/gpu"] = gpus * 10;
+    n.node.allocatable["nvidia.com/gpucores"] = gpus * 100;
+  }
+  // A HAMi request of one GPU's `cores` percent.
+  static model::GpuRequest Cores(int cores) {
+    model::GpuRequest r;
+    r.gpus = 1;
+    r.hami_gpucores_percent = cores;
+    return r;
+  }
   static model::GpuRequest Gpus(int n) {
     model::GpuRequest r;
     r.gpus = n;
@@ -114,6 +130,58 @@ TEST(ProjectionTest, UnseenSharesArePackedBeforeAndSpreadAfter) {
   auto sv = ComputeSavings(c.s, plan);
   ASSERT_TRUE(sv.ok());
   EXPECT_EQ(sv->gpus_freed, 0);
+}
+
+TEST(ProjectionTest, AFractionComesBackWhereTheFragmentationAwarePolicyPutsIt) {
+  // HAMi nodes a, b, c of two GPUs: 0.6 of a GPU on a, 0.3 on b, 0.4 on c (where on each node is unseen: laid out
+  // best-fit, one GPU each). Draining c re-places the 0.4: beside the 0.6 on a's first GPU it fills that GPU, and
+  // every other choice leaves a sliver no pod of the workload fits. The GPU counts stay exact (a keeps 1 occupied).
+  Cluster c;
+  c.HamiNode("a", 2);
+  c.HamiNode("b", 2);
+  c.HamiNode("c", 2);
+  c.Pod("six", "six-1", "a", Cluster::Cores(60));
+  c.Pod("three", "three-1", "b", Cluster::Cores(30));
+  c.Pod("four", "four-1", "c", Cluster::Cores(40));
+  const Projection now = ProjectNow(c.s);
+  for (const char* n : {"a", "b", "c"}) EXPECT_EQ(NodeOf(now, n).occupied_gpus, 1) << n;
+  model::Plan plan;
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "c", model::Schedulability{false}, model::Schedulability{true}));
+  plan.actions.push_back(Evict("four-1", "c", 1));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  const ProjectedPod* moved = nullptr;
+  for (const ProjectedPod& p : after->pods) {
+    if (p.name.starts_with("four-1")) moved = &p;
+  }
+  ASSERT_NE(moved, nullptr);
+  EXPECT_EQ(moved->node, "a");
+  EXPECT_EQ(moved->devices, std::vector<std::string>{NodeOf(*after, "a").gpu_keys.at(0)});
+  EXPECT_EQ(NodeOf(*after, "a").occupied_gpus, 1);
+  EXPECT_EQ(NodeOf(*after, "b").occupied_gpus, 1);
+  auto sv = ComputeSavings(c.s, plan);
+  ASSERT_TRUE(sv.ok());
+  EXPECT_EQ(sv->nodes_released, 1);
+  EXPECT_EQ(sv->gpus_freed, 2);
+}
+
+TEST(ProjectionTest, AFractionThatFitsNoGpuStaysPending) {
+  // Two GPUs each 0.7 used: a returning 0.4 fits HAMi's device count (20 per node) but no GPU's room.
+  Cluster c;
+  c.HamiNode("a", 2);
+  c.HamiNode("b", 1);
+  c.Pod("seven", "seven-1", "a", Cluster::Cores(70));
+  c.Pod("seven", "seven-2", "a", Cluster::Cores(70));
+  c.Pod("four", "four-1", "b", Cluster::Cores(40));
+  model::Plan plan;
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "b", model::Schedulability{false}, model::Schedulability{true}));
+  plan.actions.push_back(Evict("four-1", "b", 1));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->unplaced_gpu_pods, 1);
+  auto sv = ComputeSavings(c.s, plan);
+  ASSERT_TRUE(sv.ok());
+  EXPECT_EQ(sv->pods_left_pending, 1);
 }
 
 TEST(ProjectionTest, AnEmptyPlanSavesNothing) {
@@ -244,6 +312,48 @@ TEST(ProjectionTest, AMigChangeNeedsTheNodeDrainedAndThenAdvertisesTheLayout) {
 
 // Random clusters, random drains: whatever the plan, the projection never overcommits a node, a released node has
 // no GPU pod, and every displaced pod is either placed or reported.
+RC_GTEST_PROP(ProjectionProperty, FractionsPlacedAgainNeverOvercommitAGpu, ()) {
+  // HAMi nodes with fractions laid out within every GPU; drain some. Every GPU ends with at most all of itself used,
+  // every pod is placed or counted Pending, and a released node holds nothing.
+  Cluster c;
+  const int nodes = *rc::gen::inRange(2, 6);
+  int pods = 0;
+  for (int n = 0; n < nodes; ++n) {
+    const std::string name = "h" + std::to_string(n);
+    c.HamiNode(name, *rc::gen::inRange(1, 5));
+    const int count = *rc::gen::inRange(0, 7);
+    for (int k = 0; k < count; ++k) {
+      c.Pod("f" + std::to_string(pods % 4), "p" + std::to_string(pods), name, Cluster::Cores(*rc::gen::inRange(1, 11) * 10));
+      ++pods;
+    }
+  }
+  const Projection now = ProjectNow(c.s);
+  for (const ProjectedNode& n : now.nodes) {
+    for (int u : FractionalGpuUse(now, n)) RC_PRE(u <= 1000);
+  }
+  model::Plan plan;
+  int e = 0;
+  for (int n = 0; n < nodes; ++n) {
+    if (!*rc::gen::arbitrary<bool>()) continue;
+    const std::string name = "h" + std::to_string(n);
+    plan.actions.push_back(NodeAction(model::ActionKind::kCordon, name, model::Schedulability{false}, model::Schedulability{true}));
+    for (const model::Pod& p : c.s.pods) {
+      if (p.node == name) plan.actions.push_back(Evict(p.name, name, e++));
+    }
+  }
+  auto after = ProjectPlan(c.s, plan);
+  RC_ASSERT(after.ok());
+  int placed = 0;
+  for (const ProjectedPod& p : after->pods) placed += p.node.empty() ? 0 : 1;
+  RC_ASSERT(placed + after->unplaced_gpu_pods == pods);
+  for (const ProjectedNode& n : after->nodes) {
+    const std::vector<int> use = FractionalGpuUse(*after, n);
+    for (int u : use) RC_ASSERT(u <= 1000);
+    RC_ASSERT(n.occupied_gpus == std::count_if(use.begin(), use.end(), [](int u) { return u > 0; }));
+    if (n.cordoned_by_plan) RC_ASSERT(n.gpu_pods == 0);
+  }
+}
+
 RC_GTEST_PROP(ProjectionProperty, DrainsNeverOvercommit, ()) {
   Cluster c;
   const int nodes = *rc::gen::inRange(1, 6);

@@ -14,10 +14,10 @@ namespace {
 constexpr double kMaxSpecCpu = 128000;
 constexpr double kMaxSpecGpu = 8000;
 
-// Whether a node of `model` serves `pod`: any GPU model when the pod names none, else one of `allowed` (the pod's
-// models as indices; empty when none exists in the cluster).
+// Whether a node of `model` (-1: not named) serves `pod`: any node when the pod names no model, else one of
+// `allowed` (the pod's models as indices; empty when none exists in the cluster).
 bool Serves(const PodRequest& pod, std::span<const int> allowed, int model) {
-  return model >= 0 && (pod.gpu_models.empty() || std::find(allowed.begin(), allowed.end(), model) != allowed.end());
+  return pod.gpu_models.empty() || (model >= 0 && std::find(allowed.begin(), allowed.end(), model) != allowed.end());
 }
 
 // GPUs for a pod on a node: whole pods take the lowest-index free GPUs; sharing pods the best-fitting GPU (least left
