@@ -232,8 +232,8 @@ Step StepFor(const model::Action& a, int index) {
                     {"kind", "Eviction"},
                     {"metadata", {{"name", t.name}, {"namespace", t.namespace_name}}}}
                    .dump(2);
-      // The eviction API honours PodDisruptionBudgets (429 while the budget is spent: retry later).
-      s.command = "kubectl create --raw /api/v1/namespaces/" + t.namespace_name + "/pods/" + t.name + "/eviction -f " + Quote(s.file);
+      // The eviction API honours PodDisruptionBudgets: `evict` (kEvictFunction) retries while the budget is spent.
+      s.command = "evict " + Quote(t.namespace_name) + " " + Quote(t.name) + " " + Quote(s.file);
       break;
   }
   return s;
@@ -327,6 +327,27 @@ std::string PlanText(const model::Plan& p, bool color) {
   return out.str();
 }
 
+// apply.sh's eviction: the eviction API, retried every 5 s for up to 10 minutes while a PodDisruptionBudget forbids
+// it (HTTP 429), as kubectl drain does; a pod already gone counts as evicted; any other error stops the script.
+constexpr char kEvictFunction[] = R"(
+# evict NAMESPACE POD FILE: the eviction API, retried every 5 s for up to 10 minutes while a PodDisruptionBudget
+# forbids it (429 TooManyRequests), as kubectl drain does; a pod already gone counts as evicted.
+evict() {
+  tries=0
+  while :; do
+    if out=$(kubectl create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f "$3" 2>&1); then return 0; fi
+    case "$out" in
+      *NotFound*) return 0 ;;
+      *TooManyRequests*) ;;
+      *) echo "evict $1/$2: $out" >&2; return 1 ;;
+    esac
+    tries=$((tries + 1))
+    if [ "$tries" -ge 120 ]; then echo "evict $1/$2: its disruption budget still forbids it after 10 minutes" >&2; return 1; fi
+    sleep 5
+  done
+}
+)";
+
 base::Result<int> WritePlanFiles(const model::Plan& p, const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -352,6 +373,9 @@ base::Result<int> WritePlanFiles(const model::Plan& p, const std::string& dir) {
   script << "#!/bin/sh\n# gpuwise plan " << p.id << " (" << p.snapshot_id << "): " << p.actions.size()
          << " actions in order. Review before running;\n# each step's reason, risk and disruption are in plan.json.\n"
          << "# " << RecoverableLine(p.savings) << "\nset -eu\ncd \"$(dirname \"$0\")\"\n";
+  if (std::any_of(p.actions.begin(), p.actions.end(), [](const model::Action& a) { return a.kind == model::ActionKind::kEvict; })) {
+    script << kEvictFunction;
+  }
   int index = 1;
   for (const model::Action& a : p.actions) {
     const Step s = StepFor(a, index++);

@@ -1,5 +1,6 @@
 #include "optimize/optimizer.h"
 
+#include "optimize/defragment.h"
 #include "optimize/fractional_plan.h"
 #include "optimize/no_regret.h"
 #include "optimize/savings.h"
@@ -40,6 +41,10 @@ std::span<const OptimizerEntry> Optimizers() {
          o.packing.allow_strategy_change = in.allow_strategy_change;
          Fractional(in, o, b);
        }},
+      {"defragment",
+       "On nodes of a fractional backend (HAMi, KAI), drain each node whose pods gpuwise's online placement policy fits "
+       "on the others (cordon, evict), least-used first",
+       true, [](const OptimizeInput& in, PlanBuilder& b) { Defragment(in, DefragmentOptions{}, b); }},
   };
   return kTable;
 }

@@ -350,5 +350,47 @@ TEST(RecommendSimTest, TimeSlicingSmallServersFreesANode) {
   std::filesystem::remove_all(dir);
 }
 
+// Fractions left scattered on two HAMi nodes (tests/scenarios/hami.yaml): node 0 has half a GPU free, and node 1
+// holds one half-GPU pod. The defragment optimizer drains node 1; applied with kubectl, the evicted pod comes back
+// (placed by the simulator's scheduler, which runs gpuwise's policy for HAMi nodes) on node 0's half-free GPU, and
+// node 1 is released as promised.
+TEST(RecommendSimTest, DefragmentingHamiFractionsReleasesANode) {
+  if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
+  auto demo = RunScenario("hami.yaml");
+  ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+  sim::ClusterServer& server = (*demo)->server();
+  const model::Plan& plan = (*demo)->run().plan;
+  std::set<std::string> drained;
+  for (const model::Action& a : plan.actions) {
+    if (a.optimizer == "defragment" && a.kind == model::ActionKind::kCordon) drained.insert(a.target.name);
+  }
+  std::printf("%s\n", cli::PlanText(plan, false).c_str());
+  ASSERT_EQ(drained.size(), 1u);
+  ASSERT_EQ(plan.savings.nodes_released, 1);
+  EXPECT_EQ(plan.savings.pods_left_pending, 0);
+
+  const GpuUse before = ReadGpuUse(server);
+  const std::string dir = ::testing::TempDir() + "gpuwise-hami-" + std::to_string(::getpid());
+  ApplyWithKubectl(plan, **demo, dir);
+  RunFor(server, 300);
+  ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
+  PrintClusterOnFailure(**demo, dir);
+  // Every pod runs again, on node 0, whose GPUs are full.
+  auto after = (*demo)->Rerun(3);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  std::set<std::string> nodes;
+  int running = 0;
+  for (const model::Pod& p : after->cluster.pods) {
+    if (p.namespace_name != "support" || p.phase != "Running") continue;
+    ++running;
+    nodes.insert(p.node);
+  }
+  EXPECT_EQ(running, 4);
+  EXPECT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes.count(*drained.begin()), 0u);
+  EXPECT_EQ(ReadGpuUse(server).Free(*nodes.begin()), 0);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace gpuwise
