@@ -73,6 +73,55 @@ base::Result<std::vector<PodRequest>> PodsFrom(base::CsvFile csv) {
   return out;
 }
 
+// The authors' binning: after each pod, the arrival % rounded half-to-even to an integer level and the allocation %
+// to 2 decimals; the ratio at a level is the mean over its pods (a level without pods takes its neighbours').
+class AllocationBins {
+ public:
+  AllocationBins(double capacity_milli, double tune)
+      : capacity_(capacity_milli), levels_(static_cast<int>(std::lround(tune * 100))),
+        sum_(static_cast<std::size_t>(levels_) + 2, 0), count_(static_cast<std::size_t>(levels_) + 2, 0) {}
+  void Add(std::int64_t arrived, std::int64_t allocated) {
+    const double level = std::nearbyint(100.0 * static_cast<double>(arrived) / capacity_);
+    const double alloc = std::nearbyint(10000.0 * static_cast<double>(allocated) / capacity_) / 100;
+    if (level >= 0 && level <= levels_ + 1) {
+      sum_[static_cast<std::size_t>(level)] += alloc;
+      ++count_[static_cast<std::size_t>(level)];
+    }
+  }
+  void Finish(std::int64_t arrived, std::int64_t allocated, ReplayResult& r) const {
+    r.arrived_percent = 100.0 * static_cast<double>(arrived) / capacity_;
+    r.allocated_percent = 100.0 * static_cast<double>(allocated) / capacity_;
+    r.allocation_by_level.assign(static_cast<std::size_t>(levels_) + 1, NAN);
+    for (int l = 0; l <= levels_; ++l) {
+      double s = sum_[static_cast<std::size_t>(l)];
+      int c = count_[static_cast<std::size_t>(l)];
+      if (c == 0) {  // the neighbours, as the reference's script does
+        s = 0;
+        for (int k = std::max(0, l - 1); k <= l + 1 && k < static_cast<int>(sum_.size()); ++k) {
+          s += sum_[static_cast<std::size_t>(k)];
+          c += count_[static_cast<std::size_t>(k)];
+        }
+      }
+      if (c > 0) r.allocation_by_level[static_cast<std::size_t>(l)] = std::nearbyint(100 * s / c) / 100;
+    }
+  }
+
+ private:
+  double capacity_;
+  int levels_;
+  std::vector<double> sum_;
+  std::vector<int> count_;
+};
+
+// Node ranks for ties: a seeded permutation, fixed for the run (the reference prefixes node names with it).
+std::vector<int> NodeRank(std::size_t nodes, std::uint64_t seed) {
+  std::vector<int> rank(nodes);
+  std::iota(rank.begin(), rank.end(), 0);
+  std::mt19937_64 rank_rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  std::shuffle(rank.begin(), rank.end(), rank_rng);
+  return rank;
+}
+
 }  // namespace
 
 base::Result<std::vector<PlacementNode>> ReadOpenbNodeList(const std::string& path) {
@@ -133,18 +182,11 @@ base::Result<ReplayResult> Replay(const std::vector<PlacementNode>& nodes, const
   if (pods.empty()) return base::InvalidArgument("the replay needs at least one pod");
   if (!(options.tune > 0 && options.tune <= 10)) return base::InvalidArgument("tune must be in (0, 10]");
   const std::vector<int> order = ArrivalOrder(pods, state.gpu_capacity_milli(), options.tune, options.seed);
-  // Node ranks for ties: a seeded permutation, fixed for the run (the reference prefixes node names with it).
-  std::vector<int> rank(nodes.size());
-  std::iota(rank.begin(), rank.end(), 0);
-  std::mt19937_64 rank_rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
-  std::shuffle(rank.begin(), rank.end(), rank_rng);
+  const std::vector<int> rank = NodeRank(nodes.size(), options.seed);
   auto placer = optimize::fractional::NewPlacer(options.policy, optimize::fractional::TypicalPods(pods), rank,
                                                 options.seed + 0x5851f42d4c957f2dULL);
 
-  const double capacity = static_cast<double>(state.gpu_capacity_milli());
-  const int levels = static_cast<int>(std::lround(options.tune * 100));
-  std::vector<double> sum(static_cast<std::size_t>(levels) + 2, 0);
-  std::vector<int> count(static_cast<std::size_t>(levels) + 2, 0);
+  AllocationBins bins(static_cast<double>(state.gpu_capacity_milli()), options.tune);
   ReplayResult r;
   std::int64_t arrived = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -155,31 +197,100 @@ base::Result<ReplayResult> Replay(const std::vector<PlacementNode>& nodes, const
     const optimize::fractional::Placement p = placer->Choose(state, pod);
     if (p.node < 0) ++r.pods_failed;
     else state.Place(p.node, pod, p.gpus);
-    // The authors' binning: arrival % rounded half-to-even to an integer, allocation % to 2 decimals.
-    const double level = std::nearbyint(100.0 * static_cast<double>(arrived) / capacity);
-    const double alloc = std::nearbyint(10000.0 * static_cast<double>(state.allocated_gpu_milli()) / capacity) / 100;
-    if (level >= 0 && level <= levels + 1) {
-      sum[static_cast<std::size_t>(level)] += alloc;
-      ++count[static_cast<std::size_t>(level)];
-    }
+    bins.Add(arrived, state.allocated_gpu_milli());
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.arrived_percent = 100.0 * static_cast<double>(arrived) / capacity;
-  r.allocated_percent = 100.0 * static_cast<double>(state.allocated_gpu_milli()) / capacity;
-  r.allocation_by_level.assign(static_cast<std::size_t>(levels) + 1, NAN);
-  for (int l = 0; l <= levels; ++l) {
-    double s = sum[static_cast<std::size_t>(l)];
-    int c = count[static_cast<std::size_t>(l)];
-    if (c == 0) {  // the neighbours, as the reference's script does
-      s = 0;
-      for (int k = std::max(0, l - 1); k <= l + 1 && k < static_cast<int>(sum.size()); ++k) {
-        s += sum[static_cast<std::size_t>(k)];
-        c += count[static_cast<std::size_t>(k)];
+  bins.Finish(arrived, state.allocated_gpu_milli(), r);
+  return r;
+}
+
+std::vector<optimize::fractional::UnitConfig> StockConfigs(const std::vector<PlacementNode>& nodes,
+                                                           const std::vector<PodRequest>& pods, std::uint64_t seed) {
+  using optimize::fractional::UnitConfig;
+  // Demand per config (index = shares per GPU, 1 = whole), in units' GPU milli.
+  constexpr int kMaxShares = 4;
+  std::vector<double> demand(kMaxShares + 1, 0);
+  for (const PodRequest& p : pods) {
+    if (p.num_gpu <= 0 || p.gpu_milli <= 0) continue;
+    int shares = 1;
+    if (p.num_gpu == 1) {
+      for (int n = kMaxShares; n >= 2; --n) {
+        if (p.gpu_milli <= optimize::fractional::kGpuMilli / n) {
+          shares = n;
+          break;
+        }
       }
     }
-    if (c > 0) r.allocation_by_level[static_cast<std::size_t>(l)] = std::nearbyint(100 * s / c) / 100;
+    demand[static_cast<std::size_t>(shares)] += shares == 1 ? p.num_gpu * 1000.0 : 1000.0 / shares;
   }
-  return r;
+  std::vector<int> order;
+  int gpus = 0;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].gpus > 0) {
+      order.push_back(static_cast<int>(i));
+      gpus += nodes[i].gpus;
+    }
+  }
+  std::mt19937_64 rng(seed ^ 0x2545f4914f6cdd1dULL);
+  std::shuffle(order.begin(), order.end(), rng);
+  const double total = std::accumulate(demand.begin(), demand.end(), 0.0);
+  // GPUs per config by largest remainder, then nodes filled in the shuffled order until each config's GPUs are met.
+  std::vector<double> want(demand.size(), 0);
+  for (std::size_t k = 1; k < demand.size(); ++k) want[k] = total > 0 ? demand[k] / total * gpus : (k == 1 ? gpus : 0);
+  std::vector<UnitConfig> out(nodes.size());
+  std::vector<double> got(demand.size(), 0);
+  for (int i : order) {
+    std::size_t best = 1;
+    double gap = -1e300;
+    for (std::size_t k = 1; k < demand.size(); ++k) {
+      if (want[k] - got[k] > gap) {
+        gap = want[k] - got[k];
+        best = k;
+      }
+    }
+    got[best] += nodes[static_cast<std::size_t>(i)].gpus;
+    if (best > 1) {
+      out[static_cast<std::size_t>(i)].kind = UnitConfig::Kind::kShares;
+      out[static_cast<std::size_t>(i)].replicas = static_cast<int>(best);
+    }
+  }
+  return out;
+}
+
+base::Result<UnitReplayResult> ReplayUnits(const std::vector<PlacementNode>& nodes,
+                                           const std::vector<optimize::fractional::UnitConfig>& configs,
+                                           const std::vector<PodRequest>& pods, const UnitReplayOptions& options) {
+  namespace fr = optimize::fractional;
+  if (configs.size() != nodes.size()) {
+    return base::InvalidArgument("the stock replay needs one config per node (" + std::to_string(configs.size()) +
+                                 " configs for " + std::to_string(nodes.size()) + " nodes)");
+  }
+  std::vector<fr::UnitNode> units;
+  for (std::size_t i = 0; i < nodes.size(); ++i) units.push_back({nodes[i], configs[i]});
+  fr::UnitClusterState state(units);
+  if (state.capacity_milli() <= 0) return base::InvalidArgument("the replay needs at least one GPU node");
+  if (pods.empty()) return base::InvalidArgument("the replay needs at least one pod");
+  if (!(options.tune > 0 && options.tune <= 10)) return base::InvalidArgument("tune must be in (0, 10]");
+  const std::vector<int> order = ArrivalOrder(pods, state.capacity_milli(), options.tune, options.seed);
+  auto placer = fr::NewUnitPlacer(options.policy, fr::TypicalPods(pods), NodeRank(nodes.size(), options.seed));
+  AllocationBins bins(static_cast<double>(state.capacity_milli()), options.tune);
+  UnitReplayResult out;
+  ReplayResult& r = out.replay;
+  std::int64_t arrived = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i : order) {
+    const PodRequest& pod = pods[static_cast<std::size_t>(i)];
+    arrived += pod.TotalGpuMilli();
+    ++r.pods_offered;
+    const fr::UnitPlacement p = placer->Choose(state, pod);
+    if (p.node < 0) ++r.pods_failed;
+    else state.Place(p.node, pod, p.unit_milli);
+    bins.Add(arrived, state.demand_placed_milli());
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bins.Finish(arrived, state.demand_placed_milli(), r);
+  out.units_percent = 100.0 * static_cast<double>(state.units_placed_milli()) / static_cast<double>(state.capacity_milli());
+  return out;
 }
 
 }  // namespace gpuwise::sim

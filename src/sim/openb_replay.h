@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "optimize/fractional/online_placement.h"
+#include "optimize/fractional/unit_placement.h"
 
 namespace gpuwise::sim {
 
@@ -47,5 +48,31 @@ std::vector<int> ArrivalOrder(const std::vector<optimize::fractional::PodRequest
 // One run. InvalidArgument when there is no GPU node or no pod.
 base::Result<ReplayResult> Replay(const std::vector<optimize::fractional::PlacementNode>& nodes,
                                   const std::vector<optimize::fractional::PodRequest>& pods, const ReplayOptions& options);
+
+// The same experiment on a stock cluster (optimize/fractional/unit_placement.h): every GPU node gives units of one
+// kind, and the allocation ratio counts the placed pods' requests (gpu_milli x num_gpu), not the units they take, so
+// that a unit larger than its pod counts only what the pod asked for.
+struct UnitReplayOptions {
+  optimize::fractional::UnitPolicyKind policy = optimize::fractional::UnitPolicyKind::kGpuwise;
+  std::uint64_t seed = 42;
+  double tune = 1.3;
+};
+struct UnitReplayResult {
+  ReplayResult replay;                      // allocation = the placed pods' requests
+  double units_percent = 0;                 // the units they took, at the end, % of capacity
+};
+// The configs of a stock cluster fitted to a trace: each GPU node whole GPUs, or time-slicing with 2, 3 or 4 shares
+// per GPU, in proportion to the GPU capacity of the units the trace's pods ask for (a one-GPU pod the smallest of
+// 1/4, 1/3, 1/2 or a whole GPU that holds it; other pods whole GPUs), by largest remainder over the nodes' GPUs, in a
+// seeded order of the nodes. Nodes without GPUs get "whole".
+std::vector<optimize::fractional::UnitConfig> StockConfigs(const std::vector<optimize::fractional::PlacementNode>& nodes,
+                                                           const std::vector<optimize::fractional::PodRequest>& pods,
+                                                           std::uint64_t seed);
+// One run; the arrivals are ArrivalOrder's, as Replay. InvalidArgument when there is no GPU node, no pod, or the
+// configs do not match the nodes.
+base::Result<UnitReplayResult> ReplayUnits(const std::vector<optimize::fractional::PlacementNode>& nodes,
+                                           const std::vector<optimize::fractional::UnitConfig>& configs,
+                                           const std::vector<optimize::fractional::PodRequest>& pods,
+                                           const UnitReplayOptions& options);
 
 }  // namespace gpuwise::sim

@@ -208,5 +208,60 @@ TEST(OpenbReplayTest, BaselinesOnDefaultStayWithinThePublishedSpread) {
   }
 }
 
+// The stock cluster fitted to `default`: every GPU node gets a config, the share of GPUs per config follows the
+// trace's demand for each unit (within one node's GPUs), and on it gpuwise's unit policy allocates at least as much
+// of the pods' requests as kube-scheduler's default (LeastAllocated) at 100% and 130% arrival (seed 42; bench/run
+// has the ten-seed table for every trace). Requests placed never exceed the units taken.
+TEST(OpenbReplayTest, StockClusterFollowsTheTraceAndGpuwiseBeatsTheDefaultScheduler) {
+  const std::string data = SharedData();
+  if (!std::filesystem::exists(data + "/openb/openb_node_list_gpu_node.csv")) GTEST_SKIP() << "no shared data at " << data;
+  auto nodes = ReadOpenbNodeList(data + "/openb/openb_node_list_gpu_node.csv");
+  auto pods = ReadOpenbPodList(data + "/openb/openb_pod_list_default.csv");
+  ASSERT_TRUE(nodes.ok() && pods.ok());
+  const std::vector<optimize::fractional::UnitConfig> configs = StockConfigs(*nodes, *pods, 42);
+  ASSERT_EQ(configs.size(), nodes->size());
+  // Demand by unit, as StockConfigs counts it, against the GPUs each config got.
+  std::map<int, double> demand, gpus;
+  double total_demand = 0, total_gpus = 0;
+  for (const auto& p : *pods) {
+    if (p.num_gpu <= 0 || p.gpu_milli <= 0) continue;
+    int shares = 1;
+    for (int n = 4; n >= 2 && p.num_gpu == 1; --n) {
+      if (p.gpu_milli <= 1000 / n) { shares = n; break; }
+    }
+    demand[shares] += shares == 1 ? p.num_gpu * 1000.0 : 1000.0 / shares;
+    total_demand += shares == 1 ? p.num_gpu * 1000.0 : 1000.0 / shares;
+  }
+  int most_gpus = 0;
+  for (std::size_t i = 0; i < nodes->size(); ++i) {
+    const int replicas = configs[i].kind == optimize::fractional::UnitConfig::Kind::kShares ? configs[i].replicas : 1;
+    gpus[replicas] += (*nodes)[i].gpus;
+    total_gpus += (*nodes)[i].gpus;
+    most_gpus = std::max(most_gpus, (*nodes)[i].gpus);
+  }
+  for (const auto& [replicas, d] : demand) {
+    EXPECT_NEAR(gpus[replicas], d / total_demand * total_gpus, most_gpus) << "config with " << replicas << " shares per GPU";
+  }
+  std::map<optimize::fractional::UnitPolicyKind, UnitReplayResult> results;
+  for (auto k : {optimize::fractional::UnitPolicyKind::kLeastAllocated, optimize::fractional::UnitPolicyKind::kGpuwise}) {
+    UnitReplayOptions o;
+    o.policy = k;
+    auto r = ReplayUnits(*nodes, configs, *pods, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_LE(r->replay.allocated_percent, r->units_percent + 1e-9);
+    EXPECT_LE(r->units_percent, 100 + 1e-9);
+    results[k] = *r;
+    std::printf("stock %-14s 100%%: %.2f, 130%%: %.2f, units taken %.2f%%\n",
+                std::string(optimize::fractional::UnitPolicyName(k)).c_str(), r->replay.allocation_by_level[100],
+                r->replay.allocation_by_level[130], r->units_percent);
+  }
+  const auto& least = results.at(optimize::fractional::UnitPolicyKind::kLeastAllocated).replay.allocation_by_level;
+  const auto& ours = results.at(optimize::fractional::UnitPolicyKind::kGpuwise).replay.allocation_by_level;
+  EXPECT_GE(ours[100], least[100]);
+  EXPECT_GE(ours[130], least[130]);
+  auto bad = ReplayUnits(*nodes, {}, *pods, UnitReplayOptions{});
+  EXPECT_FALSE(bad.ok());
+}
+
 }  // namespace
 }  // namespace gpuwise::sim

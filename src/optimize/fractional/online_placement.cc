@@ -14,12 +14,6 @@ namespace {
 constexpr double kMaxSpecCpu = 128000;
 constexpr double kMaxSpecGpu = 8000;
 
-// Whether a node of `model` (-1: not named) serves `pod`: any node when the pod names no model, else one of
-// `allowed` (the pod's models as indices; empty when none exists in the cluster).
-bool Serves(const PodRequest& pod, std::span<const int> allowed, int model) {
-  return pod.gpu_models.empty() || (model >= 0 && std::find(allowed.begin(), allowed.end(), model) != allowed.end());
-}
-
 // GPUs for a pod on a node: whole pods take the lowest-index free GPUs; sharing pods the best-fitting GPU (least left
 // that fits, lowest index on ties). Empty when none fits.
 std::vector<int> WholeGpus(const NodeState& n, int count) {
@@ -480,6 +474,10 @@ std::unique_ptr<Placer> NewPlacer(PolicyKind kind, std::vector<TypicalPod> typic
     case PolicyKind::kGpuwise: return std::make_unique<FragmentationPlacer>(std::move(typical), std::move(rank), seed, true);
   }
   return nullptr;
+}
+
+bool Serves(const PodRequest& pod, std::span<const int> allowed, int model) {
+  return pod.gpu_models.empty() || (model >= 0 && std::find(allowed.begin(), allowed.end(), model) != allowed.end());
 }
 
 double NodeFragmentation(const NodeState& node, std::span<const TypicalPod> typical, std::span<const std::vector<int>> allowed) {

@@ -105,6 +105,10 @@ class Placer {
 };
 std::unique_ptr<Placer> NewPlacer(PolicyKind kind, std::vector<TypicalPod> typical, std::vector<int> rank, std::uint64_t seed);
 
+// Whether a node of GPU model `model` (an index; -1: not named) serves `pod`: any node when the pod names no model,
+// else one of `allowed` (the pod's models as indices; empty when none exists in the cluster).
+bool Serves(const PodRequest& pod, std::span<const int> allowed, int model);
+
 // FGD's fragmentation of a node for the target workload (milli-GPU): the expected GPU milli a typical pod could not
 // use. Exposed for tests.
 double NodeFragmentation(const NodeState& node, std::span<const TypicalPod> typical, std::span<const std::vector<int>> allowed);
