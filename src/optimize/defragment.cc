@@ -92,7 +92,7 @@ void Defragment(const OptimizeInput& in, const DefragmentOptions& o, PlanBuilder
   std::vector<std::string> candidates;
   for (std::size_t i = 0; i < current->nodes.size(); ++i) {
     const ProjectedNode& n = current->nodes[i];
-    if (n.fractional && !n.unschedulable && (n.gpu_pods > 0 || now.nodes[i].gpu_pods > 0)) candidates.push_back(n.name);
+    if (n.fractional() && !n.unschedulable && (n.gpu_pods > 0 || now.nodes[i].gpu_pods > 0)) candidates.push_back(n.name);
   }
   if (candidates.empty()) return;
   auto node_of = [](const Projection& pr, const std::string& name) -> const ProjectedNode& {

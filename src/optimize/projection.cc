@@ -149,7 +149,7 @@ void Occupancy(Projection& pr, bool tight) {
     if (it == index.end() || !p.gpu()) continue;
     ProjectedNode& n = pr.nodes[it->second];
     ++n.gpu_pods;
-    if (n.fractional) continue;  // below, per GPU
+    if (n.fractional()) continue;  // below, per GPU
     if (!p.devices.empty()) {
       known[n.name].insert(p.devices.begin(), p.devices.end());
     } else {
@@ -158,7 +158,7 @@ void Occupancy(Projection& pr, bool tight) {
   }
   for (ProjectedNode& n : pr.nodes) {
     if (n.gpus <= 0) continue;
-    if (n.fractional) {
+    if (n.fractional()) {
       const std::vector<int> use = FractionalUse(pr, n);
       n.occupied_gpus = static_cast<int>(std::count_if(use.begin(), use.end(), [](int u) { return u > 0; }));
       continue;
@@ -311,6 +311,7 @@ void Place(Projection& pr) {
     for (std::size_t ni = 0; ni < pr.nodes.size(); ++ni) {
       const ProjectedNode& n = pr.nodes[ni];
       if (n.unschedulable || !SelectorMatches(p.node_selector, n.labels)) continue;
+      if (p.kai() && n.backend != model::FractionalBackend::kKai) continue;  // kai-scheduler's pod
       const auto& here = on_node[n.name];
       if (std::any_of(here.begin(), here.end(), [&](const ProjectedPod* q) { return Repels(p, *q) || Repels(*q, p); })) continue;
       bool fits = true;
@@ -327,7 +328,7 @@ void Place(Projection& pr) {
       if (n.cpu > 0 && cm.first + p.cpu > n.cpu + 1e-9) fits = false;
       if (n.memory_bytes > 0 && cm.second + p.memory_bytes > n.memory_bytes + 1) fits = false;
       if (!fits) continue;
-      if (n.fractional && !n.gpu_keys.empty()) {
+      if (n.fractional() && !n.gpu_keys.empty()) {
         const std::optional<MilliAsk> f = FractionMilli(p, n);
         if (f && f->devices == 1) fraction_nodes.push_back(ni);
       }
@@ -509,7 +510,7 @@ Projection ProjectNow(const model::Snapshot& s) {
     n.memory_bytes = sn.node.memory_allocatable_bytes;
     n.labels = sn.node.labels;
     n.price_micro_per_gpu_hour = sn.price_micro_per_gpu_hour;
-    n.fractional = sn.node.backend != model::FractionalBackend::kNone;
+    n.backend = sn.node.backend;
     n.gpu_memory_mib = sn.node.gpu_memory_mib;
     n.gpu_model = sn.node.gpu_product;
     const int index = static_cast<int>(pr.nodes.size());

@@ -14,8 +14,9 @@
 // - Then every unscheduled pod is placed, oldest first, on a schedulable node whose allocatable cpu, memory and
 //   extended resources still fit it and whose labels match its nodeSelector, preferring the node with the most free
 //   GPU capacity (kube-scheduler's default LeastAllocated spreads, so this does not flatter consolidation).
-//   A one-device fraction (HAMi, KAI) that fits a node running a fractional backend is placed there, node and GPU,
-//   by gpuwise's online placement policy (fractional/online_placement.h, the one the simulator's scheduler runs),
+//   A KAI fraction (the gpu-fraction annotation: no GPU resource) only goes to nodes that run KAI. A one-device
+//   fraction (HAMi, KAI) that fits a node running a fractional backend is placed there, node and GPU, by gpuwise's
+//   online placement policy (fractional/online_placement.h, the one the simulator's scheduler runs),
 //   among those nodes, sized as the fraction of a GPU it reserves (the larger of memory and compute).
 // Occupied GPUs per node: exclusive GPUs count one each; pods whose devices telemetry named occupy those; other
 // shares (time-slicing, MPS) and MIG instances are placed by the device plugin, unseen: ProjectNow packs
@@ -50,7 +51,8 @@ struct ProjectedPod {
   std::int64_t created_unix_s = 0;
   bool fractional = false;                     // HAMi or KAI fraction: its nvidia.com/gpu are shares, not devices
   double kai_fraction = 0, kai_memory_mib = 0; // KAI's annotations (HAMi's fraction is in `extended`)
-  bool gpu() const { return !extended.empty(); }
+  bool kai() const { return kai_fraction > 0 || kai_memory_mib > 0; }
+  bool gpu() const { return !extended.empty() || kai(); }
   // Physical GPUs (by device key) this pod holds, when telemetry said so or the projection placed a fraction there;
   // empty = left to the device plugin.
   std::vector<std::string> devices;
@@ -63,7 +65,8 @@ struct ProjectedNode {
   bool unschedulable = false;
   bool cordoned_by_plan = false;
   int replicas = 1;                            // shares per GPU (time-slicing / MPS)
-  bool fractional = false;                     // runs a fractional backend (HAMi, KAI): fractions placed per GPU
+  model::FractionalBackend backend = model::FractionalBackend::kNone;  // HAMi, KAI: fractions placed per GPU
+  bool fractional() const { return backend != model::FractionalBackend::kNone; }
   double gpu_memory_mib = 0;
   std::string gpu_model;
   std::vector<std::string> gpu_keys;           // its physical GPUs' device keys, by index ("node/#k" when unseen)

@@ -165,6 +165,41 @@ TEST(ProjectionTest, AFractionComesBackWhereTheFragmentationAwarePolicyPutsIt) {
   EXPECT_EQ(sv->gpus_freed, 2);
 }
 
+TEST(ProjectionTest, AKaiFractionIsAGpuPodAndOnlyKaiNodesTakeIt) {
+  // KAI's pods carry their fraction in an annotation and ask for no GPU resource. They hold GPUs all the same (a
+  // node with one is not empty), and when one moves only a node running KAI takes it, never the plain node beside.
+  Cluster c;
+  c.HamiNode("k0", 2);
+  c.HamiNode("k1", 1);
+  c.Node("plain", 8);
+  for (const char* n : {"k0", "k1"}) {
+    model::SnapshotNode& sn = c.s.nodes[n[1] == '0' ? 0 : 1];
+    sn.node.backend = model::FractionalBackend::kKai;
+    sn.node.allocatable.erase("nvidia.com/gpucores");
+    sn.node.allocatable["nvidia.com/gpu"] = sn.gpus;
+  }
+  model::GpuRequest half;
+  half.kai_fraction = 0.5;
+  c.Pod("a", "a-1", "k0", half);
+  c.Pod("b", "b-1", "k1", half);
+  const Projection now = ProjectNow(c.s);
+  EXPECT_EQ(NodeOf(now, "k1").gpu_pods, 1);
+  EXPECT_EQ(NodeOf(now, "k1").occupied_gpus, 1);
+  model::Plan plan;
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "k1", model::Schedulability{false}, model::Schedulability{true}));
+  plan.actions.push_back(Evict("b-1", "k1", 1));
+  auto after = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(NodeOf(*after, "k0").gpu_pods, 2);
+  EXPECT_EQ(NodeOf(*after, "k0").occupied_gpus, 1);  // beside the other half
+  EXPECT_EQ(NodeOf(*after, "plain").gpu_pods, 0);
+  // With k0 cordoned too, the plain node's eight free GPUs do not take it: it stays Pending.
+  plan.actions.push_back(NodeAction(model::ActionKind::kCordon, "k0", model::Schedulability{false}, model::Schedulability{true}));
+  auto stuck = ProjectPlan(c.s, plan);
+  ASSERT_TRUE(stuck.ok());
+  EXPECT_EQ(stuck->unplaced_gpu_pods, 1);
+}
+
 TEST(ProjectionTest, AFractionThatFitsNoGpuStaysPending) {
   // Two GPUs each 0.7 used: a returning 0.4 fits HAMi's device count (20 per node) but no GPU's room.
   Cluster c;

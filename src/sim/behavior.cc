@@ -238,7 +238,9 @@ double BindingShare(const World& world, const GpuBinding& b) {
   const Sharing& sh = world.scenario.node_pools[static_cast<std::size_t>(node.pool)].sharing;
   if (b.mig >= 0) return gpu.mig[static_cast<std::size_t>(b.mig)].compute_slices / 7.0;
   if (b.replica >= 0) return 1.0 / std::max(1, sh.replicas);
-  if (sh.mode == SharingMode::kHami) return std::max(b.memory_limit_mib / gpu.memory_mib, b.compute_share);
+  if (sh.mode == SharingMode::kHami || sh.mode == SharingMode::kKai) {
+    return std::max(b.memory_limit_mib / gpu.memory_mib, b.compute_share);
+  }
   return 1.0;
 }
 

@@ -685,8 +685,8 @@ struct KubeCluster::Impl {
     bool whole = false;
     int sharers = 0;
     std::vector<bool> mig_used;
-    double hami_mem = 0;
-    int hami_cores = 0;
+    double fraction_mem = 0;   // HAMi / KAI: memory (MiB) and cores (percent) the fractions on it hold
+    int fraction_cores = 0;
   };
 
   std::vector<GpuUse> GpuUseOf(int n) const {
@@ -700,9 +700,9 @@ struct KubeCluster::Impl {
         GpuUse& u = use[static_cast<std::size_t>(b.gpu)];
         if (b.mig >= 0 && static_cast<std::size_t>(b.mig) < u.mig_used.size()) u.mig_used[static_cast<std::size_t>(b.mig)] = true;
         else if (b.replica >= 0) ++u.sharers;
-        else if (node.sharing.mode == SharingMode::kHami) {
-          u.hami_mem += b.memory_limit_mib;
-          u.hami_cores += static_cast<int>(std::lround(b.compute_share * 100));
+        else if (FractionalBackend(node)) {
+          u.fraction_mem += b.memory_limit_mib;
+          u.fraction_cores += static_cast<int>(std::lround(b.compute_share * 100));
         } else {
           u.whole = true;
         }
@@ -711,9 +711,54 @@ struct KubeCluster::Impl {
     return use;
   }
 
-  // The device plugin's choice for the pod's GPU requests on node n; nullopt when the devices are not there. A HAMi
-  // request takes GPU `prefer` when it fits there (the scheduler's choice), else the first GPUs that fit.
-  std::optional<std::vector<GpuBinding>> Allocate(int n, const std::map<std::string, double>& req, int prefer = -1) const {
+  static bool FractionalBackend(const SimNode& node) {
+    return node.sharing.mode == SharingMode::kHami || node.sharing.mode == SharingMode::kKai;
+  }
+
+  // What a pod asks of each GPU of a node that runs a fractional backend: memory (MiB) and cores (percent of the
+  // SMs) on each of `devices` GPUs. nullopt when the backend does not place the pod's GPUs. HAMi places every
+  // nvidia.com/gpu request on its nodes: nvidia.com/gpumem (else all the memory) and nvidia.com/gpucores (else 100).
+  // KAI places pods of kai-scheduler with a gpu-fraction annotation: that share of the memory and of the time.
+  struct FractionAsk {
+    double mem_mib = 0;
+    int cores = 100;
+    int devices = 1;
+  };
+  static std::optional<FractionAsk> FractionFor(const json& pod, const std::map<std::string, double>& req, const SimNode& node) {
+    const double gpu_mib = node.gpus.empty() ? 0 : node.gpus[0].memory_mib;
+    auto count = [&](const char* r) {
+      auto it = req.find(r);
+      return it == req.end() ? 0 : static_cast<int>(std::ceil(it->second / 1000 - 1e-9));
+    };
+    if (node.sharing.mode == SharingMode::kHami &&
+        (req.count("nvidia.com/gpumem") || req.count("nvidia.com/gpucores") || count("nvidia.com/gpu") > 0)) {
+      return FractionAsk{req.count("nvidia.com/gpumem") ? count("nvidia.com/gpumem") : gpu_mib,
+                         req.count("nvidia.com/gpucores") ? count("nvidia.com/gpucores") : 100,
+                         std::max(1, count("nvidia.com/gpu"))};
+    }
+    if (node.sharing.mode == SharingMode::kKai) {
+      if (const std::optional<double> f = KaiFraction(pod)) {
+        return FractionAsk{*f * gpu_mib, static_cast<int>(std::lround(*f * 100)), 1};
+      }
+    }
+    return std::nullopt;
+  }
+  // A pod of KAI's GPU sharing: scheduled by kai-scheduler, its gpu-fraction annotation in (0, 1].
+  static std::optional<double> KaiFraction(const json& pod) {
+    if (Str(Field(pod, "spec", "schedulerName")) != "kai-scheduler") return std::nullopt;
+    const std::string text = Str(Field(Field(pod, "metadata", "annotations"), "gpu-fraction"));
+    char* end = nullptr;
+    const double f = std::strtod(text.c_str(), &end);
+    if (text.empty() || end == text.c_str() || *end != '\0' || !(f > 0 && f <= 1)) return std::nullopt;
+    return f;
+  }
+
+  // The device plugin's choice for the pod's GPU requests on node n; nullopt when the devices are not there. On a
+  // node of a fractional backend, `fraction` is what the pod asks of each GPU (FractionFor): it takes GPU `prefer`
+  // when it fits there (the scheduler's choice), else the first GPUs that fit.
+  std::optional<std::vector<GpuBinding>> Allocate(int n, const std::map<std::string, double>& req,
+                                                  const std::optional<FractionAsk>& fraction = std::nullopt,
+                                                  int prefer = -1) const {
     const SimNode& node = world.nodes[static_cast<std::size_t>(n)];
     const Sharing& sh = node.sharing;
     std::vector<GpuUse> use = GpuUseOf(n);
@@ -722,23 +767,20 @@ struct KubeCluster::Impl {
       auto it = req.find(r);
       return it == req.end() ? 0 : static_cast<int>(std::ceil(it->second / 1000 - 1e-9));
     };
-    if (sh.mode == SharingMode::kHami && (req.count("nvidia.com/gpumem") || req.count("nvidia.com/gpucores") ||
-                                          count("nvidia.com/gpu") > 0)) {
-      const int k = std::max(1, count("nvidia.com/gpu"));
-      const double mem = req.count("nvidia.com/gpumem") ? count("nvidia.com/gpumem")
-                                                        : (node.gpus.empty() ? 0 : node.gpus[0].memory_mib);
-      const int cores = req.count("nvidia.com/gpucores") ? count("nvidia.com/gpucores") : 100;
+    if (fraction) {
+      const FractionAsk& f = *fraction;
       auto fits = [&](std::size_t g) {
-        return use[g].hami_mem + mem <= node.gpus[g].memory_mib + 1e-6 && use[g].hami_cores + cores <= 100;
+        return use[g].fraction_mem + f.mem_mib <= node.gpus[g].memory_mib + 1e-6 && use[g].fraction_cores + f.cores <= 100 &&
+               !use[g].whole;
       };
-      if (k == 1 && prefer >= 0 && static_cast<std::size_t>(prefer) < use.size() && fits(static_cast<std::size_t>(prefer))) {
-        out.push_back({n, prefer, -1, -1, mem, cores / 100.0});
+      if (f.devices == 1 && prefer >= 0 && static_cast<std::size_t>(prefer) < use.size() && fits(static_cast<std::size_t>(prefer))) {
+        out.push_back({n, prefer, -1, -1, f.mem_mib, f.cores / 100.0});
       }
-      for (std::size_t g = 0; g < use.size() && static_cast<int>(out.size()) < k; ++g) {
+      for (std::size_t g = 0; g < use.size() && static_cast<int>(out.size()) < f.devices; ++g) {
         if (!fits(g)) continue;
-        out.push_back({n, static_cast<int>(g), -1, -1, mem, cores / 100.0});
+        out.push_back({n, static_cast<int>(g), -1, -1, f.mem_mib, f.cores / 100.0});
       }
-      if (static_cast<int>(out.size()) < k) return std::nullopt;
+      if (static_cast<int>(out.size()) < f.devices) return std::nullopt;
       return out;
     }
     for (const auto& [r, milli] : req) {
@@ -782,7 +824,7 @@ struct KubeCluster::Impl {
       }
     }
     for (std::size_t g = 0; g < node.gpus.size() && whole > 0; ++g) {
-      if (use[g].whole || use[g].sharers > 0 || !node.gpus[g].mig.empty()) continue;
+      if (use[g].whole || use[g].sharers > 0 || use[g].fraction_cores > 0 || use[g].fraction_mem > 0 || !node.gpus[g].mig.empty()) continue;
       use[g].whole = true;
       out.push_back({n, static_cast<int>(g), -1, -1, node.gpus[g].memory_mib, 1.0});
       --whole;
@@ -791,46 +833,47 @@ struct KubeCluster::Impl {
     return out;
   }
 
-  // A HAMi request as a share of one GPU in milli (the openb model: gpucores x 10, or the memory's share of the
-  // GPU when that is larger); 0 when the pod asks for none. `gpu_mib` is the GPU's memory.
-  static int HamiMilli(const std::map<std::string, double>& req, double gpu_mib) {
-    auto at = [&](const char* r) { auto it = req.find(r); return it == req.end() ? 0.0 : it->second / 1000; };
-    const double cores = at("nvidia.com/gpucores"), mem = at("nvidia.com/gpumem");
-    if (cores <= 0 && mem <= 0) return 0;
-    const double by_mem = gpu_mib > 0 ? std::ceil(mem / gpu_mib * 1000) : 0;
-    return static_cast<int>(std::clamp(std::max(cores > 0 ? cores * 10 : 1000.0, by_mem), 1.0, 1000.0));
+  // A one-GPU fraction as a share of the GPU in milli (the openb model): the larger of its cores x 10 and its
+  // memory's share of the GPU's.
+  static int FractionMilli(const FractionAsk& f, double gpu_mib) {
+    const double by_mem = gpu_mib > 0 ? std::ceil(f.mem_mib / gpu_mib * 1000 - 1e-9) : 0;
+    return static_cast<int>(std::clamp(std::max(f.cores * 10.0, by_mem), 1.0, 1000.0));
   }
 
-  // A HAMi node that can take the pod being scheduled, with what it has left.
-  struct HamiCandidate {
+  // A node of a fractional backend that can take the pod being scheduled, with what it has left.
+  struct FractionCandidate {
     int node = -1;                 // world node index
     double cpu_left = 0;           // milli
     double memory_left_mib = 0;
   };
-  // The target workload: the HAMi requests of every pod in `all_pods`, sized against a GPU of `gpu_mib`.
-  static std::vector<optimize::fractional::TypicalPod> HamiWorkload(const std::vector<ObjectPtr>& all_pods, double gpu_mib) {
+  // The target workload: every one-GPU fraction among `all_pods` that a node like `like` would place, sized
+  // against its GPU.
+  static std::vector<optimize::fractional::TypicalPod> FractionWorkload(const std::vector<ObjectPtr>& all_pods, const SimNode& like) {
+    const double gpu_mib = like.gpus.empty() ? 0 : like.gpus[0].memory_mib;
     std::vector<optimize::fractional::PodRequest> seen;
     for (const ObjectPtr& p : all_pods) {
       const std::map<std::string, double> r = PodRequests(*p);
-      const int milli = HamiMilli(r, gpu_mib);
-      if (milli <= 0) continue;
+      const std::optional<FractionAsk> f = FractionFor(*p, r, like);
+      if (!f || f->devices != 1 || (f->cores >= 100 && f->mem_mib >= gpu_mib)) continue;
       optimize::fractional::PodRequest q;
       q.cpu_milli = r.count("cpu") ? static_cast<std::int64_t>(r.at("cpu")) : 0;
       q.num_gpu = 1;
-      q.gpu_milli = milli;
+      q.gpu_milli = FractionMilli(*f, gpu_mib);
       seen.push_back(q);
     }
     return optimize::fractional::TypicalPods(seen);
   }
 
-  // gpuwise's fragmentation-aware placement (optimize/fractional/online_placement.h) among the HAMi nodes that can
-  // take a one-GPU fractional pod, each GPU's room being the smaller of its cores and memory left, in milli, for the
-  // target `workload`. Returns the index into `candidates` and the GPU; {-1, -1} when the policy finds none.
-  std::pair<int, int> ChooseHami(const std::vector<optimize::fractional::TypicalPod>& workload,
-                                 const std::vector<HamiCandidate>& candidates, const std::map<std::string, double>& req) const {
+  // gpuwise's fragmentation-aware placement (optimize/fractional/online_placement.h) among the nodes of a
+  // fractional backend that can take a one-GPU fraction `ask`, each GPU's room being the smaller of its cores and
+  // memory left, in milli, for the target `workload`. Returns the index into `candidates` and the GPU; {-1, -1} when
+  // the policy finds none.
+  std::pair<int, int> ChooseFraction(const std::vector<optimize::fractional::TypicalPod>& workload,
+                                     const std::vector<FractionCandidate>& candidates, const std::map<std::string, double>& req,
+                                     const FractionAsk& ask) const {
     namespace fr = optimize::fractional;
     std::vector<fr::PlacementNode> nodes;
-    for (const HamiCandidate& c : candidates) {
+    for (const FractionCandidate& c : candidates) {
       const SimNode& n = world.nodes[static_cast<std::size_t>(c.node)];
       nodes.push_back({n.meta.name, 0, 0, static_cast<int>(n.gpus.size()), n.gpus.empty() ? "" : n.gpus[0].model_name});
     }
@@ -840,18 +883,17 @@ struct KubeCluster::Impl {
       const std::vector<GpuUse> use = GpuUseOf(candidates[c].node);
       std::vector<int> left;
       for (std::size_t g = 0; g < n.gpus.size(); ++g) {
-        const double mem_left = n.gpus[g].memory_mib > 0 ? (n.gpus[g].memory_mib - use[g].hami_mem) / n.gpus[g].memory_mib : 0;
-        left.push_back(static_cast<int>(std::floor(std::min((100 - use[g].hami_cores) * 10.0, mem_left * 1000))));
+        const double mem_left = n.gpus[g].memory_mib > 0 ? (n.gpus[g].memory_mib - use[g].fraction_mem) / n.gpus[g].memory_mib : 0;
+        left.push_back(use[g].whole ? 0 : static_cast<int>(std::floor(std::min((100 - use[g].fraction_cores) * 10.0, mem_left * 1000))));
       }
       state.SetLeft(static_cast<int>(c), static_cast<std::int64_t>(candidates[c].cpu_left),
                     static_cast<std::int64_t>(candidates[c].memory_left_mib), left);
     }
     const SimNode& first = world.nodes[static_cast<std::size_t>(candidates.front().node)];
-    const double gpu_mib = first.gpus.empty() ? 0 : first.gpus[0].memory_mib;
     fr::PodRequest pod;
     pod.cpu_milli = req.count("cpu") ? static_cast<std::int64_t>(req.at("cpu")) : 0;
     pod.num_gpu = 1;
-    pod.gpu_milli = HamiMilli(req, gpu_mib);
+    pod.gpu_milli = FractionMilli(ask, first.gpus.empty() ? 0 : first.gpus[0].memory_mib);
     std::vector<int> rank(candidates.size());
     for (std::size_t i = 0; i < rank.size(); ++i) rank[i] = static_cast<int>(i);
     auto placer = fr::NewPlacer(fr::PolicyKind::kGpuwise, workload, rank, 1);
@@ -866,7 +908,7 @@ struct KubeCluster::Impl {
     // Requested resources per node, from bound pods still holding them.
     std::map<std::string, std::map<std::string, double>> used;
     std::map<std::string, std::vector<const json*>> on_node;  // bound pods still running, per node
-    std::optional<std::vector<optimize::fractional::TypicalPod>> hami_workload;
+    std::map<int, std::optional<std::vector<optimize::fractional::TypicalPod>>> fraction_workload;  // per backend
     std::vector<ObjectPtr> pending;
     for (const ObjectPtr& p : pods.items) {
       const std::string node = Str(Field(*p, "spec", "nodeName"));
@@ -888,11 +930,13 @@ struct KubeCluster::Impl {
       std::string best;
       double best_score = -1;
       std::vector<GpuBinding> best_gpus;
-      // One-GPU HAMi requests on HAMi nodes go where gpuwise's placement policy says (ChooseHami), not by
-      // LeastAllocated; the loop below collects the nodes that can take them.
-      const bool hami_pod = (req.count("nvidia.com/gpumem") || req.count("nvidia.com/gpucores")) &&
-                            (!req.count("nvidia.com/gpu") || req.at("nvidia.com/gpu") <= 1000);
-      std::vector<HamiCandidate> hami;
+      // One-GPU fractions (HAMi's gpumem/gpucores, KAI's gpu-fraction) on the nodes of their backend go where
+      // gpuwise's placement policy says (ChooseFraction), not by LeastAllocated; the loop below collects the nodes
+      // that can take them. A KAI pod is kai-scheduler's: only KAI nodes take it.
+      const std::optional<double> kai = KaiFraction(*p);
+      const bool fraction_pod = kai || ((req.count("nvidia.com/gpumem") || req.count("nvidia.com/gpucores")) &&
+                                        (!req.count("nvidia.com/gpu") || req.at("nvidia.com/gpu") <= 1000));
+      std::vector<FractionCandidate> fraction_nodes;
       for (const ObjectPtr& n : nodes.items) {
         const std::string name = Name(*n);
         if (Field(*n, "spec").value("unschedulable", false)) {
@@ -928,20 +972,27 @@ struct KubeCluster::Impl {
         }
         if (!fits) continue;
         const int ni = world.NodeIndex(name);
+        const SimNode* sim_node = ni >= 0 ? &world.nodes[static_cast<std::size_t>(ni)] : nullptr;
+        if (kai && (sim_node == nullptr || sim_node->sharing.mode != SharingMode::kKai)) {
+          ++reasons["node(s) do not run KAI's GPU sharing"];
+          continue;
+        }
+        const std::optional<FractionAsk> fraction = sim_node != nullptr ? FractionFor(*p, req, *sim_node) : std::nullopt;
         std::vector<GpuBinding> gpus;
-        bool wants_gpu = false;
+        bool wants_gpu = fraction.has_value();
         for (const auto& [r, v] : req) wants_gpu = wants_gpu || (r.rfind("nvidia.com/", 0) == 0 && v > 0);
         if (wants_gpu) {
-          std::optional<std::vector<GpuBinding>> a = ni >= 0 ? Allocate(ni, req) : std::nullopt;
+          std::optional<std::vector<GpuBinding>> a = ni >= 0 ? Allocate(ni, req, fraction) : std::nullopt;
           if (!a) {
-            ++reasons["Insufficient " + std::string(req.count("nvidia.com/gpumem") ? "nvidia.com/gpumem" : "nvidia.com/gpu")];
+            ++reasons[kai ? std::string("node(s) had no GPU with the fraction free")
+                          : "Insufficient " + std::string(req.count("nvidia.com/gpumem") ? "nvidia.com/gpumem" : "nvidia.com/gpu")];
             continue;
           }
           gpus = std::move(*a);
-          if (hami_pod && ni >= 0 && world.nodes[static_cast<std::size_t>(ni)].sharing.mode == SharingMode::kHami) {
+          if (fraction_pod && fraction && fraction->devices == 1) {
             const double have_cpu = alloc.contains("cpu") ? Milli(alloc["cpu"]) : 0;
             const double have_mem = alloc.contains("memory") ? Milli(alloc["memory"]) : 0;
-            hami.push_back({ni, have_cpu - used[name]["cpu"], (have_mem - used[name]["memory"]) / 1000 / 1048576});
+            fraction_nodes.push_back({ni, have_cpu - used[name]["cpu"], (have_mem - used[name]["memory"]) / 1000 / 1048576});
           }
         }
         // LeastAllocated on cpu and memory (the default scoring), ties by name.
@@ -956,16 +1007,18 @@ struct KubeCluster::Impl {
           best_gpus = std::move(gpus);
         }
       }
-      if (!hami.empty()) {
-        if (!hami_workload) {  // once per pass: every HAMi pod, sized against the first candidate's GPU
-          const SimNode& first = world.nodes[static_cast<std::size_t>(hami.front().node)];
-          hami_workload = HamiWorkload(pods.items, first.gpus.empty() ? 0 : first.gpus[0].memory_mib);
-        }
-        const auto [c, gpu] = ChooseHami(*hami_workload, hami, req);
+      if (!fraction_nodes.empty()) {
+        // The target workload: once per pass, every fraction of the first candidate's backend, sized against its GPU.
+        const SimNode& first = world.nodes[static_cast<std::size_t>(fraction_nodes.front().node)];
+        std::optional<std::vector<optimize::fractional::TypicalPod>>& workload =
+            fraction_workload[static_cast<int>(first.sharing.mode)];
+        if (!workload) workload = FractionWorkload(pods.items, first);
+        const std::optional<FractionAsk> ask = FractionFor(*p, req, first);
+        const auto [c, gpu] = ChooseFraction(*workload, fraction_nodes, req, *ask);
         if (c >= 0) {
-          const int ni = hami[static_cast<std::size_t>(c)].node;
+          const int ni = fraction_nodes[static_cast<std::size_t>(c)].node;
           const SimNode& node = world.nodes[static_cast<std::size_t>(ni)];
-          std::optional<std::vector<GpuBinding>> a = Allocate(ni, req, gpu);
+          std::optional<std::vector<GpuBinding>> a = Allocate(ni, req, FractionFor(*p, req, node), gpu);
           if (a) {
             best = node.meta.name;
             best_gpus = std::move(*a);
@@ -1066,6 +1119,7 @@ struct KubeCluster::Impl {
     for (const auto& [k, v] : Field(c, "resources", "limits").items()) sp.limits[k] = v.is_string() ? Str(v) : v.dump();
     sp.gpus = gpus;
     sp.node = node;
+    if (const std::string scheduler = Str(Field(Field(pod, "spec"), "schedulerName")); !scheduler.empty()) sp.scheduler = scheduler;
     if (Str(Field(Labels(pod), "app")) == "nvidia-dcgm-exporter") sp.role = PodRole::kDcgmExporter;
     if (sp.container == "kube-state-metrics") sp.role = PodRole::kKubeStateMetrics;
     bool serving = false;
@@ -1156,7 +1210,10 @@ struct KubeCluster::Impl {
     if (!node.empty()) {
       const int ni = world.NodeIndex(node);
       std::optional<std::vector<GpuBinding>> gpus;
-      if (ni >= 0) gpus = Allocate(ni, PodRequests(**created));
+      if (ni >= 0) {
+        const std::map<std::string, double> r = PodRequests(**created);
+        gpus = Allocate(ni, r, FractionFor(**created, r, world.nodes[static_cast<std::size_t>(ni)]));
+      }
       Bind(**created, node, gpus.value_or(std::vector<GpuBinding>{}));
     }
   }

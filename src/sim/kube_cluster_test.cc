@@ -458,5 +458,64 @@ TEST_F(HamiPlacementTest, FractionalPodsFillGpusAndLeaveANodeWhole) {
   EXPECT_FALSE(Get("pods", "serve", "pair")["spec"].value("nodeName", "").empty());
 }
 
+constexpr char kKaiScenario[] = R"(
+apiVersion: gpuwise.io/v1alpha1
+kind: Scenario
+name: kai
+nodePools:
+  - {name: kai, count: 2, gpuModel: NVIDIA A100-SXM4-40GB, gpusPerNode: 2, gpuMemoryGiB: 40, cpu: 32, memoryGiB: 128,
+     sharing: {mode: kai}}
+  - {name: plain, count: 1, gpuModel: NVIDIA A100-SXM4-40GB, gpusPerNode: 2, gpuMemoryGiB: 40, cpu: 64, memoryGiB: 256}
+workloads: []
+)";
+
+class KaiPlacementTest : public KubeClusterTest {
+ protected:
+  void SetUp() override { SetUpWith(kKaiScenario); }
+  // A pod of KAI's GPU sharing: kai-scheduler, a queue, the gpu-fraction annotation and no GPU resource.
+  static json KaiPod(const std::string& name, const std::string& fraction) {
+    json p = {{"metadata", {{"name", name}, {"namespace", "serve"}, {"labels", {{"kai.scheduler/queue", "default-queue"}}},
+                            {"annotations", {{"gpu-fraction", fraction}}}}},
+              {"spec", {{"schedulerName", "kai-scheduler"},
+                        {"containers", json::array({{{"name", "main"}, {"image", "busybox"},
+                                                     {"resources", {{"requests", {{"cpu", "2"}}}}}}})}}}};
+    return p;
+  }
+};
+
+TEST_F(KaiPlacementTest, FractionsGoToKaiNodesAndFillGpusAsThePolicySays) {
+  // 0.6, 0.4, 0.6, 0.4 of a GPU by annotation: only the KAI nodes take them (the plain node has more cpu free, which
+  // LeastAllocated would prefer), each 0.4 beside a 0.6, two full GPUs on one KAI node; the other stays whole.
+  const char* sizes[] = {"0.6", "0.4", "0.6", "0.4"};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_->Create(T("pods"), KaiPod("frac-" + std::to_string(i), sizes[i])).ok());
+    Step(15);
+  }
+  std::map<int, int> per_node;
+  std::map<std::pair<int, int>, double> per_gpu;
+  for (const SimPod& p : world_->pods) {
+    if (p.meta.name.rfind("frac-", 0) != 0) continue;
+    ASSERT_EQ(p.gpus.size(), 1u) << p.meta.name;
+    EXPECT_EQ(p.scheduler, "kai-scheduler");
+    ++per_node[p.gpus.at(0).node];
+    per_gpu[{p.gpus.at(0).node, p.gpus.at(0).gpu}] += p.gpus.at(0).compute_share;
+    EXPECT_NEAR(p.gpus.at(0).memory_limit_mib, p.gpus.at(0).compute_share * 40 * 1024, 1) << p.meta.name;
+  }
+  ASSERT_EQ(per_node.size(), 1u);
+  EXPECT_EQ(world_->nodes[static_cast<std::size_t>(per_node.begin()->first)].sharing.mode, SharingMode::kKai);
+  ASSERT_EQ(per_gpu.size(), 2u);
+  for (const auto& [gpu, share] : per_gpu) EXPECT_NEAR(share, 1.0, 1e-9);
+  // The API shows the pods as KAI wrote them; a fraction nothing fits waits with a reason.
+  EXPECT_EQ(Get("pods", "serve", "frac-0")["spec"].value("schedulerName", ""), "kai-scheduler");
+  ASSERT_TRUE(store_->Create(T("pods"), KaiPod("too-big", "0.9")).ok());
+  ASSERT_TRUE(store_->Create(T("pods"), KaiPod("too-big-2", "0.9")).ok());
+  ASSERT_TRUE(store_->Create(T("pods"), KaiPod("too-big-3", "0.9")).ok());
+  Step(15);
+  const json pending = Get("pods", "serve", "too-big-3");
+  EXPECT_TRUE(pending["spec"].value("nodeName", "").empty());
+  EXPECT_NE(pending["status"]["conditions"][0].value("message", "").find("KAI"), std::string::npos)
+      << pending["status"].dump();
+}
+
 }  // namespace
 }  // namespace gpuwise::sim

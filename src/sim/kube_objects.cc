@@ -63,7 +63,7 @@ json PodObject(const Simulator& sim, int index) {
   if (!pod.node.empty()) spec["nodeName"] = pod.node;
   spec["restartPolicy"] = pod.owner.kind == "Job" ? "OnFailure" : "Always";
   spec["terminationGracePeriodSeconds"] = 30;
-  spec["schedulerName"] = "default-scheduler";
+  spec["schedulerName"] = pod.scheduler;
   if (pod.workload >= 0) {
     // A workload pinned to a node pool selects it by the pool label, as its manifest would.
     const std::string& pool = world.scenario.workloads[static_cast<std::size_t>(pod.workload)].node_pool;

@@ -101,7 +101,8 @@ constexpr EnumName<SharingMode> kSharingModes[] = {{"none", SharingMode::kNone},
                                                    {"mig", SharingMode::kMig},
                                                    {"timeslicing", SharingMode::kTimeSlicing},
                                                    {"mps", SharingMode::kMps},
-                                                   {"hami", SharingMode::kHami}};
+                                                   {"hami", SharingMode::kHami},
+                                                   {"kai", SharingMode::kKai}};
 constexpr EnumName<MigStrategy> kMigStrategies[] = {{"single", MigStrategy::kSingle}, {"mixed", MigStrategy::kMixed}};
 constexpr EnumName<CapacityType> kCapacityTypes[] = {{"on-demand", CapacityType::kOnDemand}, {"spot", CapacityType::kSpot}};
 constexpr EnumName<WorkloadKind> kWorkloadKinds[] = {
@@ -184,11 +185,12 @@ base::Status ReadWorkload(const Reader& r, const YAML::Node& n, std::size_t inde
   RETURN_IF_ERROR(r.Get(n, "schedule", where, &w->schedule));
   if (const YAML::Node g = n["gpu"]) {
     const std::string gw = where + ".gpu";
-    RETURN_IF_ERROR(r.CheckKeys(g, gw, {"resource", "count", "gpumem", "gpucores"}));
+    RETURN_IF_ERROR(r.CheckKeys(g, gw, {"resource", "count", "gpumem", "gpucores", "fraction"}));
     RETURN_IF_ERROR(r.Get(g, "resource", gw, &w->gpu.resource));
     RETURN_IF_ERROR(r.Get(g, "count", gw, &w->gpu.count));
     RETURN_IF_ERROR(r.Get(g, "gpumem", gw, &w->gpu.gpumem_mib));
     RETURN_IF_ERROR(r.Get(g, "gpucores", gw, &w->gpu.gpucores_percent));
+    RETURN_IF_ERROR(r.Get(g, "fraction", gw, &w->gpu.fraction));
   }
   if (const YAML::Node m = n["model"]) {
     const std::string mw = where + ".model";
@@ -302,7 +304,8 @@ std::vector<std::string> AdvertisedResources(const NodePool& pool) {
   std::set<std::string> out;
   switch (sh.mode) {
     case SharingMode::kNone:
-    case SharingMode::kHami: out.insert("nvidia.com/gpu"); break;
+    case SharingMode::kHami:
+    case SharingMode::kKai: out.insert("nvidia.com/gpu"); break;
     case SharingMode::kTimeSlicing:
     case SharingMode::kMps: out.insert(sh.rename ? "nvidia.com/gpu.shared" : "nvidia.com/gpu"); break;
     case SharingMode::kMig:
@@ -363,6 +366,10 @@ base::Status ValidateScenario(const Scenario& s) {
     if (w.replicas < 0 || w.replicas > 10000) return Invalid(where + ": replicas must be in 0..10000");
     if (w.gpu.count < 0 || w.gpu.count > 16) return Invalid(where + ": gpu.count must be in 0..16");
     if (w.gpu.gpucores_percent < 0 || w.gpu.gpucores_percent > 100) return Invalid(where + ": gpu.gpucores must be in 0..100");
+    if (!(w.gpu.fraction >= 0 && w.gpu.fraction <= 1)) return Invalid(where + ": gpu.fraction must be in 0..1");
+    if (w.gpu.Kai() && (w.gpu.Hami() || w.gpu.count != 1)) {
+      return Invalid(where + ": gpu.fraction (KAI) is one GPU's share: no gpumem/gpucores, count 1");
+    }
     if (w.kind == WorkloadKind::kInference) {
       if (w.model.weights_gib <= 0) return Invalid(where + ": an inference workload needs model.weightsGiB");
       if (w.traffic.peak_rps < w.traffic.trough_rps || w.traffic.trough_rps < 0) {
@@ -390,12 +397,12 @@ base::Status ValidateScenario(const Scenario& s) {
     if (!(u.start_hour >= 0 && u.start_hour < 24 * 366)) return Invalid(where + ": usage.startHour must be >= 0");
     if (w.gpu.count == 0 && w.gpu.gpumem_mib == 0) continue;
     // Some pool (the pinned one, if any) must advertise the requested resource.
-    const bool hami = w.gpu.gpumem_mib > 0 || w.gpu.gpucores_percent > 0;
+    const bool hami = w.gpu.Hami(), kai = w.gpu.Kai();
     bool offered = false;
     for (const NodePool& p : s.node_pools) {
       if (!w.node_pool.empty() && p.name != w.node_pool) continue;
-      if (hami) {
-        offered |= p.sharing.mode == SharingMode::kHami;
+      if (hami || kai) {
+        offered |= p.sharing.mode == (hami ? SharingMode::kHami : SharingMode::kKai);
         continue;
       }
       for (const std::string& res : AdvertisedResources(p)) offered |= res == w.gpu.resource;
@@ -405,7 +412,8 @@ base::Status ValidateScenario(const Scenario& s) {
     }
     if (!offered) {
       return Invalid(where + ": no node pool" + (w.node_pool.empty() ? "" : " '" + w.node_pool + "'") +
-                     " advertises " + (hami ? "nvidia.com/gpumem (needs sharing mode hami)" : w.gpu.resource));
+                     " advertises " + (hami ? "nvidia.com/gpumem (needs sharing mode hami)"
+                                       : kai ? std::string("KAI fractions (needs sharing mode kai)") : w.gpu.resource));
     }
   }
   return base::Status::Ok();

@@ -25,6 +25,8 @@ enum class SharingMode {
   kTimeSlicing,  // `replicas` time-sliced shares per GPU (nvidia.com/gpu, or nvidia.com/gpu.shared if renamed)
   kMps,          // `replicas` MPS shares per GPU, each 1/replicas of memory and compute; not with MIG
   kHami,         // a HAMi-like backend: continuous fractions (nvidia.com/gpumem, nvidia.com/gpucores)
+  kKai,          // the KAI scheduler's GPU sharing: fractions by the pod annotation gpu-fraction (schedulerName
+                 // kai-scheduler); the stock device plugin advertises whole nvidia.com/gpu
 };
 std::string_view SharingModeName(SharingMode mode);
 
@@ -73,6 +75,9 @@ struct GpuRequest {
   int count = 1;
   int gpumem_mib = 0;     // HAMi-like: nvidia.com/gpumem (with resource "nvidia.com/gpu", count 1)
   int gpucores_percent = 0;  // HAMi-like: nvidia.com/gpucores
+  double fraction = 0;    // KAI: the gpu-fraction annotation (0..1 of one GPU; no nvidia.com/gpu request)
+  bool Hami() const { return gpumem_mib > 0 || gpucores_percent > 0; }
+  bool Kai() const { return fraction > 0; }
 };
 
 // The served model, for the vLLM memory model (nvidia-gpu-facts.md section 4).

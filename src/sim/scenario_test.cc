@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"    gpusPerNode: 8", "    gpusPerNod: 8", "line 9 column 5: unknown key 'gpusPerNod' in nodePools[0]"},
         BadCase{"    count: 2", "    count: two", "line 7 column 12: nodePools[0].count: expected an integer, got 'two'"},
-        BadCase{"mode: mig", "mode: magic", "sharing.mode: unknown value 'magic' (one of: none, mig, timeslicing, mps, hami)"},
+        BadCase{"mode: mig", "mode: magic", "sharing.mode: unknown value 'magic' (one of: none, mig, timeslicing, mps, hami, kai)"},
         BadCase{"migStrategy: mixed", "migStrategy: single", "migStrategy single needs identical partitions"},
         BadCase{"replicas: 4, rename", "replicas: 1, rename", "timeslicing needs replicas in 2..64"},
         BadCase{"resource: nvidia.com/mig-3g.40gb", "resource: nvidia.com/mig-4g.40gb",

@@ -66,6 +66,13 @@ bool VersionAtLeast(std::string_view version, int major, int minor) {
   return a > major || (a == major && b >= minor);
 }
 
+// A share as KAI's annotation writes it: "0.5", "0.25" (%g).
+std::string Fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 // Per-GPU bookkeeping for placement.
 struct GpuFree {
   bool whole_free = true;           // no pod holds the whole device
@@ -87,19 +94,19 @@ struct Placer {
     std::vector<GpuFree>& gf = free[static_cast<std::size_t>(n)];
     std::vector<GpuBinding> out;
     const GpuRequest& req = spec.gpu;
-    const bool hami = req.gpumem_mib > 0 || req.gpucores_percent > 0;
-    if (hami) {
-      if (pool.sharing.mode != SharingMode::kHami) return {};
-      const int cores = req.gpucores_percent > 0 ? req.gpucores_percent : 0;
+    if (req.Hami() || req.Kai()) {
+      if (pool.sharing.mode != (req.Hami() ? SharingMode::kHami : SharingMode::kKai)) return {};
+      // KAI: the fraction of the GPU's memory and of its time (KAI's GPU_PORTION).
+      const double mem = req.Kai() ? req.fraction * (node.gpus.empty() ? 0 : node.gpus.front().memory_mib) : req.gpumem_mib;
+      const int cores = req.Kai() ? static_cast<int>(std::lround(req.fraction * 100)) : std::max(0, req.gpucores_percent);
       for (std::size_t g = 0; g < gf.size() && static_cast<int>(out.size()) < std::max(1, req.count); ++g) {
-        if (!gf[g].whole_free || gf[g].hami_mem_mib < req.gpumem_mib || gf[g].hami_cores < cores) continue;
-        GpuBinding b{n, static_cast<int>(g), -1, -1, static_cast<double>(req.gpumem_mib),
-                     cores > 0 ? cores / 100.0 : 1.0};
+        if (!gf[g].whole_free || gf[g].hami_mem_mib < mem - 1e-6 || gf[g].hami_cores < cores) continue;
+        GpuBinding b{n, static_cast<int>(g), -1, -1, mem, cores > 0 ? cores / 100.0 : 1.0};
         out.push_back(b);
       }
       if (static_cast<int>(out.size()) < std::max(1, req.count)) return {};
       for (const GpuBinding& b : out) {
-        gf[static_cast<std::size_t>(b.gpu)].hami_mem_mib -= req.gpumem_mib;
+        gf[static_cast<std::size_t>(b.gpu)].hami_mem_mib -= mem;
         gf[static_cast<std::size_t>(b.gpu)].hami_cores -= cores;
       }
       return out;
@@ -166,10 +173,10 @@ struct Placer {
       std::vector<GpuBinding> b = TryNode(spec, static_cast<int>(n));
       if (!b.empty()) return b;
     }
-    const bool hami = spec.gpu.gpumem_mib > 0 || spec.gpu.gpucores_percent > 0;
     *reason = "0/" + std::to_string(w.nodes.size()) + " nodes are available: " +
-              (hami ? "insufficient nvidia.com/gpumem or nvidia.com/gpucores"
-                    : "insufficient " + spec.gpu.resource);
+              (spec.gpu.Hami()  ? "insufficient nvidia.com/gpumem or nvidia.com/gpucores"
+               : spec.gpu.Kai() ? "no GPU with " + Fixed2(spec.gpu.fraction) + " of it free"
+                                : "insufficient " + spec.gpu.resource);
     return {};
   }
 };
@@ -303,6 +310,7 @@ void ApplyNodeSharing(SimNode& node, const NodePool& pool, const Sharing& sh) {
       node.capacity["nvidia.com/gpucores"] = std::to_string(100 * gpus);
       l["gpu"] = "on";  // HAMi schedules onto nodes labelled gpu=on (HAMi README)
     }
+    if (sh.mode == SharingMode::kKai) l["kai.scheduler/node-pool"] = "default";  // KAI's node-pool label
   }
 }
 
@@ -595,7 +603,12 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
       pod.requests["cpu"] = std::to_string(4 * gpus);
       pod.requests["memory"] = Quantity(host_mem);
       pod.limits["memory"] = Quantity(host_mem);
-      if (spec.gpu.gpumem_mib > 0 || spec.gpu.gpucores_percent > 0) {
+      if (spec.gpu.Kai()) {
+        // KAI GPU sharing: no GPU resource; the annotation, KAI's scheduler and a queue (KAI's docs).
+        pod.meta.annotations["gpu-fraction"] = Fixed2(spec.gpu.fraction);
+        pod.meta.labels["kai.scheduler/queue"] = "default-queue";
+        pod.scheduler = "kai-scheduler";
+      } else if (spec.gpu.Hami()) {
         pod.requests["nvidia.com/gpu"] = std::to_string(gpus);
         if (spec.gpu.gpumem_mib > 0) pod.requests["nvidia.com/gpumem"] = std::to_string(spec.gpu.gpumem_mib);
         if (spec.gpu.gpucores_percent > 0) pod.requests["nvidia.com/gpucores"] = std::to_string(spec.gpu.gpucores_percent);

@@ -110,6 +110,7 @@ struct SimPod {
   std::map<std::string, std::string> requests;  // resource -> quantity ("cpu": "4", "nvidia.com/gpu": "1")
   std::map<std::string, std::string> limits;
   std::vector<GpuBinding> gpus;
+  std::string scheduler = "default-scheduler";  // spec.schedulerName ("kai-scheduler" for KAI fractions)
   double start_s = 0;            // scheduled and started
   double end_s = kForever;       // deleted (rollout, scale-in) or finished (Job)
   bool succeeds = false;         // a Job pod that completes at end_s (phase Succeeded) rather than being deleted

@@ -350,13 +350,16 @@ TEST(RecommendSimTest, TimeSlicingSmallServersFreesANode) {
   std::filesystem::remove_all(dir);
 }
 
-// Fractions left scattered on two HAMi nodes (tests/scenarios/hami.yaml): node 0 has half a GPU free, and node 1
-// holds one half-GPU pod. The defragment optimizer drains node 1; applied with kubectl, the evicted pod comes back
-// (placed by the simulator's scheduler, which runs gpuwise's policy for HAMi nodes) on node 0's half-free GPU, and
-// node 1 is released as promised.
-TEST(RecommendSimTest, DefragmentingHamiFractionsReleasesANode) {
+// Fractions left scattered on two nodes of a fractional backend (tests/scenarios/hami.yaml, and kai.yaml with KAI's
+// gpu-fraction annotations): node 0 has half a GPU free, and node 1 holds one half-GPU pod. The defragment optimizer
+// drains node 1; applied with kubectl, the evicted pod comes back (placed by the simulator's scheduler, which runs
+// gpuwise's policy for both backends) on node 0's half-free GPU, and node 1 is released as promised.
+class DefragmentSimTest : public ::testing::TestWithParam<const char*> {};
+INSTANTIATE_TEST_SUITE_P(Backends, DefragmentSimTest, ::testing::Values("hami.yaml", "kai.yaml"));
+
+TEST_P(DefragmentSimTest, DefragmentingFractionsReleasesANode) {
   if (!HaveKubectl()) GTEST_SKIP() << "kubectl is not installed";
-  auto demo = RunScenario("hami.yaml");
+  auto demo = RunScenario(GetParam());
   ASSERT_TRUE(demo.ok()) << demo.status().ToString();
   sim::ClusterServer& server = (*demo)->server();
   const model::Plan& plan = (*demo)->run().plan;
@@ -370,7 +373,7 @@ TEST(RecommendSimTest, DefragmentingHamiFractionsReleasesANode) {
   EXPECT_EQ(plan.savings.pods_left_pending, 0);
 
   const GpuUse before = ReadGpuUse(server);
-  const std::string dir = ::testing::TempDir() + "gpuwise-hami-" + std::to_string(::getpid());
+  const std::string dir = ::testing::TempDir() + "gpuwise-defrag-" + std::to_string(::getpid());
   ApplyWithKubectl(plan, **demo, dir);
   RunFor(server, 300);
   ExpectPromisedGpusFree(plan, before, ReadGpuUse(server));
