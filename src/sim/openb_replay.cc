@@ -113,6 +113,27 @@ class AllocationBins {
   std::vector<int> count_;
 };
 
+// Offers the pods of `order` one at a time: `place(pod)` places one (false: it fails for good), `allocated()` is the
+// allocation to bin after it. Counts, times and bins the run.
+template <typename Place, typename Allocated>
+ReplayResult Offer(const std::vector<int>& order, const std::vector<PodRequest>& pods, double capacity_milli, double tune,
+                   Place place, Allocated allocated) {
+  AllocationBins bins(capacity_milli, tune);
+  ReplayResult r;
+  std::int64_t arrived = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i : order) {
+    const PodRequest& pod = pods[static_cast<std::size_t>(i)];
+    arrived += pod.TotalGpuMilli();
+    ++r.pods_offered;
+    if (!place(pod)) ++r.pods_failed;
+    bins.Add(arrived, allocated());
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bins.Finish(arrived, allocated(), r);
+  return r;
+}
+
 // Node ranks for ties: a seeded permutation, fixed for the run (the reference prefixes node names with it).
 std::vector<int> NodeRank(std::size_t nodes, std::uint64_t seed) {
   std::vector<int> rank(nodes);
@@ -186,22 +207,13 @@ base::Result<ReplayResult> Replay(const std::vector<PlacementNode>& nodes, const
   auto placer = optimize::fractional::NewPlacer(options.policy, optimize::fractional::TypicalPods(pods), rank,
                                                 options.seed + 0x5851f42d4c957f2dULL);
 
-  AllocationBins bins(static_cast<double>(state.gpu_capacity_milli()), options.tune);
-  ReplayResult r;
-  std::int64_t arrived = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i : order) {
-    const PodRequest& pod = pods[static_cast<std::size_t>(i)];
-    arrived += pod.TotalGpuMilli();
-    ++r.pods_offered;
-    const optimize::fractional::Placement p = placer->Choose(state, pod);
-    if (p.node < 0) ++r.pods_failed;
-    else state.Place(p.node, pod, p.gpus);
-    bins.Add(arrived, state.allocated_gpu_milli());
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  bins.Finish(arrived, state.allocated_gpu_milli(), r);
-  return r;
+  return Offer(order, pods, static_cast<double>(state.gpu_capacity_milli()), options.tune,
+               [&](const PodRequest& pod) {
+                 const optimize::fractional::Placement p = placer->Choose(state, pod);
+                 if (p.node >= 0) state.Place(p.node, pod, p.gpus);
+                 return p.node >= 0;
+               },
+               [&] { return state.allocated_gpu_milli(); });
 }
 
 std::vector<optimize::fractional::UnitConfig> StockConfigs(const std::vector<PlacementNode>& nodes,
@@ -273,22 +285,14 @@ base::Result<UnitReplayResult> ReplayUnits(const std::vector<PlacementNode>& nod
   if (!(options.tune > 0 && options.tune <= 10)) return base::InvalidArgument("tune must be in (0, 10]");
   const std::vector<int> order = ArrivalOrder(pods, state.capacity_milli(), options.tune, options.seed);
   auto placer = fr::NewUnitPlacer(options.policy, fr::TypicalPods(pods), NodeRank(nodes.size(), options.seed));
-  AllocationBins bins(static_cast<double>(state.capacity_milli()), options.tune);
   UnitReplayResult out;
-  ReplayResult& r = out.replay;
-  std::int64_t arrived = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i : order) {
-    const PodRequest& pod = pods[static_cast<std::size_t>(i)];
-    arrived += pod.TotalGpuMilli();
-    ++r.pods_offered;
-    const fr::UnitPlacement p = placer->Choose(state, pod);
-    if (p.node < 0) ++r.pods_failed;
-    else state.Place(p.node, pod, p.unit_milli);
-    bins.Add(arrived, state.demand_placed_milli());
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  bins.Finish(arrived, state.demand_placed_milli(), r);
+  out.replay = Offer(order, pods, static_cast<double>(state.capacity_milli()), options.tune,
+                     [&](const PodRequest& pod) {
+                       const fr::UnitPlacement p = placer->Choose(state, pod);
+                       if (p.node >= 0) state.Place(p.node, pod, p.unit_milli);
+                       return p.node >= 0;
+                     },
+                     [&] { return state.demand_placed_milli(); });
   out.units_percent = 100.0 * static_cast<double>(state.units_placed_milli()) / static_cast<double>(state.capacity_milli());
   return out;
 }

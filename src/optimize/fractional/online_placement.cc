@@ -374,32 +374,37 @@ std::vector<TypicalPod> TypicalPods(std::span<const PodRequest> pods, double cov
   return out;
 }
 
+int ModelIndex::Add(const std::string& model) {
+  if (model.empty()) return -1;
+  auto it = std::find(names_.begin(), names_.end(), model);
+  if (it != names_.end()) return static_cast<int>(it - names_.begin());
+  names_.push_back(model);
+  return static_cast<int>(names_.size()) - 1;
+}
+
+std::vector<int> ModelIndex::Allowed(const PodRequest& pod) const {
+  std::vector<int> out;
+  for (const std::string& m : pod.gpu_models) {
+    auto it = std::find(names_.begin(), names_.end(), m);
+    if (it != names_.end()) out.push_back(static_cast<int>(it - names_.begin()));
+  }
+  return out;
+}
+
 ClusterState::ClusterState(std::span<const PlacementNode> nodes) {
-  std::map<std::string, int> model_index;
   for (const PlacementNode& pn : nodes) {
     NodeState n;
     n.cpu_left = pn.cpu_milli;
     n.memory_left = pn.memory_mib;
     n.gpus = std::clamp(pn.gpus, 0, kMaxGpusPerNode);
     for (int g = 0; g < n.gpus; ++g) n.gpu_left[static_cast<std::size_t>(g)] = kGpuMilli;
-    if (!pn.model.empty()) {
-      auto [it, fresh] = model_index.try_emplace(pn.model, static_cast<int>(models_.size()));
-      if (fresh) models_.push_back(pn.model);
-      n.model = it->second;
-    }
+    n.model = models_.Add(pn.model);
     gpu_capacity_milli_ += static_cast<std::int64_t>(n.gpus) * kGpuMilli;
     nodes_.push_back(n);
   }
 }
 
-std::vector<int> ClusterState::AllowedModels(const PodRequest& pod) const {
-  std::vector<int> out;
-  for (const std::string& m : pod.gpu_models) {
-    auto it = std::find(models_.begin(), models_.end(), m);
-    if (it != models_.end()) out.push_back(static_cast<int>(it - models_.begin()));
-  }
-  return out;
-}
+std::vector<int> ClusterState::AllowedModels(const PodRequest& pod) const { return models_.Allowed(pod); }
 
 bool ClusterState::Fits(int node, const PodRequest& pod, std::span<const int> allowed) const {
   const NodeState& n = nodes_[static_cast<std::size_t>(node)];

@@ -55,6 +55,18 @@ struct TypicalPod {
 // descending), keep types until they cover `coverage` of the pods, renormalise.
 std::vector<TypicalPod> TypicalPods(std::span<const PodRequest> pods, double coverage = 0.95);
 
+// GPU model names numbered in order of first appearance, as the cluster states number them.
+class ModelIndex {
+ public:
+  int Add(const std::string& model);  // its index; -1 for "" (a node that names no model)
+  // The indices of a pod's allowed models; empty = any when it names none. Unknown names match no node.
+  std::vector<int> Allowed(const PodRequest& pod) const;
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::string> names_;
+};
+
 struct NodeState {
   std::int64_t cpu_left = 0, memory_left = 0;
   std::array<int, kMaxGpusPerNode> gpu_left{};  // milli, per GPU
@@ -69,7 +81,7 @@ class ClusterState {
  public:
   explicit ClusterState(std::span<const PlacementNode> nodes);
   std::span<const NodeState> nodes() const { return nodes_; }
-  const std::vector<std::string>& models() const { return models_; }
+  const std::vector<std::string>& models() const { return models_.names(); }
   // Model indices a pod may use; empty = any. Unknown names match no node.
   std::vector<int> AllowedModels(const PodRequest& pod) const;
   bool Fits(int node, const PodRequest& pod, std::span<const int> allowed) const;
@@ -82,7 +94,7 @@ class ClusterState {
 
  private:
   std::vector<NodeState> nodes_;
-  std::vector<std::string> models_;
+  ModelIndex models_;
   std::int64_t allocated_gpu_milli_ = 0, gpu_capacity_milli_ = 0;
 };
 

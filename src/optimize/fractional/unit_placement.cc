@@ -205,16 +205,11 @@ std::int64_t UnitClusterState::Node::FreeMilli() const {
 }
 
 UnitClusterState::UnitClusterState(std::span<const UnitNode> nodes) {
-  std::map<std::string, int> model_index;
   for (const UnitNode& un : nodes) {
     Node n;
     n.cpu = n.cpu_left = un.node.cpu_milli;
     n.memory = n.memory_left = un.node.memory_mib;
-    if (!un.node.model.empty()) {
-      auto [it, fresh] = model_index.try_emplace(un.node.model, static_cast<int>(models_.size()));
-      if (fresh) models_.push_back(un.node.model);
-      n.model = it->second;
-    }
+    n.model = models_.Add(un.node.model);
     const int gpus = std::max(0, un.node.gpus);
     if (gpus > 0) {
       for (const auto& [size, count] : un.config.UnitsPerGpu()) n.free.emplace_back(size, count * gpus);
@@ -222,15 +217,6 @@ UnitClusterState::UnitClusterState(std::span<const UnitNode> nodes) {
     capacity_milli_ += static_cast<std::int64_t>(gpus) * kGpuMilli;
     nodes_.push_back(std::move(n));
   }
-}
-
-std::vector<int> UnitClusterState::AllowedModels(const PodRequest& pod) const {
-  std::vector<int> out;
-  for (const std::string& m : pod.gpu_models) {
-    auto it = std::find(models_.begin(), models_.end(), m);
-    if (it != models_.end()) out.push_back(static_cast<int>(it - models_.begin()));
-  }
-  return out;
 }
 
 std::vector<int> UnitClusterState::Holding(int node, const PodRequest& pod, std::span<const int> allowed) const {

@@ -62,8 +62,8 @@ class UnitClusterState {
     std::int64_t FreeMilli() const;
   };
   std::span<const Node> nodes() const { return nodes_; }
-  const std::vector<std::string>& models() const { return models_; }
-  std::vector<int> AllowedModels(const PodRequest& pod) const;
+  const std::vector<std::string>& models() const { return models_.names(); }
+  std::vector<int> AllowedModels(const PodRequest& pod) const { return models_.Allowed(pod); }
   // The unit sizes on `node` that hold `pod` (smallest first; {1000} for a pod of whole GPUs), given cpu and memory
   // fit; empty when it does not fit there.
   std::vector<int> Holding(int node, const PodRequest& pod, std::span<const int> allowed) const;
@@ -76,7 +76,7 @@ class UnitClusterState {
 
  private:
   std::vector<Node> nodes_;
-  std::vector<std::string> models_;
+  ModelIndex models_;
   std::int64_t capacity_milli_ = 0, demand_placed_milli_ = 0, units_placed_milli_ = 0;
 };
 
