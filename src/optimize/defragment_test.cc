@@ -154,7 +154,9 @@ TEST(DefragmentTest, ANodeThePlanEmptiesIsCordonedWithoutMovingAnything) {
   EXPECT_EQ(Cordoned(plan), std::set<std::string>{"h0"});
   for (const model::Action& a : plan.actions) {
     EXPECT_NE(a.kind, model::ActionKind::kEvict) << a.target.name;
-    if (a.kind == model::ActionKind::kCordon) EXPECT_EQ(a.risk, model::Risk::kLow);
+    if (a.kind == model::ActionKind::kCordon) {
+      EXPECT_EQ(a.risk, model::Risk::kLow);
+    }
   }
   EXPECT_TRUE(plan.risks.empty());
   EXPECT_EQ(plan.savings.nodes_released, 1);

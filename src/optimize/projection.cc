@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <set>
+#include <span>
 #include <tuple>
 #include <utility>
 
@@ -76,7 +77,7 @@ std::optional<MilliAsk> FractionMilli(const ProjectedPod& p, const ProjectedNode
 // then the others in creation order, which is the order the projection placed them in: on the GPU it chose, else
 // best-fit (a fraction on the GPU with the least left that holds it, else the one with the most left; a whole-GPU
 // pod on free GPUs first).
-std::vector<int> FractionalUse(const Projection& pr, const ProjectedNode& n) {
+std::vector<int> FractionalUse(std::span<const ProjectedPod* const> on_node, const ProjectedNode& n) {
   std::vector<int> use(n.gpu_keys.size(), 0);
   auto known = [&](const ProjectedPod& p) {
     std::vector<std::size_t> out;
@@ -87,7 +88,8 @@ std::vector<int> FractionalUse(const Projection& pr, const ProjectedNode& n) {
     return out;
   };
   std::vector<const ProjectedPod*> rest;
-  for (const ProjectedPod& p : pr.pods) {
+  for (const ProjectedPod* q : on_node) {
+    const ProjectedPod& p = *q;
     if (p.node != n.name || !p.gpu()) continue;
     const std::vector<std::size_t> at = known(p);
     if (at.empty() || p.devices_placed) {
@@ -129,6 +131,14 @@ std::vector<int> FractionalUse(const Projection& pr, const ProjectedNode& n) {
   return use;
 }
 
+std::vector<int> FractionalUse(const Projection& pr, const ProjectedNode& n) {
+  std::vector<const ProjectedPod*> on_node;
+  for (const ProjectedPod& p : pr.pods) {
+    if (p.node == n.name) on_node.push_back(&p);
+  }
+  return FractionalUse(on_node, n);
+}
+
 // Occupied GPUs per node. Pods whose devices telemetry named occupy those. The rest: whole GPUs one each; shares,
 // MIG instances and fractions are placed by the device plugin, which we do not see: `tight` packs them (n units
 // fill ceil(n / units per GPU) GPUs, which may be the GPUs telemetry named), otherwise they spread (n units occupy
@@ -142,6 +152,7 @@ void Occupancy(Projection& pr, bool tight) {
     index[pr.nodes[i].name] = i;
   }
   std::map<std::string, std::set<std::string>> known;
+  std::map<std::string, std::vector<const ProjectedPod*>> fractional_pods;  // node of a fractional backend -> pods
   std::map<std::string, double> whole;                         // node -> exclusive GPUs
   std::map<std::string, std::map<std::string, double>> spread;  // node -> resource -> units
   for (const ProjectedPod& p : pr.pods) {
@@ -149,7 +160,10 @@ void Occupancy(Projection& pr, bool tight) {
     if (it == index.end() || !p.gpu()) continue;
     ProjectedNode& n = pr.nodes[it->second];
     ++n.gpu_pods;
-    if (n.fractional()) continue;  // below, per GPU
+    if (n.fractional()) {  // below, per GPU
+      fractional_pods[n.name].push_back(&p);
+      continue;
+    }
     if (!p.devices.empty()) {
       known[n.name].insert(p.devices.begin(), p.devices.end());
     } else {
@@ -159,7 +173,7 @@ void Occupancy(Projection& pr, bool tight) {
   for (ProjectedNode& n : pr.nodes) {
     if (n.gpus <= 0) continue;
     if (n.fractional()) {
-      const std::vector<int> use = FractionalUse(pr, n);
+      const std::vector<int> use = FractionalUse(fractional_pods[n.name], n);
       n.occupied_gpus = static_cast<int>(std::count_if(use.begin(), use.end(), [](int u) { return u > 0; }));
       continue;
     }
@@ -394,6 +408,28 @@ void Recreate(ProjectedPod& p, std::int64_t created) {
   if (!p.name.ends_with("~")) p.name += "~";
 }
 
+// Cordon / Uncordon.
+void SetSchedulable(ProjectedNode& n, const model::Action& a) {
+  n.unschedulable = a.kind == model::ActionKind::kCordon;
+  n.cordoned_by_plan = n.unschedulable;
+}
+
+// Evict: a bare pod is gone, a controller's comes back unscheduled, created at `created`.
+void ApplyEvict(Projection& pr, const model::Action& a, std::int64_t created) {
+  const model::ObjectRef& t = a.target;
+  for (std::size_t i = 0; i < pr.pods.size(); ++i) {
+    ProjectedPod& p = pr.pods[i];
+    if (p.namespace_name != t.namespace_name || p.name != t.name) continue;
+    if (p.owner_kind.empty()) {
+      pr.pods.erase(pr.pods.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      Recreate(p, created);
+    }
+    return;
+  }
+  pr.notes.push_back("action " + a.id + ": pod " + t.namespace_name + "/" + t.name + " is not running");
+}
+
 struct Configs {
   std::map<std::string, std::map<std::string, int>> mig;
   std::map<std::string, std::pair<int, int>> mig_devices;
@@ -601,27 +637,11 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
             RETURN_IF_ERROR(ApplyNodeLabel(pr, *n, a, *v, configs, assume_mixed_strategy));
           }
         } else {
-          n->unschedulable = a.kind == model::ActionKind::kCordon;
-          n->cordoned_by_plan = n->unschedulable;
+          SetSchedulable(*n, a);
         }
         break;
       }
-      case model::ActionKind::kEvict: {
-        bool found = false;
-        for (std::size_t i = 0; i < pr.pods.size(); ++i) {
-          ProjectedPod& p = pr.pods[i];
-          if (p.namespace_name != t.namespace_name || p.name != t.name) continue;
-          found = true;
-          if (p.owner_kind.empty()) {
-            pr.pods.erase(pr.pods.begin() + static_cast<std::ptrdiff_t>(i));
-          } else {
-            Recreate(p, created);
-          }
-          break;
-        }
-        if (!found) pr.notes.push_back("action " + a.id + ": pod " + t.namespace_name + "/" + t.name + " is not running");
-        break;
-      }
+      case model::ActionKind::kEvict: ApplyEvict(pr, a, created); break;
       case model::ActionKind::kSetReplicas: {
         const auto* v = std::get_if<model::ReplicaCount>(&a.after);
         if (v == nullptr) break;
@@ -711,6 +731,35 @@ base::Result<Projection> ProjectPlan(const model::Snapshot& s, const model::Plan
   Place(pr);
   Occupancy(pr, /*tight=*/false);
   return pr;
+}
+
+base::Status ProjectMore(Projection& pr, std::span<const model::Action> more) {
+  for (const model::Action& a : more) {
+    if (a.kind != model::ActionKind::kEvict && a.kind != model::ActionKind::kCordon && a.kind != model::ActionKind::kUncordon) {
+      return base::InvalidArgument("action " + a.id + " (" + std::string(model::ActionKindName(a.kind)) +
+                                   "): only Cordon, Uncordon and Evict are applied on top of a projection");
+    }
+  }
+  pr.notes.clear();
+  std::int64_t created = 0;
+  for (const ProjectedPod& p : pr.pods) created = std::max(created, p.created_unix_s);
+  for (const model::Action& a : more) {
+    ++created;
+    if (a.kind == model::ActionKind::kEvict) {
+      ApplyEvict(pr, a, created);
+      continue;
+    }
+    auto n = std::find_if(pr.nodes.begin(), pr.nodes.end(), [&](const ProjectedNode& x) { return x.name == a.target.name; });
+    if (n == pr.nodes.end()) {
+      pr.notes.push_back("action " + a.id + ": node " + a.target.name + " is not a GPU node of the snapshot");
+      continue;
+    }
+    SetSchedulable(*n, a);
+  }
+  pr.unplaced_gpu_pods = 0;
+  Place(pr);
+  Occupancy(pr, /*tight=*/false);
+  return base::Status::Ok();
 }
 
 }  // namespace gpuwise::optimize

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,13 @@ Projection ProjectNow(const model::Snapshot& snapshot);
 // `assume_mixed_strategy`: a MIG config on a node without the mixed strategy advertises nvidia.com/mig-<profile>, as
 // it will once the device plugin's strategy is changed (recommend --allow-strategy-change).
 base::Result<Projection> ProjectPlan(const model::Snapshot& snapshot, const model::Plan& plan, bool assume_mixed_strategy = false);
+
+// Applies `more` on top of `projection` (a ProjectPlan result), in place, then places the pods they displace again,
+// without re-applying the plan: the result is what ProjectPlan gives for the plan followed by `more`, when `more`
+// cordons no node that a pod the plan displaced was placed on. Only Cordon, Uncordon and Evict (InvalidArgument for
+// any other kind, before anything changes); notes become those of `more` and of the placement. Pods keep their
+// order (an evicted bare pod is removed). For optimizers that try many small changes (defragment).
+base::Status ProjectMore(Projection& projection, std::span<const model::Action> more);
 
 // Milli of each GPU (1000 = all of it) the pods on a node with a fractional backend use: pods whose devices telemetry
 // named on those; then the others in creation order, on the GPU the projection chose, else best-fit. One entry per

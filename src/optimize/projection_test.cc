@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <map>
+#include <optional>
 
 #include "optimize/savings.h"
 
@@ -387,6 +388,55 @@ RC_GTEST_PROP(ProjectionProperty, FractionsPlacedAgainNeverOvercommitAGpu, ()) {
     RC_ASSERT(n.occupied_gpus == std::count_if(use.begin(), use.end(), [](int u) { return u > 0; }));
     if (n.cordoned_by_plan) RC_ASSERT(n.gpu_pods == 0);
   }
+}
+
+// Draining one more node on top of a projection (ProjectMore) gives what projecting the whole plan with that drain
+// gives (ProjectPlan), as long as no pod the plan moved landed on the node drained.
+RC_GTEST_PROP(ProjectionProperty, ADrainOnTopEqualsTheWholePlanProjected, ()) {
+  Cluster c;
+  const int nodes = *rc::gen::inRange(3, 7);
+  int pods = 0;
+  for (int n = 0; n < nodes; ++n) {
+    const std::string name = "h" + std::to_string(n);
+    c.HamiNode(name, *rc::gen::inRange(1, 5));
+    const int count = *rc::gen::inRange(0, 5);
+    for (int k = 0; k < count; ++k) {
+      c.Pod("f" + std::to_string(pods % 4), "p" + std::to_string(pods), name, Cluster::Cores(*rc::gen::inRange(1, 11) * 10));
+      ++pods;
+    }
+  }
+  auto drain = [&](const std::string& node, int& e) {
+    std::vector<model::Action> out = {NodeAction(model::ActionKind::kCordon, node, model::Schedulability{false}, model::Schedulability{true})};
+    for (const model::Pod& p : c.s.pods) {
+      if (p.node == node) out.push_back(Evict(p.name, node, e++));
+    }
+    return out;
+  };
+  int e = 0;
+  model::Plan plan;
+  for (model::Action& a : drain("h0", e)) plan.actions.push_back(std::move(a));
+  auto current = ProjectPlan(c.s, plan);
+  RC_ASSERT(current.ok());
+  const std::string other = "h" + std::to_string(*rc::gen::inRange(1, nodes));
+  for (const ProjectedPod& p : current->pods) RC_PRE(!(p.node == other && p.name.ends_with("~")));
+  const std::vector<model::Action> more = drain(other, e);
+  std::optional<Projection> incremental = *current;
+  RC_ASSERT(ProjectMore(*incremental, more).ok());
+  for (const model::Action& a : more) plan.actions.push_back(a);
+  auto whole = ProjectPlan(c.s, plan);
+  RC_ASSERT(whole.ok());
+  RC_ASSERT(incremental->unplaced_gpu_pods == whole->unplaced_gpu_pods);
+  RC_ASSERT(incremental->pods.size() == whole->pods.size());
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> where;
+  for (const ProjectedPod& p : whole->pods) where[p.name] = {p.node, p.devices};
+  for (const ProjectedPod& p : incremental->pods) RC_ASSERT(where.at(p.name) == std::make_pair(p.node, p.devices));
+  for (std::size_t i = 0; i < whole->nodes.size(); ++i) RC_ASSERT(incremental->nodes[i].occupied_gpus == whole->nodes[i].occupied_gpus);
+  // And only drains are applied on top: anything else is refused before anything changes.
+  model::Action scale = Scale("f0", 1, 0);
+  const std::size_t before = current->pods.size();
+  RC_ASSERT(!ProjectMore(*current, std::vector<model::Action>{more.front(), scale}).ok());
+  RC_ASSERT(current->pods.size() == before);
+  for (const ProjectedNode& n : current->nodes) RC_ASSERT(!(n.name == other && n.unschedulable));
 }
 
 RC_GTEST_PROP(ProjectionProperty, DrainsNeverOvercommit, ()) {
