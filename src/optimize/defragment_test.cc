@@ -1,6 +1,7 @@
 #include "optimize/defragment.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include <set>
 
@@ -160,6 +161,38 @@ TEST(DefragmentTest, ANodeThePlanEmptiesIsCordonedWithoutMovingAnything) {
   }
   EXPECT_TRUE(plan.risks.empty());
   EXPECT_EQ(plan.savings.nodes_released, 1);
+}
+
+// Random HAMi clusters: every drain the optimizer keeps holds when the whole plan is projected again (no GPU pod
+// left Pending, every drained node released), whatever drains it tried and rolled back in between; and it never
+// needs more nodes than it found in use.
+RC_GTEST_PROP(DefragmentProperty, KeptDrainsHoldWhenTheWholePlanIsProjected, ()) {
+  Fixture f;
+  const int nodes = *rc::gen::inRange(2, 7);
+  int pods = 0, in_use = 0;
+  for (int n = 0; n < nodes; ++n) {
+    const std::string name = "h" + std::to_string(n);
+    const int gpus = *rc::gen::inRange(1, 4);
+    f.Node(name, gpus);
+    // Fractions laid out GPU by GPU, each GPU at most full.
+    bool any = false;
+    for (int g = 0; g < gpus; ++g) {
+      int left = 100;
+      while (left >= 10 && *rc::gen::inRange(0, 3) > 0) {
+        const int cores = *rc::gen::inRange(1, left / 10 + 1) * 10;
+        f.Pod(name, "p" + std::to_string(pods++), cores);
+        left -= cores;
+        any = true;
+      }
+    }
+    in_use += any ? 1 : 0;
+  }
+  const model::Plan plan = f.Run();
+  RC_ASSERT(model::ValidatePlan(plan).ok());
+  RC_ASSERT(plan.savings.pods_left_pending == 0);
+  const std::set<std::string> drained = Cordoned(plan);
+  RC_ASSERT(plan.savings.nodes_released == static_cast<int>(drained.size()));
+  RC_ASSERT(static_cast<int>(drained.size()) <= in_use);
 }
 
 }  // namespace
