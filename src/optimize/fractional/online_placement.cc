@@ -1,11 +1,12 @@
 #include "optimize/fractional/online_placement.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <map>
 #include <tuple>
 #include <unordered_map>
+
+#include "base/format.h"
 
 namespace gpuwise::optimize::fractional {
 namespace {
@@ -458,9 +459,7 @@ std::string_view PolicyName(PolicyKind kind) {
 bool ParsePolicy(std::string_view name, PolicyKind* out) {
   for (PolicyKind k : {PolicyKind::kRandom, PolicyKind::kDotProd, PolicyKind::kGpuClustering, PolicyKind::kGpuPacking,
                        PolicyKind::kBestFit, PolicyKind::kFgd, PolicyKind::kGpuwise}) {
-    const std::string_view n = PolicyName(k);
-    if (n.size() == name.size() &&
-        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (base::EqualsIgnoreCase(name, PolicyName(k))) {
       *out = k;
       return true;
     }

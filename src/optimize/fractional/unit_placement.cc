@@ -1,23 +1,16 @@
 #include "optimize/fractional/unit_placement.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <numeric>
+
+#include "base/format.h"
 
 namespace gpuwise::optimize::fractional {
 namespace {
 
 // A pod that takes units of a whole GPU: several GPUs, or all of one.
 bool WholeGpuPod(const PodRequest& p) { return p.num_gpu > 1 || (p.num_gpu == 1 && p.gpu_milli >= kGpuMilli); }
-
-bool Lower(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 // UnitFragmentation of `node` after `count` units of `unit` milli and `cpu` milli are taken from it (0, 0, 0: as it
 // is), without copying the node.
@@ -257,7 +250,7 @@ std::string_view UnitPolicyName(UnitPolicyKind kind) {
 
 bool ParseUnitPolicy(std::string_view name, UnitPolicyKind* out) {
   for (UnitPolicyKind k : {UnitPolicyKind::kLeastAllocated, UnitPolicyKind::kBestFit, UnitPolicyKind::kGpuwise}) {
-    if (Lower(name, UnitPolicyName(k))) {
+    if (base::EqualsIgnoreCase(name, UnitPolicyName(k))) {
       *out = k;
       return true;
     }
