@@ -73,10 +73,10 @@ std::optional<MilliAsk> FractionMilli(const ProjectedPod& p, const ProjectedNode
                                                           static_cast<double>(fractional::kGpuMilli)))};
 }
 
-// Milli used on each GPU of a node with a fractional backend (FractionalGpuUse): pods on the devices telemetry named;
-// then the others in creation order, which is the order the projection placed them in: on the GPU it chose, else
-// best-fit (a fraction on the GPU with the least left that holds it, else the one with the most left; a whole-GPU
-// pod on free GPUs first).
+// Milli used on each GPU of a node with a fractional backend, from the pods on it (FractionalGpuUse): pods on the
+// devices telemetry named; then the others in creation order, which is the order the projection placed them in: on
+// the GPU it chose, else best-fit (a fraction on the GPU with the least left that holds it, else the one with the
+// most left; a whole-GPU pod on free GPUs first).
 std::vector<int> FractionalUse(std::span<const ProjectedPod* const> on_node, const ProjectedNode& n) {
   std::vector<int> use(n.gpu_keys.size(), 0);
   auto known = [&](const ProjectedPod& p) {
@@ -90,7 +90,7 @@ std::vector<int> FractionalUse(std::span<const ProjectedPod* const> on_node, con
   std::vector<const ProjectedPod*> rest;
   for (const ProjectedPod* q : on_node) {
     const ProjectedPod& p = *q;
-    if (p.node != n.name || !p.gpu()) continue;
+    if (!p.gpu()) continue;
     const std::vector<std::size_t> at = known(p);
     if (at.empty() || p.devices_placed) {
       rest.push_back(&p);
@@ -129,14 +129,6 @@ std::vector<int> FractionalUse(std::span<const ProjectedPod* const> on_node, con
     }
   }
   return use;
-}
-
-std::vector<int> FractionalUse(const Projection& pr, const ProjectedNode& n) {
-  std::vector<const ProjectedPod*> on_node;
-  for (const ProjectedPod& p : pr.pods) {
-    if (p.node == n.name) on_node.push_back(&p);
-  }
-  return FractionalUse(on_node, n);
 }
 
 // Occupied GPUs per node. Pods whose devices telemetry named occupy those. The rest: whole GPUs one each; shares,
@@ -285,7 +277,7 @@ class FractionPlacer {
   }
   const std::vector<int>& Use(const ProjectedNode& n) {
     auto it = use_.find(n.name);
-    if (it == use_.end()) it = use_.emplace(n.name, FractionalUse(pr_, n)).first;
+    if (it == use_.end()) it = use_.emplace(n.name, FractionalGpuUse(pr_, n)).first;
     return it->second;
   }
 
@@ -507,7 +499,11 @@ base::Status ApplyNodeLabel(Projection& pr, ProjectedNode& n, const model::Actio
 }  // namespace
 
 std::vector<int> FractionalGpuUse(const Projection& projection, const ProjectedNode& node) {
-  return FractionalUse(projection, node);
+  std::vector<const ProjectedPod*> on_node;
+  for (const ProjectedPod& p : projection.pods) {
+    if (p.node == node.name) on_node.push_back(&p);
+  }
+  return FractionalUse(on_node, node);
 }
 
 std::string MigResourceName(const std::string& profile) {

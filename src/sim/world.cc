@@ -67,7 +67,7 @@ bool VersionAtLeast(std::string_view version, int major, int minor) {
 }
 
 // A share as KAI's annotation writes it: "0.5", "0.25" (%g).
-std::string Fixed2(double v) {
+std::string ShareText(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
@@ -175,7 +175,7 @@ struct Placer {
     }
     *reason = "0/" + std::to_string(w.nodes.size()) + " nodes are available: " +
               (spec.gpu.Hami()  ? "insufficient nvidia.com/gpumem or nvidia.com/gpucores"
-               : spec.gpu.Kai() ? "no GPU with " + Fixed2(spec.gpu.fraction) + " of it free"
+               : spec.gpu.Kai() ? "no GPU with " + ShareText(spec.gpu.fraction) + " of it free"
                                 : "insufficient " + spec.gpu.resource);
     return {};
   }
@@ -605,7 +605,7 @@ base::Result<World> BuildWorld(const Scenario& scenario, const WorldOptions& opt
       pod.limits["memory"] = Quantity(host_mem);
       if (spec.gpu.Kai()) {
         // KAI GPU sharing: no GPU resource; the annotation, KAI's scheduler and a queue (KAI's docs).
-        pod.meta.annotations["gpu-fraction"] = Fixed2(spec.gpu.fraction);
+        pod.meta.annotations["gpu-fraction"] = ShareText(spec.gpu.fraction);
         pod.meta.labels["kai.scheduler/queue"] = "default-queue";
         pod.scheduler = "kai-scheduler";
       } else if (spec.gpu.Hami()) {
